@@ -1,0 +1,25 @@
+// Package store is the storage contract of oauth2kit: the records the token
+// flows persist, the interfaces a storage adapter implements, and the sentinel
+// errors it reports.
+//
+// The package is deliberately small and imports nothing else of oauth2kit. An
+// adapter author reads this package and runs the conformance suite in
+// package storetest; nothing more is needed.
+//
+// Adapters store and fetch. Every security decision (hashing tokens, checking
+// clients, deciding that a reused refresh token revokes its grant, validating
+// claims) is made once, in package oauth2. What an adapter must guarantee is
+// atomicity, expiry and faithful round trips:
+//
+//   - RotateRefreshToken consumes a refresh token and stores its successor in
+//     one atomic step; of any number of concurrent rotations of one token,
+//     exactly one succeeds and the others fail with ErrReused.
+//   - A record whose ExpiresAt has passed is never returned, and the adapter
+//     removes it eventually (a native TTL, or DeleteExpired), so nothing grows
+//     without bound.
+//   - Errors are reported as the sentinels below, possibly wrapped; callers
+//     test them with errors.Is. A failure to reach the backend is never
+//     reported as ErrNotFound.
+//   - A cancelled or expired context makes a call fail with an error that
+//     wraps the context's error.
+package store

@@ -1,0 +1,390 @@
+package oauth2
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Paths at which Handler serves the endpoints, below the issuer's own path.
+const (
+	TokenPath         = "/oauth2/token"
+	RevocationPath    = "/oauth2/revoke"
+	IntrospectionPath = "/oauth2/introspect"
+	JWKSPath          = "/.well-known/jwks.json"
+	MetadataPath      = "/.well-known/oauth-authorization-server"
+)
+
+// MaxFormBytes is the largest request body the endpoints read; a larger one
+// is answered with 413.
+const MaxFormBytes = 32 << 10
+
+// Handler returns an http.Handler serving every endpoint: token,
+// revocation, introspection, JWKS and the authorization server metadata
+// (RFC 8414), at the paths above prefixed with the issuer URL's path.
+func (i *Issuer) Handler() http.Handler {
+	base := strings.TrimSuffix(i.issuerPath(), "/")
+	mux := http.NewServeMux()
+	mux.Handle(base+TokenPath, i.TokenHandler())
+	mux.Handle(base+RevocationPath, i.RevocationHandler())
+	mux.Handle(base+IntrospectionPath, i.IntrospectionHandler())
+	mux.Handle(base+JWKSPath, i.JWKSHandler())
+	// RFC 8414 §3.1: the well-known segment goes before the issuer's path.
+	mux.Handle(MetadataPath+base, i.MetadataHandler())
+	return mux
+}
+
+func (i *Issuer) issuerPath() string {
+	u, err := url.Parse(i.cfg.Issuer)
+	if err != nil {
+		return ""
+	}
+	return u.Path
+}
+
+// TokenHandler serves the token endpoint (RFC 6749 §3.2): the password and
+// refresh_token grants.
+func (i *Issuer) TokenHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		form, ok := readForm(w, r)
+		if !ok {
+			return
+		}
+		grantType := form.Get("grant_type")
+		if grantType == "" {
+			i.writeError(w, r, newError(ErrInvalidRequest, "grant_type is required", nil))
+			return
+		}
+		c, err := i.authenticateRequest(r, form)
+		if err != nil {
+			i.writeError(w, r, err)
+			return
+		}
+		scope, ok := ParseScope(form.Get("scope"))
+		if !ok {
+			i.writeError(w, r, newError(ErrInvalidScope, "malformed scope", nil))
+			return
+		}
+		var resp *TokenResponse
+		switch grantType {
+		case GrantPassword:
+			resp, err = i.PasswordGrant(r.Context(), c, form.Get("username"), form.Get("password"), scope)
+		case GrantRefreshToken:
+			resp, err = i.RefreshGrant(r.Context(), c, form.Get("refresh_token"), scope)
+		default:
+			err = newError(ErrUnsupportedGrantType, "unsupported grant_type", nil)
+		}
+		if err != nil {
+			i.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, resp)
+	})
+}
+
+// RevocationHandler serves the revocation endpoint (RFC 7009).
+func (i *Issuer) RevocationHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		form, ok := readForm(w, r)
+		if !ok {
+			return
+		}
+		c, err := i.authenticateRequest(r, form)
+		if err != nil {
+			i.writeError(w, r, err)
+			return
+		}
+		if err := i.Revoke(r.Context(), c, form.Get("token"), form.Get("token_type_hint")); err != nil {
+			i.writeError(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+// IntrospectionHandler serves the introspection endpoint (RFC 7662). Only
+// confidential clients may introspect.
+func (i *Issuer) IntrospectionHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		form, ok := readForm(w, r)
+		if !ok {
+			return
+		}
+		c, err := i.authenticateRequest(r, form)
+		if err != nil {
+			i.writeError(w, r, err)
+			return
+		}
+		if c.Public() {
+			i.writeError(w, r, newError(ErrInvalidClient, "introspection requires client authentication", nil))
+			return
+		}
+		token := form.Get("token")
+		if token == "" {
+			i.writeError(w, r, newError(ErrInvalidRequest, "token is required", nil))
+			return
+		}
+		in, err := i.Introspect(r.Context(), token, form.Get("token_type_hint"))
+		if err != nil {
+			i.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, in)
+	})
+}
+
+// JWKSHandler serves the public signing keys as a JWK Set (RFC 7517).
+func (i *Issuer) JWKSHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowGet(w, r) {
+			return
+		}
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		// Short enough that a rotation is picked up soon; verifiers also
+		// refetch on an unknown kid.
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		_ = json.NewEncoder(w).Encode(i.cfg.Keys.JWKS())
+	})
+}
+
+// Metadata is the authorization server metadata (RFC 8414 §2).
+type Metadata struct {
+	Issuer                                    string   `json:"issuer"`
+	TokenEndpoint                             string   `json:"token_endpoint"`
+	JWKSURI                                   string   `json:"jwks_uri"`
+	ScopesSupported                           []string `json:"scopes_supported,omitempty"`
+	ResponseTypesSupported                    []string `json:"response_types_supported"`
+	GrantTypesSupported                       []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported         []string `json:"token_endpoint_auth_methods_supported"`
+	RevocationEndpoint                        string   `json:"revocation_endpoint"`
+	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
+	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
+	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
+}
+
+// Metadata returns the server's metadata document.
+func (i *Issuer) Metadata() Metadata {
+	base := strings.TrimSuffix(i.cfg.Issuer, "/")
+	grants := []string{GrantRefreshToken}
+	if i.cfg.Users != nil {
+		grants = []string{GrantPassword, GrantRefreshToken}
+	}
+	auth := []string{"client_secret_basic", "client_secret_post", "none"}
+	return Metadata{
+		Issuer:                                    i.cfg.Issuer,
+		TokenEndpoint:                             base + TokenPath,
+		JWKSURI:                                   base + JWKSPath,
+		ScopesSupported:                           i.cfg.ScopesSupported,
+		ResponseTypesSupported:                    []string{}, // no authorization endpoint
+		GrantTypesSupported:                       grants,
+		TokenEndpointAuthMethodsSupported:         auth,
+		RevocationEndpoint:                        base + RevocationPath,
+		RevocationEndpointAuthMethodsSupported:    auth,
+		IntrospectionEndpoint:                     base + IntrospectionPath,
+		IntrospectionEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post"},
+	}
+}
+
+// MetadataHandler serves the metadata document (RFC 8414 §3).
+func (i *Issuer) MetadataHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowGet(w, r) {
+			return
+		}
+		writeJSON(w, http.StatusOK, i.Metadata())
+	})
+}
+
+func allowGet(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	writeJSONError(w, &Error{Code: "invalid_request", Description: "method not allowed", Status: http.StatusMethodNotAllowed})
+	return false
+}
+
+// readForm reads a POSTed application/x-www-form-urlencoded body (RFC 6749
+// §3.2), answering the request itself and returning false when it is not
+// one: wrong method (405), too large (413), wrong media type, malformed, or
+// with a parameter repeated (400 invalid_request, §3.2). Parameters sent
+// without a value count as omitted (§3.1), which url.Values.Get gives.
+func readForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeJSONError(w, &Error{Code: "invalid_request", Description: "method not allowed", Status: http.StatusMethodNotAllowed})
+		return nil, false
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		writeJSONError(w, newError(ErrInvalidRequest, "the body must be application/x-www-form-urlencoded", nil))
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFormBytes))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeJSONError(w, &Error{Code: "invalid_request", Description: "request body too large", Status: http.StatusRequestEntityTooLarge})
+		return nil, false
+	}
+	if err != nil {
+		writeJSONError(w, newError(ErrInvalidRequest, "cannot read the request body", nil))
+		return nil, false
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		writeJSONError(w, newError(ErrInvalidRequest, "malformed form body", nil))
+		return nil, false
+	}
+	for name, values := range form {
+		if len(values) > 1 {
+			writeJSONError(w, newError(ErrInvalidRequest, "parameter "+strconvQuote(name)+" is repeated", nil))
+			return nil, false
+		}
+	}
+	return form, true
+}
+
+// strconvQuote quotes a client-supplied name for an error description,
+// keeping only characters safe to echo.
+func strconvQuote(s string) string {
+	if len(s) > 40 {
+		s = s[:40]
+	}
+	b := []byte(s)
+	for j, c := range b {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			b[j] = '?'
+		}
+	}
+	return "'" + string(b) + "'"
+}
+
+// errBasicAndPost explains an invalid_request for two authentication
+// methods in one request (RFC 6749 §2.3).
+var errBasicAndPost = errors.New("more than one client authentication method")
+
+// authenticateRequest authenticates the client of a request by HTTP Basic
+// (client_secret_basic, RFC 6749 §2.3.1), by client_id and client_secret in
+// the body (client_secret_post), or, for a public client, by client_id
+// alone.
+func (i *Issuer) authenticateRequest(r *http.Request, form url.Values) (*Client, error) {
+	id, secret := form.Get("client_id"), form.Get("client_secret")
+	basicID, basicSecret, basic, err := basicCredentials(r)
+	if err != nil {
+		return nil, basicChallenge(newError(ErrInvalidClient, "malformed Basic credentials", err))
+	}
+	if basic {
+		if secret != "" {
+			return nil, newError(ErrInvalidRequest, errBasicAndPost.Error(), nil)
+		}
+		if id != "" && id != basicID {
+			return nil, newError(ErrInvalidRequest, "client_id does not match the Basic credentials", nil)
+		}
+		c, err := i.AuthenticateClient(r.Context(), basicID, basicSecret)
+		if err != nil {
+			return nil, basicChallenge(err)
+		}
+		return c, nil
+	}
+	if id == "" {
+		return nil, newError(ErrInvalidClient, "client authentication required", nil)
+	}
+	return i.AuthenticateClient(r.Context(), id, secret)
+}
+
+// basicCredentials decodes client_secret_basic credentials; RFC 6749
+// §2.3.1 form-urlencodes both parts before Basic encoding.
+func basicCredentials(r *http.Request) (id, secret string, ok bool, err error) {
+	auth := r.Header.Get("Authorization")
+	scheme, _, _ := strings.Cut(auth, " ")
+	if !strings.EqualFold(scheme, "Basic") {
+		return "", "", false, nil
+	}
+	rawID, rawSecret, ok := r.BasicAuth()
+	if !ok {
+		return "", "", true, errors.New("undecodable Basic header")
+	}
+	if id, err = url.QueryUnescape(rawID); err != nil {
+		return "", "", true, err
+	}
+	if secret, err = url.QueryUnescape(rawSecret); err != nil {
+		return "", "", true, err
+	}
+	if id == "" {
+		return "", "", true, errors.New("empty client id")
+	}
+	return id, secret, true, nil
+}
+
+// basicChallenge marks an invalid_client error as answering Basic
+// authentication, so it carries WWW-Authenticate: Basic (RFC 6749 §5.2).
+func basicChallenge(err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Code == ErrInvalidClient.Code {
+		return &basicAuthError{e}
+	}
+	return err
+}
+
+type basicAuthError struct{ err *Error }
+
+func (e *basicAuthError) Error() string { return e.err.Error() }
+func (e *basicAuthError) Unwrap() error { return e.err }
+
+// writeError answers with err as an OAuth error. Server-side failures are
+// logged with their cause and answered generically.
+func (i *Issuer) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var basic *basicAuthError
+	if errors.As(err, &basic) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="oauth2kit", charset="UTF-8"`)
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		e = newError(ErrServerError, "", err)
+	}
+	if e.Status >= 500 {
+		i.logf(r, e)
+		if e.Description == "" {
+			e = &Error{Code: e.Code, Status: e.Status, Description: "internal error"}
+		}
+	}
+	writeJSONError(w, e)
+}
+
+func (i *Issuer) logf(r *http.Request, err error) {
+	if i.cfg.Logger != nil {
+		i.cfg.Logger.ErrorContext(r.Context(), "oauth2: request failed", "path", r.URL.Path, "err", err)
+	}
+}
+
+// errorBody is the JSON of an error response (RFC 6749 §5.2).
+type errorBody struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description,omitempty"`
+}
+
+func writeJSONError(w http.ResponseWriter, e *Error) {
+	status := e.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	writeJSON(w, status, errorBody{Error: e.Code, ErrorDescription: e.Description})
+}
+
+// writeJSON writes v with the headers every OAuth response carries: token
+// material must not be cached (RFC 6749 §5.1).
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,433 @@
+package oauth2
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/oauth2kit/oauth2kit/store"
+)
+
+// Defaults for IssuerConfig.
+const (
+	DefaultAccessTokenTTL   = 15 * time.Minute
+	DefaultRefreshTokenTTL  = 14 * 24 * time.Hour
+	DefaultGrantMaxLifetime = 90 * 24 * time.Hour
+	DefaultStoreTimeout     = 5 * time.Second
+)
+
+// revocationMargin is how long a revocation outlives the latest expiry of
+// what it revokes, so verifiers that allow clock leeway still see it.
+const revocationMargin = 5 * time.Minute
+
+// IssuerConfig configures an Issuer.
+type IssuerConfig struct {
+	// Issuer is the issuer identifier (RFC 8414 §2): an https URL (http
+	// for local development) without query or fragment. It is the iss claim.
+	Issuer string
+	// Audience is the aud claim of access tokens: the resource servers'
+	// identifiers. Empty means the Issuer itself.
+	Audience []string
+	// Keys signs access tokens.
+	Keys *KeySet
+	// Store keeps refresh tokens and revocations.
+	Store Store
+	// Clients authenticates and authorizes clients.
+	Clients ClientRegistry
+	// Users checks resource owners' passwords. Required for the password
+	// grant; without it the grant is unsupported.
+	Users UserAuthenticator
+	// ScopesSupported is published in the server metadata; when set, a
+	// request for any other scope is invalid_scope.
+	ScopesSupported []string
+
+	// AccessTokenTTL is the lifetime of access tokens.
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is the lifetime of each refresh token from its
+	// issuance. Since every use rotates the token, it is also how long a
+	// grant survives without use.
+	RefreshTokenTTL time.Duration
+	// RefreshIdleTTL, when set and shorter than RefreshTokenTTL, ends a
+	// grant that has not been used for that long; it lets the first refresh
+	// token of a grant live longer than later ones would sit idle.
+	RefreshIdleTTL time.Duration
+	// GrantMaxLifetime is the absolute lifetime of a grant: no refresh token
+	// of it outlives GrantMaxLifetime after the password grant that started it.
+	GrantMaxLifetime time.Duration
+	// StoreTimeout bounds every store call.
+	StoreTimeout time.Duration
+	// Logger, when set, receives the causes of server-side failures, which
+	// clients only see as a generic error.
+	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Issuer issues, refreshes, revokes and introspects tokens. It is safe for
+// concurrent use.
+type Issuer struct {
+	cfg      IssuerConfig
+	verifier *Verifier // for the Issuer's own access tokens
+}
+
+// NewIssuer validates cfg, fills in defaults and returns an Issuer.
+func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
+	switch {
+	case cfg.Issuer == "":
+		return nil, errors.New("oauth2: IssuerConfig.Issuer is required")
+	case cfg.Keys == nil || cfg.Keys.Active() == nil:
+		return nil, errNoKey
+	case cfg.Store == nil:
+		return nil, errors.New("oauth2: IssuerConfig.Store is required")
+	case cfg.Clients == nil:
+		return nil, errors.New("oauth2: IssuerConfig.Clients is required")
+	case cfg.AccessTokenTTL < 0, cfg.RefreshTokenTTL < 0, cfg.RefreshIdleTTL < 0, cfg.GrantMaxLifetime < 0, cfg.StoreTimeout < 0:
+		return nil, errors.New("oauth2: IssuerConfig durations must not be negative")
+	}
+	if len(cfg.Audience) == 0 {
+		cfg.Audience = []string{cfg.Issuer}
+	}
+	if cfg.AccessTokenTTL == 0 {
+		cfg.AccessTokenTTL = DefaultAccessTokenTTL
+	}
+	if cfg.RefreshTokenTTL == 0 {
+		cfg.RefreshTokenTTL = DefaultRefreshTokenTTL
+	}
+	if cfg.GrantMaxLifetime == 0 {
+		cfg.GrantMaxLifetime = DefaultGrantMaxLifetime
+	}
+	if cfg.StoreTimeout == 0 {
+		cfg.StoreTimeout = DefaultStoreTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	v, err := NewVerifier(VerifierConfig{
+		Issuer:      cfg.Issuer,
+		Audience:    cfg.Audience[0],
+		Keys:        cfg.Keys,
+		Revocations: cfg.Store,
+		Now:         cfg.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Issuer{cfg: cfg, verifier: v}, nil
+}
+
+// TokenResponse is a successful token response (RFC 6749 §5.1).
+type TokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+// AuthenticateClient checks a client's credentials. A public client
+// authenticates with its id alone and an empty secret; a confidential one
+// needs its secret. Failures are invalid_client.
+func (i *Issuer) AuthenticateClient(ctx context.Context, clientID, secret string) (*Client, error) {
+	c, err := i.cfg.Clients.LookupClient(ctx, clientID)
+	if errors.Is(err, ErrClientNotFound) {
+		return nil, newError(ErrInvalidClient, "client authentication failed", err)
+	}
+	if err != nil {
+		return nil, newError(ErrServerError, "", fmt.Errorf("looking up client: %w", err))
+	}
+	if c.Public() {
+		if secret != "" {
+			return nil, newError(ErrInvalidClient, "client authentication failed", errors.New("secret sent for a public client"))
+		}
+		return c, nil
+	}
+	if secret == "" {
+		return nil, newError(ErrInvalidClient, "client authentication failed", errors.New("no secret for a confidential client"))
+	}
+	if err := CheckPassword(c.SecretHash, secret); err != nil {
+		return nil, newError(ErrInvalidClient, "client authentication failed", err)
+	}
+	return c, nil
+}
+
+// PasswordGrant performs the resource owner password credentials grant
+// (RFC 6749 §4.3) for an authenticated client. scope may be nil, for the
+// client's default scopes.
+func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, password string, scope []string) (*TokenResponse, error) {
+	if i.cfg.Users == nil {
+		return nil, newError(ErrUnsupportedGrantType, "the password grant is not enabled", nil)
+	}
+	if !c.AllowsGrant(GrantPassword) {
+		return nil, newError(ErrUnauthorizedClient, "the client may not use the password grant", nil)
+	}
+	if username == "" || password == "" {
+		return nil, newError(ErrInvalidRequest, "username and password are required", nil)
+	}
+	if err := i.checkScopeSupported(scope); err != nil {
+		return nil, err
+	}
+	u, err := i.cfg.Users.Authenticate(ctx, username, password)
+	if errors.Is(err, ErrInvalidCredentials) {
+		return nil, newError(ErrInvalidGrant, "invalid username or password", err)
+	}
+	if err != nil {
+		return nil, newError(ErrServerError, "", err)
+	}
+	granted, err := grantScope(c, u, scope)
+	if err != nil {
+		return nil, err
+	}
+
+	now := i.cfg.Now()
+	grantID, err := randomID()
+	if err != nil {
+		return nil, newError(ErrServerError, "", err)
+	}
+	resp := &TokenResponse{}
+	if c.AllowsGrant(GrantRefreshToken) {
+		raw, hash, err := newRefreshToken()
+		if err != nil {
+			return nil, newError(ErrServerError, "", err)
+		}
+		grantEnd := now.Add(i.cfg.GrantMaxLifetime)
+		rt := store.RefreshToken{
+			Hash:           hash,
+			GrantID:        grantID,
+			ClientID:       c.ID,
+			Subject:        u.Subject,
+			Scope:          granted,
+			IssuedAt:       now,
+			ExpiresAt:      i.refreshExpiry(now, grantEnd),
+			GrantExpiresAt: grantEnd,
+		}
+		sctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
+		err = i.cfg.Store.CreateRefreshToken(sctx, rt)
+		cancel()
+		if err != nil {
+			return nil, storeError(err)
+		}
+		resp.RefreshToken = raw
+	}
+	if err := i.issueAccessToken(resp, now, c.ID, u.Subject, grantID, granted); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// grantScope decides the scope of a new grant: the requested scope if the
+// client and the user may have all of it (invalid_scope otherwise), or the
+// client's defaults that the user may have.
+func grantScope(c *Client, u *User, requested []string) ([]string, error) {
+	if len(requested) == 0 {
+		if u.Scopes == nil {
+			return c.DefaultScopes, nil
+		}
+		return intersect(c.DefaultScopes, u.Scopes), nil
+	}
+	if !subset(requested, c.Scopes) {
+		return nil, newError(ErrInvalidScope, "the client may not request this scope", nil)
+	}
+	if u.Scopes != nil && !subset(requested, u.Scopes) {
+		return nil, newError(ErrInvalidScope, "the user may not be granted this scope", nil)
+	}
+	return requested, nil
+}
+
+func (i *Issuer) checkScopeSupported(scope []string) error {
+	if len(i.cfg.ScopesSupported) > 0 && !subset(scope, i.cfg.ScopesSupported) {
+		return newError(ErrInvalidScope, "unknown scope", nil)
+	}
+	return nil
+}
+
+// refreshExpiry is when a refresh token issued at now expires: the soonest
+// of its own lifetime, the idle lifetime and the end of its grant.
+func (i *Issuer) refreshExpiry(now, grantEnd time.Time) time.Time {
+	exp := now.Add(i.cfg.RefreshTokenTTL)
+	if i.cfg.RefreshIdleTTL > 0 {
+		if idle := now.Add(i.cfg.RefreshIdleTTL); idle.Before(exp) {
+			exp = idle
+		}
+	}
+	if grantEnd.Before(exp) {
+		exp = grantEnd
+	}
+	return exp
+}
+
+// RefreshGrant redeems a refresh token (RFC 6749 §6) for an authenticated
+// client. The token is rotated: it is consumed and a successor issued in one
+// atomic store step. Presenting a consumed token revokes its whole grant
+// (RFC 9700 §4.14.2). scope may narrow the new access token; the new refresh
+// token keeps the grant's scope.
+func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken string, scope []string) (*TokenResponse, error) {
+	if !c.AllowsGrant(GrantRefreshToken) {
+		return nil, newError(ErrUnauthorizedClient, "the client may not use the refresh_token grant", nil)
+	}
+	if refreshToken == "" {
+		return nil, newError(ErrInvalidRequest, "refresh_token is required", nil)
+	}
+	invalid := func(cause error) error {
+		return newError(ErrInvalidGrant, "the refresh token is invalid, expired or revoked", cause)
+	}
+	hash := hashToken(refreshToken)
+	old, err := i.getRefreshToken(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, invalid(err)
+	}
+	if err != nil {
+		return nil, storeError(err)
+	}
+	// A token bound to another client is rejected without touching it: a
+	// client that found it cannot burn or revoke the owner's grant.
+	if old.ClientID != c.ID {
+		return nil, invalid(errors.New("refresh token issued to another client"))
+	}
+	now := i.cfg.Now()
+	if old.Consumed() {
+		return nil, i.reuseDetected(ctx, old)
+	}
+	if !now.Before(old.ExpiresAt) || !now.Before(old.GrantExpiresAt) {
+		return nil, invalid(errors.New("refresh token expired"))
+	}
+	revoked, err := i.isRevoked(ctx, "", old.GrantID)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	if revoked {
+		return nil, invalid(errors.New("grant revoked"))
+	}
+	if err := i.checkScopeSupported(scope); err != nil {
+		return nil, err
+	}
+	accessScope := old.Scope
+	if len(scope) > 0 {
+		if !subset(scope, old.Scope) {
+			return nil, newError(ErrInvalidScope, "the requested scope exceeds the scope originally granted", nil)
+		}
+		accessScope = scope
+	}
+
+	raw, nextHash, err := newRefreshToken()
+	if err != nil {
+		return nil, newError(ErrServerError, "", err)
+	}
+	next := old
+	next.Hash = nextHash
+	next.IssuedAt = now
+	next.ExpiresAt = i.refreshExpiry(now, old.GrantExpiresAt)
+	next.ConsumedAt = time.Time{}
+	sctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
+	err = i.cfg.Store.RotateRefreshToken(sctx, hash, next)
+	cancel()
+	switch {
+	case errors.Is(err, store.ErrReused):
+		// Another request consumed it first: the token was used twice.
+		return nil, i.reuseDetected(ctx, old)
+	case errors.Is(err, store.ErrNotFound):
+		return nil, invalid(err)
+	case err != nil:
+		return nil, storeError(err)
+	}
+	resp := &TokenResponse{RefreshToken: raw}
+	if err := i.issueAccessToken(resp, now, c.ID, old.Subject, old.GrantID, accessScope); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// reuseDetected revokes the grant of a refresh token presented after its
+// rotation (RFC 9700 §4.14.2): either the client or an attacker holds a stale
+// copy, and the server cannot tell which, so every token of the grant dies.
+func (i *Issuer) reuseDetected(ctx context.Context, rt store.RefreshToken) error {
+	if err := i.revokeGrant(ctx, rt); err != nil {
+		return storeError(err)
+	}
+	return newError(ErrInvalidGrant, "the refresh token is invalid, expired or revoked", errors.New("refresh token reused; grant revoked"))
+}
+
+func (i *Issuer) revokeGrant(ctx context.Context, rt store.RefreshToken) error {
+	// Access tokens of the grant live at most AccessTokenTTL past its end.
+	until := rt.GrantExpiresAt.Add(i.cfg.AccessTokenTTL + revocationMargin)
+	sctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
+	defer cancel()
+	return i.cfg.Store.RevokeGrant(sctx, rt.GrantID, until)
+}
+
+func (i *Issuer) getRefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, error) {
+	sctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
+	defer cancel()
+	return i.cfg.Store.GetRefreshToken(sctx, hash)
+}
+
+func (i *Issuer) isRevoked(ctx context.Context, jti, grantID string) (bool, error) {
+	sctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
+	defer cancel()
+	return i.cfg.Store.IsRevoked(sctx, jti, grantID)
+}
+
+// issueAccessToken signs an access token (RFC 9068) into resp.
+func (i *Issuer) issueAccessToken(resp *TokenResponse, now time.Time, clientID, subject, grantID string, scope []string) error {
+	jti, err := randomID()
+	if err != nil {
+		return newError(ErrServerError, "", err)
+	}
+	exp := now.Add(i.cfg.AccessTokenTTL)
+	claims := wireClaims{
+		Issuer:    i.cfg.Issuer,
+		Subject:   subject,
+		Audience:  audience(i.cfg.Audience),
+		ExpiresAt: newNumeric(exp),
+		IssuedAt:  newNumeric(now),
+		ID:        jti,
+		ClientID:  clientID,
+		Scope:     FormatScope(scope),
+		GrantID:   grantID,
+	}
+	payload, err := json.Marshal(&claims)
+	if err != nil {
+		return newError(ErrServerError, "", err)
+	}
+	tok, err := i.cfg.Keys.Active().sign(payload, exp)
+	if err != nil {
+		return newError(ErrServerError, "", err)
+	}
+	resp.AccessToken = tok
+	resp.TokenType = "Bearer"
+	resp.ExpiresIn = int64(i.cfg.AccessTokenTTL / time.Second)
+	resp.Scope = FormatScope(scope)
+	return nil
+}
+
+// refreshTokenBytes is the entropy of a refresh token: 256 bits.
+const refreshTokenBytes = 32
+
+// newRefreshToken returns a fresh opaque refresh token and its SHA-256.
+func newRefreshToken() (raw string, hash []byte, err error) {
+	b := make([]byte, refreshTokenBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, fmt.Errorf("oauth2: generating refresh token: %w", err)
+	}
+	raw = base64.RawURLEncoding.EncodeToString(b)
+	return raw, hashToken(raw), nil
+}
+
+func hashToken(raw string) []byte {
+	sum := sha256.Sum256([]byte(raw))
+	return sum[:]
+}
+
+// randomID returns 128 random bits, base64url-encoded, for jti and grant ids.
+func randomID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("oauth2: generating id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}

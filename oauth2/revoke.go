@@ -1,0 +1,181 @@
+package oauth2
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/oauth2kit/oauth2kit/store"
+)
+
+// Token type hints (RFC 7009 §2.1, RFC 7662 §2.1).
+const (
+	HintAccessToken  = "access_token"
+	HintRefreshToken = "refresh_token"
+)
+
+// Revoke revokes a token for the client that holds it (RFC 7009). Revoking
+// a refresh token revokes its whole grant, and with it the grant's access
+// tokens (§2.1); revoking an access token denies its jti until it expires.
+// An unknown, expired or malformed token is not an error (§2.2). A token
+// issued to another client is unauthorized_client. hint only orders the
+// lookups.
+func (i *Issuer) Revoke(ctx context.Context, c *Client, token, hint string) error {
+	if token == "" {
+		return newError(ErrInvalidRequest, "token is required", nil)
+	}
+	lookups := []func(context.Context, *Client, string) (bool, error){i.revokeRefreshToken, i.revokeAccessToken}
+	if hint == HintAccessToken || (hint == "" && looksLikeJWT(token)) {
+		lookups[0], lookups[1] = lookups[1], lookups[0]
+	}
+	for _, revoke := range lookups {
+		found, err := revoke(ctx, c, token)
+		if found || err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// looksLikeJWT tells a compact JWS from an opaque refresh token, which has
+// no dots; it only orders lookups, so a wrong guess costs one extra lookup.
+func looksLikeJWT(token string) bool { return strings.Count(token, ".") == 2 }
+
+func (i *Issuer) revokeRefreshToken(ctx context.Context, c *Client, token string) (bool, error) {
+	if looksLikeJWT(token) {
+		return false, nil
+	}
+	rt, err := i.getRefreshToken(ctx, hashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, storeError(err)
+	}
+	if rt.ClientID != c.ID {
+		return true, newError(ErrUnauthorizedClient, "the token was not issued to this client", nil)
+	}
+	if err := i.revokeGrant(ctx, rt); err != nil {
+		return true, storeError(err)
+	}
+	return true, nil
+}
+
+func (i *Issuer) revokeAccessToken(ctx context.Context, c *Client, token string) (bool, error) {
+	if !looksLikeJWT(token) {
+		return false, nil
+	}
+	claims, err := i.verifier.verifySignedClaims(ctx, token)
+	if err != nil {
+		return false, nil // not one of ours: nothing to revoke
+	}
+	if !i.cfg.Now().Before(claims.ExpiresAt) {
+		return true, nil // expired: already unusable
+	}
+	if claims.ClientID != c.ID {
+		return true, newError(ErrUnauthorizedClient, "the token was not issued to this client", nil)
+	}
+	sctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
+	defer cancel()
+	if err := i.cfg.Store.RevokeAccessToken(sctx, claims.ID, claims.ExpiresAt.Add(revocationMargin)); err != nil {
+		return true, storeError(err)
+	}
+	return true, nil
+}
+
+// Introspection is an introspection response (RFC 7662 §2.2). An inactive
+// token has Active false and nothing else, and is written as exactly
+// {"active":false}.
+type Introspection struct {
+	Active    bool     `json:"active"`
+	Scope     string   `json:"scope,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	TokenType string   `json:"token_type,omitempty"`
+	ExpiresAt int64    `json:"exp,omitempty"`
+	IssuedAt  int64    `json:"iat,omitempty"`
+	NotBefore int64    `json:"nbf,omitempty"`
+	Subject   string   `json:"sub,omitempty"`
+	Audience  []string `json:"aud,omitempty"`
+	Issuer    string   `json:"iss,omitempty"`
+	ID        string   `json:"jti,omitempty"`
+}
+
+// Introspect reports whether token is active (RFC 7662) and, if so, what
+// it grants. Any token the server cannot vouch for is inactive; only a
+// failure of the store is an error.
+func (i *Issuer) Introspect(ctx context.Context, token, hint string) (*Introspection, error) {
+	lookups := []func(context.Context, string) (*Introspection, error){i.introspectRefreshToken, i.introspectAccessToken}
+	if hint == HintAccessToken || (hint == "" && looksLikeJWT(token)) {
+		lookups[0], lookups[1] = lookups[1], lookups[0]
+	}
+	for _, look := range lookups {
+		in, err := look(ctx, token)
+		if in != nil || err != nil {
+			return in, err
+		}
+	}
+	return &Introspection{}, nil
+}
+
+func (i *Issuer) introspectAccessToken(ctx context.Context, token string) (*Introspection, error) {
+	if !looksLikeJWT(token) {
+		return nil, nil
+	}
+	c, err := i.verifier.Verify(ctx, token)
+	if errors.Is(err, ErrRevocationUnavailable) {
+		return nil, storeError(err)
+	}
+	if err != nil {
+		return &Introspection{}, nil
+	}
+	in := &Introspection{
+		Active:    true,
+		Scope:     FormatScope(c.Scope),
+		ClientID:  c.ClientID,
+		TokenType: "Bearer",
+		ExpiresAt: c.ExpiresAt.Unix(),
+		IssuedAt:  c.IssuedAt.Unix(),
+		Subject:   c.Subject,
+		Audience:  c.Audience,
+		Issuer:    c.Issuer,
+		ID:        c.ID,
+	}
+	if !c.NotBefore.IsZero() {
+		in.NotBefore = c.NotBefore.Unix()
+	}
+	return in, nil
+}
+
+func (i *Issuer) introspectRefreshToken(ctx context.Context, token string) (*Introspection, error) {
+	if looksLikeJWT(token) || token == "" {
+		return nil, nil
+	}
+	rt, err := i.getRefreshToken(ctx, hashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, storeError(err)
+	}
+	now := i.cfg.Now()
+	if rt.Consumed() || !now.Before(rt.ExpiresAt) {
+		return &Introspection{}, nil
+	}
+	revoked, err := i.isRevoked(ctx, "", rt.GrantID)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	if revoked {
+		return &Introspection{}, nil
+	}
+	return &Introspection{
+		Active:    true,
+		Scope:     FormatScope(rt.Scope),
+		ClientID:  rt.ClientID,
+		TokenType: HintRefreshToken,
+		ExpiresAt: rt.ExpiresAt.Unix(),
+		IssuedAt:  rt.IssuedAt.Unix(),
+		Subject:   rt.Subject,
+		Issuer:    i.cfg.Issuer,
+	}, nil
+}

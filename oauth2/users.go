@@ -1,0 +1,112 @@
+package oauth2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// ErrInvalidCredentials is returned by a UserAuthenticator when the username
+// or password is wrong. The token endpoint turns it into invalid_grant and
+// does not say which of the two was wrong.
+var ErrInvalidCredentials = errors.New("oauth2: invalid username or password")
+
+// ErrUserNotFound is returned by a UserLookupFunc for an unknown username.
+var ErrUserNotFound = errors.New("oauth2: user not found")
+
+// User is a resource owner who authenticated.
+type User struct {
+	// Subject is the stable identifier put in the sub claim.
+	Subject string
+	// Scopes limits the scopes this user may be granted; nil means the
+	// client's allowed scopes alone decide.
+	Scopes []string
+}
+
+// UserAuthenticator checks a resource owner's credentials for the password
+// grant. Implement it on your own user table, or use PasswordAuthenticator
+// with a lookup function. It returns ErrInvalidCredentials (possibly
+// wrapped) for a wrong username or password; any other error is a server
+// failure.
+type UserAuthenticator interface {
+	Authenticate(ctx context.Context, username, password string) (*User, error)
+}
+
+// UserLookupFunc finds a user and its password hash (see CheckPassword),
+// returning ErrUserNotFound if there is no such user.
+type UserLookupFunc func(ctx context.Context, username string) (user *User, passwordHash string, err error)
+
+// PasswordAuthenticator is a UserAuthenticator over a lookup function. For
+// an unknown user it still checks the password against a dummy hash of the
+// same cost, so that response timing does not tell which usernames exist.
+type PasswordAuthenticator struct {
+	lookup UserLookupFunc
+	dummy  string
+}
+
+// NewPasswordAuthenticator returns a PasswordAuthenticator over lookup.
+// sampleHash is any hash of the cost your users' hashes have (HashPassword
+// of anything, say); it sets the cost of the dummy check for unknown users.
+func NewPasswordAuthenticator(lookup UserLookupFunc, sampleHash string) (*PasswordAuthenticator, error) {
+	dummy, err := dummyHashLike(sampleHash)
+	if err != nil {
+		return nil, err
+	}
+	return &PasswordAuthenticator{lookup: lookup, dummy: dummy}, nil
+}
+
+// Authenticate implements UserAuthenticator.
+func (a *PasswordAuthenticator) Authenticate(ctx context.Context, username, password string) (*User, error) {
+	u, hash, err := a.lookup(ctx, username)
+	if errors.Is(err, ErrUserNotFound) {
+		_ = CheckPassword(a.dummy, password)
+		return nil, ErrInvalidCredentials
+	}
+	if err != nil {
+		return nil, fmt.Errorf("oauth2: looking up user: %w", err)
+	}
+	switch err := CheckPassword(hash, password); {
+	case errors.Is(err, ErrPasswordMismatch):
+		return nil, ErrInvalidCredentials
+	case err != nil:
+		return nil, err
+	}
+	return u, nil
+}
+
+// StaticUser is one entry of a StaticUsers list.
+type StaticUser struct {
+	Username     string
+	PasswordHash string // from HashPassword, or a bcrypt hash
+	Subject      string // defaults to Username
+	Scopes       []string
+}
+
+// NewStaticUsers returns a UserAuthenticator over a fixed list of users,
+// for examples, tests and small deployments.
+func NewStaticUsers(users ...StaticUser) (*PasswordAuthenticator, error) {
+	if len(users) == 0 {
+		return nil, errors.New("oauth2: NewStaticUsers needs at least one user")
+	}
+	byName := make(map[string]StaticUser, len(users))
+	for _, u := range users {
+		if u.Username == "" {
+			return nil, errors.New("oauth2: static user with an empty username")
+		}
+		if _, dup := byName[u.Username]; dup {
+			return nil, fmt.Errorf("oauth2: static user %q listed twice", u.Username)
+		}
+		if u.Subject == "" {
+			u.Subject = u.Username
+		}
+		byName[u.Username] = u
+	}
+	lookup := func(_ context.Context, username string) (*User, string, error) {
+		u, ok := byName[username]
+		if !ok {
+			return nil, "", ErrUserNotFound
+		}
+		return &User{Subject: u.Subject, Scopes: u.Scopes}, u.PasswordHash, nil
+	}
+	return NewPasswordAuthenticator(lookup, users[0].PasswordHash)
+}

@@ -1,0 +1,209 @@
+package oauth2
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// DefaultMaxTokenSize bounds the length of an access token Verify will
+// parse, so an oversized header cannot make every request expensive.
+const DefaultMaxTokenSize = 8 << 10
+
+// RevocationChecker is the part of a Store the Verifier needs.
+type RevocationChecker interface {
+	IsRevoked(ctx context.Context, jti, grantID string) (bool, error)
+}
+
+// VerifierConfig configures a Verifier.
+type VerifierConfig struct {
+	// Issuer is the required iss claim.
+	Issuer string
+	// Audience is the identifier of this resource server; the aud claim
+	// must contain it.
+	Audience string
+	// Keys resolves a token's kid to its verification key: a *KeySet, a
+	// *RemoteKeySet, or your own.
+	Keys KeyResolver
+	// Revocations is checked for the token's jti and grant. It is required
+	// unless SkipRevocationCheck is set.
+	Revocations RevocationChecker
+	// SkipRevocationCheck accepts revoked tokens until they expire. It must
+	// be set explicitly when Revocations is nil.
+	SkipRevocationCheck bool
+	// Leeway is the clock skew tolerated on exp, nbf and iat.
+	Leeway time.Duration
+	// MaxTokenSize is the longest token accepted, in bytes; 0 means
+	// DefaultMaxTokenSize.
+	MaxTokenSize int
+	// Realm is the realm of the WWW-Authenticate challenges the middleware
+	// sends; empty means "oauth2kit".
+	Realm string
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Verifier checks JWT access tokens (RFC 9068) and guards HTTP handlers
+// with them (RFC 6750). It is safe for concurrent use.
+type Verifier struct {
+	cfg VerifierConfig
+}
+
+// NewVerifier validates cfg and returns a Verifier.
+func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
+	switch {
+	case cfg.Issuer == "":
+		return nil, errors.New("oauth2: VerifierConfig.Issuer is required")
+	case cfg.Audience == "":
+		return nil, errors.New("oauth2: VerifierConfig.Audience is required")
+	case cfg.Keys == nil:
+		return nil, errors.New("oauth2: VerifierConfig.Keys is required")
+	case cfg.Revocations == nil && !cfg.SkipRevocationCheck:
+		return nil, errors.New("oauth2: VerifierConfig.Revocations is required (or set SkipRevocationCheck)")
+	case cfg.Leeway < 0:
+		return nil, errors.New("oauth2: VerifierConfig.Leeway must not be negative")
+	}
+	if cfg.MaxTokenSize <= 0 {
+		cfg.MaxTokenSize = DefaultMaxTokenSize
+	}
+	if cfg.Realm == "" {
+		cfg.Realm = "oauth2kit"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Verifier{cfg: cfg}, nil
+}
+
+// Verify checks raw and returns its claims. The error wraps one of the
+// ErrToken..., ErrInvalid..., ErrUnknownKey, ErrAlgorithmMismatch,
+// ErrMissingClaim values (all of which match ErrInvalidToken), or
+// ErrRevocationUnavailable when the store could not be asked.
+func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
+	c, err := v.verifySignedClaims(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.checkTimes(c); err != nil {
+		return nil, err
+	}
+	if err := v.checkRevoked(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// verifySignedClaims checks everything that does not depend on the clock or
+// the store: shape, typ, key, algorithm, signature, required claims, iss
+// and aud.
+func (v *Verifier) verifySignedClaims(ctx context.Context, raw string) (*Claims, error) {
+	if len(raw) > v.cfg.MaxTokenSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTokenTooLarge, len(raw), v.cfg.MaxTokenSize)
+	}
+	jws, err := jose.ParseSignedCompact(raw, supportedAlgorithms)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrTokenMalformed, err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, fmt.Errorf("%w: want one signature", ErrTokenMalformed)
+	}
+	hdr := jws.Signatures[0].Protected
+	// RFC 9068 §4: typ must be at+jwt; media types compare case-insensitively
+	// and the "application/" prefix may be present (RFC 7515 §4.1.9).
+	typ, _ := hdr.ExtraHeaders[jose.HeaderType].(string)
+	if !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
+		return nil, fmt.Errorf("%w: got %q", ErrTokenType, typ)
+	}
+	if hdr.KeyID == "" {
+		return nil, fmt.Errorf("%w: no kid header", ErrUnknownKey)
+	}
+	key, err := v.cfg.Keys.VerificationKey(ctx, hdr.KeyID)
+	if err != nil {
+		if errors.Is(err, ErrUnknownKey) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: resolving kid %q: %v", ErrUnknownKey, hdr.KeyID, err)
+	}
+	// The key, not the token, decides the algorithm: a token cannot
+	// downgrade to another algorithm or turn a public key into an HMAC secret.
+	if hdr.Algorithm != key.Algorithm {
+		return nil, fmt.Errorf("%w: token says %q, key %q is %q", ErrAlgorithmMismatch, hdr.Algorithm, key.KeyID, key.Algorithm)
+	}
+	payload, err := jws.Verify(key.Key)
+	if err != nil {
+		return nil, ErrInvalidSignature
+	}
+	var w wireClaims
+	if err := json.Unmarshal(payload, &w); err != nil {
+		return nil, fmt.Errorf("%w: claims: %v", ErrTokenMalformed, err)
+	}
+	if err := requireClaims(&w); err != nil {
+		return nil, err
+	}
+	if w.Issuer != v.cfg.Issuer {
+		return nil, fmt.Errorf("%w: %q", ErrInvalidIssuer, w.Issuer)
+	}
+	if !slices.Contains(w.Audience, v.cfg.Audience) {
+		return nil, fmt.Errorf("%w: %q", ErrInvalidAudience, []string(w.Audience))
+	}
+	return w.claims(), nil
+}
+
+// requireClaims checks the claims RFC 9068 §2.2 makes required.
+func requireClaims(w *wireClaims) error {
+	var missing []string
+	for _, c := range []struct {
+		name    string
+		present bool
+	}{
+		{"iss", w.Issuer != ""},
+		{"sub", w.Subject != ""},
+		{"aud", len(w.Audience) > 0},
+		{"exp", w.ExpiresAt != nil},
+		{"iat", w.IssuedAt != nil},
+		{"jti", w.ID != ""},
+		{"client_id", w.ClientID != ""},
+	} {
+		if !c.present {
+			missing = append(missing, c.name)
+		}
+	}
+	if missing != nil {
+		return fmt.Errorf("%w: %s", ErrMissingClaim, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func (v *Verifier) checkTimes(c *Claims) error {
+	now, leeway := v.cfg.Now(), v.cfg.Leeway
+	if !now.Before(c.ExpiresAt.Add(leeway)) {
+		return fmt.Errorf("%w: at %s", ErrTokenExpired, c.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if !c.NotBefore.IsZero() && now.Add(leeway).Before(c.NotBefore) {
+		return fmt.Errorf("%w: not before %s", ErrTokenNotYetValid, c.NotBefore.UTC().Format(time.RFC3339))
+	}
+	if now.Add(leeway).Before(c.IssuedAt) {
+		return fmt.Errorf("%w: issued in the future, at %s", ErrTokenNotYetValid, c.IssuedAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+func (v *Verifier) checkRevoked(ctx context.Context, c *Claims) error {
+	if v.cfg.Revocations == nil {
+		return nil
+	}
+	revoked, err := v.cfg.Revocations.IsRevoked(ctx, c.ID, c.GrantID)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrRevocationUnavailable, err)
+	}
+	if revoked {
+		return ErrTokenRevoked
+	}
+	return nil
+}

@@ -68,6 +68,8 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		return nil, errors.New("oauth2: VerifierConfig.Revocations is required (or set SkipRevocationCheck)")
 	case cfg.Leeway < 0:
 		return nil, errors.New("oauth2: VerifierConfig.Leeway must not be negative")
+	case strings.ContainsAny(cfg.Realm, "\"\\"):
+		return nil, errors.New("oauth2: VerifierConfig.Realm must not contain quotes or backslashes")
 	}
 	if cfg.MaxTokenSize <= 0 {
 		cfg.MaxTokenSize = DefaultMaxTokenSize

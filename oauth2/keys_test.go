@@ -1,0 +1,99 @@
+package oauth2
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestGenerateKeySignsAndVerifies(t *testing.T) {
+	for _, alg := range []string{EdDSA, ES256, RS256, HS256} {
+		t.Run(alg, func(t *testing.T) {
+			f := newFixture(t, func(c *IssuerConfig) {
+				k, err := GenerateKey(alg)
+				if err != nil {
+					t.Fatalf("GenerateKey(%s) error = %v", alg, err)
+				}
+				c.Keys.Rotate(k)
+			})
+			tok := f.login(t, f.confid)
+			if _, err := f.verifier.Verify(t.Context(), tok.AccessToken); err != nil {
+				t.Errorf("Verify() error = %v", err)
+			}
+			jwks := f.keys.JWKS()
+			published := false
+			for _, k := range jwks.Keys {
+				if k.KeyID == f.keys.Active().ID() {
+					published = true
+					if k.Algorithm != alg || k.Use != "sig" || !k.IsPublic() {
+						t.Errorf("Got JWK alg %q use %q public %v, want %s sig public", k.Algorithm, k.Use, k.IsPublic(), alg)
+					}
+				}
+			}
+			if published != (alg != HS256) {
+				t.Errorf("Got active %s key published = %v, want %v", alg, published, alg != HS256)
+			}
+		})
+	}
+}
+
+func TestNewKeyRejects(t *testing.T) {
+	small, _ := rsa.GenerateKey(rand.Reader, 1024)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	tests := []struct {
+		name string
+		alg  string
+		key  any
+	}{
+		{"short HMAC secret", HS256, make([]byte, 31)},
+		{"small RSA key", RS256, small},
+		{"wrong curve", ES256, p384},
+		{"wrong type", EdDSA, p384},
+		{"unsupported alg", "PS256", small},
+		{"none", "none", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := NewKey("k", tt.alg, tt.key); err == nil {
+				t.Errorf("NewKey(%s, %T) error = nil, want an error", tt.alg, tt.key)
+			}
+		})
+	}
+}
+
+func TestKeySetRetiresKeysAfterTheirTokensExpire(t *testing.T) {
+	f := newFixture(t)
+	clock := f.clock
+	f.keys.now = clock.Now
+	old := f.keys.Active()
+	tok := f.login(t, f.confid)
+
+	next, err := GenerateKey(ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.keys.Rotate(next)
+	if _, err := f.verifier.Verify(t.Context(), tok.AccessToken); err != nil {
+		t.Fatalf("Verify(token of retired key) error = %v, want success", err)
+	}
+	if got := len(f.keys.JWKS().Keys); got != 2 {
+		t.Errorf("Got %d keys in JWKS after rotation, want 2", got)
+	}
+	fresh := f.login(t, f.confid)
+	if c, err := f.verifier.Verify(t.Context(), fresh.AccessToken); err != nil || c == nil {
+		t.Fatalf("Verify(token of new key) error = %v", err)
+	}
+
+	// Past the old key's last token and the grace period, it is dropped.
+	clock.Advance(DefaultAccessTokenTTL + DefaultRetireGrace + time.Second)
+	if _, err := f.keys.VerificationKey(t.Context(), old.ID()); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("VerificationKey(retired) error = %v, want %v", err, ErrUnknownKey)
+	}
+	if got := len(f.keys.JWKS().Keys); got != 1 {
+		t.Errorf("Got %d keys in JWKS, want 1", got)
+	}
+}

@@ -1,0 +1,221 @@
+package oauth2
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// forge signs arbitrary claims with arbitrary headers, so the verifier can
+// be fed every kind of wrong token.
+func forge(t *testing.T, alg jose.SignatureAlgorithm, key any, headers map[string]any, claims map[string]any) string {
+	t.Helper()
+	opts := &jose.SignerOptions{}
+	for k, v := range headers {
+		opts.WithHeader(jose.HeaderKey(k), v)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
+	if err != nil {
+		t.Fatalf("NewSigner() error = %v", err)
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatalf("Marshal() error = %v", err)
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		t.Fatalf("Sign() error = %v", err)
+	}
+	s, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatalf("CompactSerialize() error = %v", err)
+	}
+	return s
+}
+
+func validClaims(now time.Time) map[string]any {
+	return map[string]any{
+		"iss": testIssuer, "sub": "alice", "aud": testIssuer, "client_id": "app",
+		"exp": now.Add(time.Minute).Unix(), "iat": now.Unix(), "jti": "jti-1", "grant_id": "grant-1", "scope": "profile",
+	}
+}
+
+func with(m map[string]any, k string, v any) map[string]any {
+	out := make(map[string]any, len(m))
+	for key, val := range m {
+		out[key] = val
+	}
+	if v == nil {
+		delete(out, k)
+	} else {
+		out[k] = v
+	}
+	return out
+}
+
+func TestVerify(t *testing.T) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk, err := NewKey("rsa-1", RS256, rsaKey)
+	if err != nil {
+		t.Fatalf("NewKey() error = %v", err)
+	}
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	keys := NewKeySet(rk)
+	clock := newFakeClock()
+	now := clock.Now()
+	st := newFixture(t).store
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: keys, Revocations: st, Leeway: 30 * time.Second, Now: clock.Now})
+	if err != nil {
+		t.Fatalf("NewVerifier() error = %v", err)
+	}
+	hdr := map[string]any{"kid": "rsa-1", "typ": "at+jwt"}
+	good := validClaims(now)
+	pubDER, _ := x509.MarshalPKIXPublicKey(&rsaKey.PublicKey)
+
+	if err := st.RevokeAccessToken(t.Context(), "revoked-jti", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RevokeGrant(t.Context(), "revoked-grant", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+
+	tampered := forge(t, jose.RS256, rsaKey, hdr, good)
+	parts := strings.Split(tampered, ".")
+	parts[1] = base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"` + testIssuer + `","sub":"mallory"}`))
+	tampered = strings.Join(parts, ".")
+
+	noneHeader := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"at+jwt","kid":"rsa-1"}`))
+	body, _ := json.Marshal(good)
+	noneToken := noneHeader + "." + base64.RawURLEncoding.EncodeToString(body) + "."
+
+	tests := []struct {
+		name    string
+		token   string
+		wantErr error
+	}{
+		{name: "valid", token: forge(t, jose.RS256, rsaKey, hdr, good)},
+		{name: "typ application/at+jwt", token: forge(t, jose.RS256, rsaKey, with(hdr, "typ", "application/AT+JWT"), good)},
+		{name: "audience array", token: forge(t, jose.RS256, rsaKey, hdr, with(good, "aud", []string{"other", testIssuer}))},
+		{name: "expired within leeway", token: forge(t, jose.RS256, rsaKey, hdr, with(good, "exp", now.Add(-20*time.Second).Unix()))},
+		{name: "expired", token: forge(t, jose.RS256, rsaKey, hdr, with(good, "exp", now.Add(-31*time.Second).Unix())), wantErr: ErrTokenExpired},
+		{name: "nbf in future", token: forge(t, jose.RS256, rsaKey, hdr, with(good, "nbf", now.Add(time.Minute).Unix())), wantErr: ErrTokenNotYetValid},
+		{name: "nbf within leeway", token: forge(t, jose.RS256, rsaKey, hdr, with(good, "nbf", now.Add(20*time.Second).Unix()))},
+		{name: "iat in future", token: forge(t, jose.RS256, rsaKey, hdr, with(good, "iat", now.Add(time.Minute).Unix())), wantErr: ErrTokenNotYetValid},
+		{name: "wrong issuer", token: forge(t, jose.RS256, rsaKey, hdr, with(good, "iss", "https://evil.test")), wantErr: ErrInvalidIssuer},
+		{name: "wrong audience", token: forge(t, jose.RS256, rsaKey, hdr, with(good, "aud", "https://other.test")), wantErr: ErrInvalidAudience},
+		{name: "typ JWT", token: forge(t, jose.RS256, rsaKey, with(hdr, "typ", "JWT"), good), wantErr: ErrTokenType},
+		{name: "no typ", token: forge(t, jose.RS256, rsaKey, with(hdr, "typ", nil), good), wantErr: ErrTokenType},
+		{name: "no kid", token: forge(t, jose.RS256, rsaKey, with(hdr, "kid", nil), good), wantErr: ErrUnknownKey},
+		{name: "unknown kid", token: forge(t, jose.RS256, rsaKey, with(hdr, "kid", "other"), good), wantErr: ErrUnknownKey},
+		{name: "HS256 with the public key as secret", token: forge(t, jose.HS256, pubDER, hdr, good), wantErr: ErrAlgorithmMismatch},
+		{name: "other key same kid", token: forge(t, jose.ES256, ecKey, hdr, good), wantErr: ErrAlgorithmMismatch},
+		{name: "alg none", token: noneToken, wantErr: ErrTokenMalformed},
+		{name: "tampered payload", token: tampered, wantErr: ErrInvalidSignature},
+		{name: "missing sub", token: forge(t, jose.RS256, rsaKey, hdr, with(good, "sub", nil)), wantErr: ErrMissingClaim},
+		{name: "missing jti", token: forge(t, jose.RS256, rsaKey, hdr, with(good, "jti", nil)), wantErr: ErrMissingClaim},
+		{name: "missing client_id", token: forge(t, jose.RS256, rsaKey, hdr, with(good, "client_id", nil)), wantErr: ErrMissingClaim},
+		{name: "missing exp", token: forge(t, jose.RS256, rsaKey, hdr, with(good, "exp", nil)), wantErr: ErrMissingClaim},
+		{name: "revoked jti", token: forge(t, jose.RS256, rsaKey, hdr, with(good, "jti", "revoked-jti")), wantErr: ErrTokenRevoked},
+		{name: "revoked grant", token: forge(t, jose.RS256, rsaKey, hdr, with(good, "grant_id", "revoked-grant")), wantErr: ErrTokenRevoked},
+		{name: "too large", token: strings.Repeat("a", DefaultMaxTokenSize+1), wantErr: ErrTokenTooLarge},
+		{name: "not a jws", token: "not-a-token", wantErr: ErrTokenMalformed},
+		{name: "claims not json", token: forgeRaw(t, rsaKey, hdr, []byte("not json")), wantErr: ErrTokenMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := v.Verify(t.Context(), tt.token)
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("Verify() error = %v, want nil", err)
+				}
+				if c.Subject != "alice" || c.ClientID != "app" || c.GrantID != "grant-1" || !c.HasScope("profile") {
+					t.Errorf("Verify() = %+v", c)
+				}
+				return
+			}
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Verify() error = %v, want %v", err, tt.wantErr)
+			}
+			if !errors.Is(err, ErrInvalidToken) {
+				t.Errorf("Verify() error = %v does not match ErrInvalidToken", err)
+			}
+		})
+	}
+}
+
+func forgeRaw(t *testing.T, key any, headers map[string]any, payload []byte) string {
+	t.Helper()
+	opts := &jose.SignerOptions{}
+	for k, v := range headers {
+		opts.WithHeader(jose.HeaderKey(k), v)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := jws.CompactSerialize()
+	return s
+}
+
+func TestVerifyRevocationUnavailable(t *testing.T) {
+	f := newFixture(t)
+	tok := f.login(t, f.confid)
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: failingStore{}, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.Verify(t.Context(), tok.AccessToken)
+	if !errors.Is(err, ErrRevocationUnavailable) || errors.Is(err, ErrInvalidToken) {
+		t.Errorf("Verify() error = %v, want ErrRevocationUnavailable and not ErrInvalidToken", err)
+	}
+}
+
+func TestVerifyHonoursContext(t *testing.T) {
+	f := newFixture(t)
+	tok := f.login(t, f.confid)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := f.verifier.Verify(ctx, tok.AccessToken); !errors.Is(err, context.Canceled) {
+		t.Errorf("Verify(cancelled ctx) error = %v, want context.Canceled", err)
+	}
+}
+
+func TestNewVerifierValidates(t *testing.T) {
+	keys := newFixture(t).keys
+	tests := []struct {
+		name string
+		cfg  VerifierConfig
+	}{
+		{"no issuer", VerifierConfig{Audience: "a", Keys: keys, SkipRevocationCheck: true}},
+		{"no audience", VerifierConfig{Issuer: "i", Keys: keys, SkipRevocationCheck: true}},
+		{"no keys", VerifierConfig{Issuer: "i", Audience: "a", SkipRevocationCheck: true}},
+		{"no revocations", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys}},
+		{"negative leeway", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, SkipRevocationCheck: true, Leeway: -1}},
+		{"quote in realm", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, SkipRevocationCheck: true, Realm: `a"b`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := NewVerifier(tt.cfg); err == nil {
+				t.Errorf("NewVerifier() error = nil, want an error")
+			}
+		})
+	}
+}

@@ -155,7 +155,9 @@ type failingStore struct{}
 
 var errStoreDown = errors.New("dial tcp 10.0.0.7:6379: connection refused")
 
-func (failingStore) CreateRefreshToken(context.Context, store.RefreshToken) error { return errStoreDown }
+func (failingStore) CreateRefreshToken(context.Context, store.RefreshToken) error {
+	return errStoreDown
+}
 func (failingStore) GetRefreshToken(context.Context, []byte) (store.RefreshToken, error) {
 	return store.RefreshToken{}, errStoreDown
 }
@@ -164,4 +166,6 @@ func (failingStore) RotateRefreshToken(context.Context, []byte, store.RefreshTok
 }
 func (failingStore) RevokeGrant(context.Context, string, time.Time) error       { return errStoreDown }
 func (failingStore) RevokeAccessToken(context.Context, string, time.Time) error { return errStoreDown }
-func (failingStore) IsRevoked(context.Context, string, string) (bool, error)    { return false, errStoreDown }
+func (failingStore) IsRevoked(context.Context, string, string) (bool, error) {
+	return false, errStoreDown
+}

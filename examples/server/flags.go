@@ -1,0 +1,208 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/oauth2kit/oauth2kit/oauth2"
+)
+
+// config is the command line, validated.
+type config struct {
+	addr string
+	// issuer is the issuer identifier. Unless issuerSet, it is derived from
+	// addr, and derived again from the address actually bound, so that
+	// -addr 127.0.0.1:0 still yields an issuer clients can reach.
+	issuer    string
+	issuerSet bool
+	storeURL  string
+
+	accessTTL  time.Duration
+	refreshTTL time.Duration
+	leeway     time.Duration
+}
+
+const defaultAddr = "127.0.0.1:8080"
+
+// defaultLeeway is the clock skew the verifier tolerates on exp, nbf and
+// iat: enough for servers whose clocks NTP keeps close, short next to the
+// access-token lifetime.
+const defaultLeeway = 30 * time.Second
+
+// parseFlags parses args (without the program name). Like the flag package,
+// it reports every problem on stderr with the usage and returns an error;
+// exitCode maps that error to 2, or to 0 for -h.
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	cfg := config{
+		addr:       defaultAddr,
+		storeURL:   "memory://",
+		accessTTL:  oauth2.DefaultAccessTokenTTL,
+		refreshTTL: oauth2.DefaultRefreshTokenTTL,
+		leeway:     defaultLeeway,
+	}
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: go run ./examples/server [flags]\n\n"+
+			"Runs an oauth2kit authorization server with a protected /api/me route on\n"+
+			"demo clients and users, and prints curl commands to try it.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	fs.Var(&addrFlag{&cfg.addr}, "addr", "`host:port` to listen on")
+	fs.Var(&issuerFlag{&cfg.issuer, &cfg.issuerSet}, "issuer", "issuer identifier, an http(s) `URL` (default \"http://\" + the listening address)")
+	fs.Var(&storeFlag{&cfg.storeURL}, "store", "storage `URL`: memory:// (redis:// and postgres:// come with their adapters)")
+	fs.Var(&durationFlag{&cfg.accessTTL, false}, "access-ttl", "access-token lifetime, a Go `duration`")
+	fs.Var(&durationFlag{&cfg.refreshTTL, false}, "refresh-ttl", "refresh-token lifetime, a Go `duration`")
+	fs.Var(&durationFlag{&cfg.leeway, true}, "leeway", "clock skew the verifier allows on exp, nbf and iat, a Go `duration`")
+	if err := fs.Parse(args); err != nil {
+		return config{}, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		err := fmt.Errorf("unexpected arguments %q", fs.Args())
+		fmt.Fprintln(fs.Output(), err)
+		fs.Usage()
+		return config{}, usageError{err}
+	}
+	if !cfg.issuerSet {
+		cfg.issuer = defaultIssuer(cfg.addr)
+	}
+	return cfg, nil
+}
+
+// usageError is a command-line error, already reported with the usage.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// defaultIssuer is the issuer for a server listening on addr. A wildcard
+// host is replaced by localhost: "http://:8080" identifies nothing.
+func defaultIssuer(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+type addrFlag struct{ p *string }
+
+func (f *addrFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return *f.p
+}
+
+func (f *addrFlag) Set(s string) error {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("want host:port, such as %s or :8080", defaultAddr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	*f.p = s
+	return nil
+}
+
+type issuerFlag struct {
+	p   *string
+	set *bool
+}
+
+func (f *issuerFlag) String() string { return "" }
+
+// Set checks the URL against RFC 8414 §2: an http(s) URL with a host and no
+// query or fragment. Plain http is allowed for local development.
+func (f *issuerFlag) Set(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return errors.New("not a URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("want an http:// or https:// URL, such as http://127.0.0.1:8080")
+	case u.Host == "":
+		return errors.New("the URL has no host")
+	case u.User != nil:
+		return errors.New("the URL must not carry credentials")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return errors.New("the URL must have no query or fragment")
+	}
+	*f.p, *f.set = s, true
+	return nil
+}
+
+type storeFlag struct{ p *string }
+
+func (f *storeFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return *f.p
+}
+
+func (f *storeFlag) Set(s string) error {
+	if err := checkStoreURL(s); err != nil {
+		return err
+	}
+	*f.p = s
+	return nil
+}
+
+// checkStoreURL accepts the store URLs openStore can open.
+func checkStoreURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || !strings.Contains(s, "://") {
+		return errors.New("want a URL such as memory://")
+	}
+	switch u.Scheme {
+	case "memory":
+		if u.Host != "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return errors.New("memory:// takes no host, path or options")
+		}
+		return nil
+	case "redis", "rediss":
+		return errors.New("redis:// is not implemented yet: it comes with the Redis adapter, which is planned; use memory://")
+	case "postgres", "postgresql":
+		return errors.New("postgres:// is not implemented yet: it comes with the PostgreSQL adapter, which is planned; use memory://")
+	default:
+		return fmt.Errorf("unsupported store %q: want memory://", u.Scheme+"://")
+	}
+}
+
+type durationFlag struct {
+	p      *time.Duration
+	zeroOK bool
+}
+
+func (f *durationFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return f.p.String()
+}
+
+func (f *durationFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return errors.New("want a Go duration such as 30s, 15m or 336h")
+	case d < 0:
+		return errors.New("must not be negative")
+	case d == 0 && !f.zeroOK:
+		return errors.New("must be positive")
+	}
+	*f.p = d
+	return nil
+}

@@ -1,0 +1,433 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oauth2kit/oauth2kit/adapters/memstore"
+	"github.com/oauth2kit/oauth2kit/oauth2"
+)
+
+func TestParseFlags(t *testing.T) {
+	defaults := config{
+		addr:       "127.0.0.1:8080",
+		issuer:     "http://127.0.0.1:8080",
+		storeURL:   "memory://",
+		accessTTL:  15 * time.Minute,
+		refreshTTL: 14 * 24 * time.Hour,
+		leeway:     30 * time.Second,
+	}
+	with := func(change func(*config)) config {
+		c := defaults
+		change(&c)
+		return c
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		want    config
+		wantErr string // substring of the error; "" means success
+	}{
+		{name: "defaults", args: nil, want: defaults},
+		{
+			name: "issuer defaults from addr",
+			args: []string{"-addr", "127.0.0.1:9999"},
+			want: with(func(c *config) { c.addr, c.issuer = "127.0.0.1:9999", "http://127.0.0.1:9999" }),
+		},
+		{
+			name: "wildcard addr gives a localhost issuer",
+			args: []string{"-addr", ":9000"},
+			want: with(func(c *config) { c.addr, c.issuer = ":9000", "http://localhost:9000" }),
+		},
+		{
+			name: "explicit issuer",
+			args: []string{"-issuer", "https://auth.example.com/tenant"},
+			want: with(func(c *config) { c.issuer, c.issuerSet = "https://auth.example.com/tenant", true }),
+		},
+		{
+			name: "durations",
+			args: []string{"-access-ttl", "5m", "-refresh-ttl", "24h", "-leeway", "0"},
+			want: with(func(c *config) { c.accessTTL, c.refreshTTL, c.leeway = 5*time.Minute, 24*time.Hour, 0 }),
+		},
+		{name: "memory store", args: []string{"-store", "memory://"}, want: defaults},
+
+		{name: "redis store not yet", args: []string{"-store", "redis://localhost:6379/0"}, wantErr: "comes with the Redis adapter"},
+		{name: "postgres store not yet", args: []string{"-store", "postgres://localhost/oauth2"}, wantErr: "comes with the PostgreSQL adapter"},
+		{name: "unknown store scheme", args: []string{"-store", "mysql://localhost"}, wantErr: `unsupported store "mysql://"`},
+		{name: "store without scheme", args: []string{"-store", "localhost:6379"}, wantErr: "want a URL such as memory://"},
+		{name: "memory store with a path", args: []string{"-store", "memory://host/x"}, wantErr: "memory:// takes no host"},
+		{name: "negative access ttl", args: []string{"-access-ttl", "-1m"}, wantErr: "-access-ttl: must not be negative"},
+		{name: "negative refresh ttl", args: []string{"-refresh-ttl", "-1h"}, wantErr: "-refresh-ttl: must not be negative"},
+		{name: "negative leeway", args: []string{"-leeway", "-1s"}, wantErr: "-leeway: must not be negative"},
+		{name: "zero access ttl", args: []string{"-access-ttl", "0"}, wantErr: "-access-ttl: must be positive"},
+		{name: "duration without unit", args: []string{"-leeway", "30"}, wantErr: "want a Go duration"},
+		{name: "issuer not http", args: []string{"-issuer", "ftp://example.com"}, wantErr: "want an http:// or https:// URL"},
+		{name: "issuer relative", args: []string{"-issuer", "example.com"}, wantErr: "want an http:// or https:// URL"},
+		{name: "issuer with query", args: []string{"-issuer", "https://example.com/?a=b"}, wantErr: "no query or fragment"},
+		{name: "issuer with fragment", args: []string{"-issuer", "https://example.com/#x"}, wantErr: "no query or fragment"},
+		{name: "addr without port", args: []string{"-addr", "127.0.0.1"}, wantErr: "want host:port"},
+		{name: "addr with bad port", args: []string{"-addr", "127.0.0.1:99999"}, wantErr: "not a number from 0 to 65535"},
+		{name: "unknown flag", args: []string{"-port", "80"}, wantErr: "flag provided but not defined"},
+		{name: "positional argument", args: []string{"serve"}, wantErr: "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			got, err := parseFlags(tt.args, &stderr)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("parseFlags(%q) error = %v, want nil", tt.args, err)
+				}
+				if got != tt.want {
+					t.Errorf("parseFlags(%q) = %+v, want %+v", tt.args, got, tt.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("parseFlags(%q) error = %v, want one containing %q", tt.args, err, tt.wantErr)
+			}
+			if code := exitCode(err); code != 2 {
+				t.Errorf("exitCode(%v) = %d, want 2", err, code)
+			}
+			// Like the flag package: the error and the usage, on stderr.
+			if !strings.Contains(stderr.String(), tt.wantErr) || !strings.Contains(stderr.String(), "Usage:") {
+				t.Errorf("stderr = %q, want the error and the usage", stderr.String())
+			}
+		})
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{name: "success", err: nil, want: 0},
+		{name: "help", err: usageError{flag.ErrHelp}, want: 0},
+		{name: "usage", err: usageError{errors.New("bad flag")}, want: 2},
+		{name: "failure", err: errors.New("listen tcp: address already in use"), want: 1},
+	}
+	for _, tt := range tests {
+		if got := exitCode(tt.err); got != tt.want {
+			t.Errorf("%s: exitCode(%v) = %d, want %d", tt.name, tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestRunHelp(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run(t.Context(), []string{"-h"}, io.Discard, &stderr, nil)
+	if !errors.Is(err, flag.ErrHelp) || exitCode(err) != 0 {
+		t.Errorf("run(-h) = %v, want flag.ErrHelp with exit code 0", err)
+	}
+	for _, name := range []string{"-addr", "-issuer", "-store", "-access-ttl", "-refresh-ttl", "-leeway"} {
+		if !strings.Contains(stderr.String(), name) {
+			t.Errorf("usage does not mention %s:\n%s", name, stderr.String())
+		}
+	}
+}
+
+func TestRunAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	err = run(t.Context(), []string{"-addr", ln.Addr().String()}, io.Discard, t.Output(), nil)
+	if err == nil || exitCode(err) != 1 {
+		t.Errorf("run on a busy address = %v, want an error with exit code 1", err)
+	}
+}
+
+// testServer is the real server, started by run on a free port.
+type testServer struct {
+	url    string // http://127.0.0.1:port
+	stdout string // what run printed before it was ready
+	stop   func() error
+}
+
+func startServer(t *testing.T, args ...string) *testServer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	var stdout bytes.Buffer
+	ready := make(chan string, 1)
+	done := make(chan struct{})
+	var runErr error
+	go func() {
+		defer close(done)
+		args := append([]string{"-addr", "127.0.0.1:0"}, args...)
+		runErr = run(ctx, args, &stdout, t.Output(), func(addr string) { ready <- addr })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+
+	var addr string
+	select {
+	case addr = <-ready:
+	case <-done:
+		t.Fatalf("run() = %v before serving", runErr)
+	case <-time.After(30 * time.Second):
+		t.Fatal("server not ready after 30s")
+	}
+	stop := func() error {
+		cancel()
+		select {
+		case <-done:
+			return runErr
+		case <-time.After(shutdownTimeout + 5*time.Second):
+			t.Fatal("run did not return after its context was cancelled")
+			return nil
+		}
+	}
+	// ready is called after the commands are printed, so stdout is complete.
+	return &testServer{url: "http://" + addr, stdout: stdout.String(), stop: stop}
+}
+
+func TestServerEndToEnd(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	client := &http.Client{Timeout: 10 * time.Second}
+
+	for _, want := range []string{
+		"'" + srv.url + "/oauth2/token'",
+		"'" + srv.url + "/api/me'",
+		"'" + srv.url + "/oauth2/revoke'",
+		"'" + srv.url + "/oauth2/introspect'",
+		"'" + srv.url + "/.well-known/jwks.json'",
+		"'" + srv.url + "/.well-known/oauth-authorization-server'",
+		"-u demo-client:demo-secret",
+	} {
+		if !strings.Contains(srv.stdout, want) {
+			t.Errorf("printed commands lack %s:\n%s", want, srv.stdout)
+		}
+	}
+
+	// Password grant for alice through demo-client, authenticated with Basic.
+	status, first, _ := tokenRequest(t, client, srv.url, url.Values{
+		"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"},
+	})
+	if status != http.StatusOK || first.AccessToken == "" || first.RefreshToken == "" {
+		t.Fatalf("password grant: status %d, response %+v; want 200 with both tokens", status, first)
+	}
+	if first.TokenType != "Bearer" || first.Scope != "profile" {
+		t.Errorf("password grant: token_type %q, scope %q; want Bearer, profile (the client's default)", first.TokenType, first.Scope)
+	}
+
+	if status, body := getMe(t, client, srv.url, first.AccessToken); status != http.StatusOK || body["sub"] != "alice" || body["scope"] != "profile" {
+		t.Errorf("GET /api/me = %d %v, want 200 with sub alice, scope profile", status, body)
+	}
+
+	// alice may not have admin, though the client may ask for it.
+	status, _, code := tokenRequest(t, client, srv.url, url.Values{
+		"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"}, "scope": {"admin"},
+	})
+	if status != http.StatusBadRequest || code != "invalid_scope" {
+		t.Errorf("password grant with scope admin: %d %q, want 400 invalid_scope", status, code)
+	}
+
+	status, second, _ := tokenRequest(t, client, srv.url, url.Values{
+		"grant_type": {"refresh_token"}, "refresh_token": {first.RefreshToken},
+	})
+	if status != http.StatusOK || second.RefreshToken == "" || second.RefreshToken == first.RefreshToken {
+		t.Fatalf("refresh: status %d, response %+v; want 200 with a new refresh token", status, second)
+	}
+	if status, body := getMe(t, client, srv.url, second.AccessToken); status != http.StatusOK || body["sub"] != "alice" {
+		t.Errorf("GET /api/me with the refreshed token = %d %v, want 200 with sub alice", status, body)
+	}
+
+	// Revoking the current refresh token revokes the grant, and with it
+	// every access token issued under it, the first one included.
+	resp := postForm(t, client, srv.url+oauth2.RevocationPath, url.Values{"token": {second.RefreshToken}})
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("revoke: status %d, want 200", resp.StatusCode)
+	}
+	for name, tok := range map[string]string{"first": first.AccessToken, "refreshed": second.AccessToken} {
+		status, _ := getMe(t, client, srv.url, tok)
+		if status != http.StatusUnauthorized {
+			t.Errorf("GET /api/me with the %s access token after revocation = %d, want 401", name, status)
+		}
+	}
+
+	if err := srv.stop(); err != nil {
+		t.Errorf("run() = %v after its context was cancelled, want nil", err)
+	}
+	if _, err := client.Get(srv.url + oauth2.JWKSPath); err == nil {
+		t.Error("server still answers after run returned")
+	}
+}
+
+// TestPrintedCommands pastes the printed walk-through into a shell, as a
+// user would, and checks each step's answer.
+func TestPrintedCommands(t *testing.T) {
+	t.Parallel()
+	for _, tool := range []string{"sh", "curl", "sed"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	srv := startServer(t)
+	start := strings.Index(srv.stdout, "# 1.")
+	if start < 0 {
+		t.Fatalf("no numbered steps in:\n%s", srv.stdout)
+	}
+	cmd := exec.CommandContext(t.Context(), "sh", "-e", "-c", srv.stdout[start:])
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("running the printed commands: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		`"scope":"profile email"}`,                   // 1. password grant
+		`{"sub":"alice","scope":"profile email"}`,    // 2. /api/me
+		`{"error":"invalid_scope"`,                   // 3. admin
+		`{"active":true,`,                            // 5. introspection
+		"\n200\n",                                    // 6. revocation
+		"401 Unauthorized",                           // 7. /api/me after revocation
+		`error="invalid_token"`,                      //
+		`"crv":"Ed25519"`,                            // 8. JWKS
+		`"issuer":"` + srv.url + `"`,                 //    and metadata
+		`"token_endpoint":"` + srv.url + `/oauth2/t`, //
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output of the printed commands lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "curl:") {
+		t.Errorf("curl reported an error:\n%s", out)
+	}
+}
+
+func TestHandlerRoutes(t *testing.T) {
+	cfg := config{issuer: "http://auth.test", accessTTL: time.Minute, refreshTTL: time.Hour}
+	h, _, err := newHandler(cfg, memstore.New(), slog.New(slog.NewTextHandler(t.Output(), nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		method     string
+		path       string
+		wantStatus int
+		wantHeader string // a header that must be set, as "Name: value-prefix"
+	}{
+		{name: "me without a token", method: http.MethodGet, path: "/api/me", wantStatus: 401, wantHeader: "WWW-Authenticate: Bearer"},
+		{name: "me with POST", method: http.MethodPost, path: "/api/me", wantStatus: 405, wantHeader: "Allow: GET"},
+		{name: "jwks", method: http.MethodGet, path: "/.well-known/jwks.json", wantStatus: 200, wantHeader: "Content-Type: application/jwk-set+json"},
+		{name: "metadata", method: http.MethodGet, path: "/.well-known/oauth-authorization-server", wantStatus: 200, wantHeader: "Content-Type: application/json"},
+		{name: "token with GET", method: http.MethodGet, path: "/oauth2/token", wantStatus: 405, wantHeader: "Allow: POST"},
+		{name: "unknown path", method: http.MethodGet, path: "/nope", wantStatus: 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+			if rec.Code != tt.wantStatus {
+				t.Errorf("%s %s: status %d, want %d", tt.method, tt.path, rec.Code, tt.wantStatus)
+			}
+			if tt.wantHeader != "" {
+				name, prefix, _ := strings.Cut(tt.wantHeader, ": ")
+				if got := rec.Header().Get(name); !strings.HasPrefix(got, prefix) {
+					t.Errorf("%s %s: %s = %q, want prefix %q", tt.method, tt.path, name, got, prefix)
+				}
+			}
+		})
+	}
+}
+
+func TestEndpointsFollowIssuerPath(t *testing.T) {
+	meta := oauth2.Metadata{
+		Issuer:        "https://auth.example.com/tenant",
+		TokenEndpoint: "https://auth.example.com/tenant/oauth2/token",
+	}
+	e := endpointsOf(meta)
+	if want := "https://auth.example.com/.well-known/oauth-authorization-server/tenant"; e.metadata != want {
+		t.Errorf("endpointsOf(%q).metadata = %q, want %q", meta.Issuer, e.metadata, want)
+	}
+	if want := "https://auth.example.com/api/me"; e.api != want {
+		t.Errorf("endpointsOf(%q).api = %q, want %q", meta.Issuer, e.api, want)
+	}
+	if want := meta.TokenEndpoint; e.token != want {
+		t.Errorf("endpointsOf(%q).token = %q, want %q", meta.Issuer, e.token, want)
+	}
+}
+
+// tokenRequest posts form to the token endpoint as demo-client (Basic) and
+// returns the status with either the tokens or the OAuth error code.
+func tokenRequest(t *testing.T, client *http.Client, base string, form url.Values) (status int, tok oauth2.TokenResponse, errCode string) {
+	t.Helper()
+	resp := postForm(t, client, base+oauth2.TokenPath, form)
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(resp.body, &tok); err != nil {
+			t.Fatalf("token response %s: %v", resp.body, err)
+		}
+		return resp.StatusCode, tok, ""
+	}
+	var oauthErr struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(resp.body, &oauthErr); err != nil {
+		t.Fatalf("token error response %s: %v", resp.body, err)
+	}
+	return resp.StatusCode, tok, oauthErr.Error
+}
+
+type response struct {
+	*http.Response
+	body []byte
+}
+
+// postForm posts form to u as demo-client, authenticated with HTTP Basic.
+func postForm(t *testing.T, client *http.Client, u string, form url.Values) response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(demoClientID, demoClientSecret)
+	return do(t, client, req)
+}
+
+// getMe calls /api/me with token and decodes the JSON answer, if any.
+func getMe(t *testing.T, client *http.Client, base, token string) (int, map[string]string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/api/me", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp := do(t, client, req)
+	var body map[string]string
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(resp.body, &body); err != nil {
+			t.Fatalf("GET /api/me: %s: %v", resp.body, err)
+		}
+	}
+	return resp.StatusCode, body
+}
+
+func do(t *testing.T, client *http.Client, req *http.Request) response {
+	t.Helper()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading body: %v", req.Method, req.URL, err)
+	}
+	return response{resp, body}
+}

@@ -1,0 +1,142 @@
+// Package storetest is the conformance suite of the oauth2kit storage
+// contract. Every adapter of package store must pass it, and third-party
+// adapters run it the same way ours do: the adapter's whole test is a
+// factory and two calls.
+//
+//	func TestConformance(t *testing.T) {
+//		newStore := func(t *testing.T) store.Store { return mystore.New(...) }
+//		storetest.Run(t, newStore)
+//		storetest.RunConcurrency(t, newStore)
+//	}
+//
+// The factory is called once per subtest and must return a fresh, empty store
+// that shares no records with the others (a new key prefix or schema on a
+// shared server is enough). Clean up with t.Cleanup rather than defer: the
+// subtests that wait for records to expire run in parallel and may outlive
+// the call to Run. Those waits are about two seconds each and overlap up to
+// go test's -parallel limit (GOMAXPROCS by default), so a larger -parallel
+// shortens the run on a small machine. Each subtest fails after 30 seconds
+// rather than hang, as long as the store honours its context. Run the suite
+// under the race detector, go test -race; the concurrency tier is written
+// for it.
+//
+// Each requirement of the contract is one subtest, named <Area>/<Requirement>,
+// so a failure such as
+//
+//	--- FAIL: TestConformance/Refresh/RotateIsAtomic
+//
+// names the promise below that the adapter broke. Times in the suite are
+// truncated to the microsecond, the precision of PostgreSQL, and compared
+// with time.Equal. Errors are matched with errors.Is only, so adapters are
+// free to wrap the sentinels of package store.
+//
+// # Basic tier (Run)
+//
+// Refresh tokens:
+//
+//   - Refresh/RoundTrip: every field of a created token MUST come back from
+//     GetRefreshToken unchanged: arbitrary Hash bytes, Scope in its order (a
+//     nil and an empty Scope may be confused), all times to the microsecond,
+//     and a zero ConsumedAt.
+//   - Refresh/NoAliasing: mutating a slice passed to or returned by the store
+//     MUST NOT change what the store holds.
+//   - Refresh/CreateExistingIsAlreadyExists: CreateRefreshToken of a stored
+//     Hash MUST fail with ErrAlreadyExists and leave the stored token as it was.
+//   - Refresh/GetUnknownIsNotFound: GetRefreshToken of a Hash never stored
+//     (including a prefix or an extension of a stored one) MUST fail with
+//     ErrNotFound.
+//   - Refresh/RotateConsumesAndStores: RotateRefreshToken MUST store the
+//     successor and set the old token's ConsumedAt to the successor's
+//     IssuedAt, changing nothing else; the consumed token MUST still be
+//     returned by GetRefreshToken.
+//   - Refresh/RotateChain: a successor MUST itself rotate, leaving every
+//     earlier token consumed at its own successor's IssuedAt.
+//   - Refresh/ConsumedIsReuse: rotating a consumed token MUST fail with
+//     ErrReused, MUST NOT store the rejected successor, and MUST NOT change
+//     the consumed token or its first successor.
+//   - Refresh/RotateUnknownIsNotFound: rotating a Hash never stored MUST
+//     fail with ErrNotFound and MUST NOT store the successor.
+//   - Refresh/RotateOntoTakenHashChangesNothing: rotating onto a successor
+//     whose Hash is taken (by another token or by the old one) MUST fail
+//     with ErrAlreadyExists and MUST NOT consume the old token or change
+//     the other: either both halves of a rotation happen or neither does.
+//
+// Expiry:
+//
+//   - Expiry/CreatedExpiredNeverReturned: CreateRefreshToken of a token whose
+//     ExpiresAt has passed MUST succeed (storing it or not), and the token
+//     MUST NOT be returned or rotated (ErrNotFound).
+//   - Expiry/ExpiresWhileStored: a token MUST be returned before its
+//     ExpiresAt and MUST NOT be returned (ErrNotFound) after it.
+//   - Expiry/RotateExpiredIsNotFound: rotating a token whose ExpiresAt has
+//     passed MUST fail with ErrNotFound and MUST NOT store the successor.
+//   - Expiry/ConsumedExpires: consuming a token MUST keep its ExpiresAt, so
+//     once that passes it is gone and rotating it fails with ErrNotFound,
+//     not ErrReused.
+//   - Expiry/SuccessorExpires: a successor MUST expire at its own ExpiresAt.
+//
+// Revocation:
+//
+//   - Revocation/AccessToken: after RevokeAccessToken(jti), IsRevoked MUST
+//     report true for that jti, whatever the grant.
+//   - Revocation/Grant: after RevokeGrant(id), IsRevoked MUST report true for
+//     that grant, whatever the jti.
+//   - Revocation/UnrelatedNotRevoked: IsRevoked MUST report false for ids
+//     never revoked, including prefixes and extensions of revoked ones.
+//   - Revocation/JTIAndGrantAreDistinct: revoking a jti MUST NOT revoke a
+//     grant with the same id, nor the reverse.
+//   - Revocation/EmptyIDsNotLookedUp: IsRevoked MUST treat an empty jti or
+//     grant id as absent, so IsRevoked(ctx, "", "") is false, even if the
+//     store accepted a revocation of the empty id.
+//   - Revocation/PastExpiryNotRevoked: a revocation whose expiry has passed
+//     MUST be accepted and MUST NOT revoke anything.
+//   - Revocation/GrantExpires: a grant revocation MUST stop applying once its
+//     expiry passes.
+//   - Revocation/AccessTokenExpires: an access-token revocation MUST stop
+//     applying once its expiry passes.
+//   - Revocation/RevokeAgainKeepsLaterExpiry: revoking again with a later
+//     expiry MUST extend the revocation.
+//   - Revocation/RevokeAgainKeepsLaterExpiryReversed: revoking again with an
+//     earlier expiry MUST NOT shorten the revocation.
+//
+// Errors and contexts:
+//
+//   - Errors/WrappedSentinels: every failure the contract names MUST match
+//     its sentinel (ErrNotFound, ErrReused, ErrAlreadyExists) under
+//     errors.Is, and no other sentinel or context error.
+//   - Context/Cancelled: with a cancelled context every method MUST fail
+//     with an error matching context.Canceled, and never ErrNotFound.
+//   - Context/DeadlineExceeded: with a context past its deadline every
+//     method MUST fail with an error matching context.DeadlineExceeded, and
+//     never ErrNotFound.
+//   - Context/CancelledLeavesNoState: a Create, Rotate or Revoke called with
+//     a cancelled context MUST NOT change anything.
+//
+// Optional capability store.ExpiredDeleter; stores that do not implement it
+// skip these subtests:
+//
+//   - DeleteExpired/RemovesExpired: DeleteExpired MUST remove every record
+//     (refresh token, consumed or not, and revocation) whose expiry has
+//     passed, report at least as many as were stored, report 0 when called
+//     again, and keep every live record.
+//   - DeleteExpired/KeepsLive: DeleteExpired on a store holding only live
+//     records MUST report 0 and remove nothing.
+//
+// # Concurrency tier (RunConcurrency)
+//
+//   - Refresh/RotateIsAtomic: of 128 concurrent rotations of one token, each
+//     with its own successor, exactly one MUST succeed, every other MUST
+//     fail with ErrReused, and only the winner's successor MUST be stored.
+//   - Refresh/CreateIsAtomic: of 128 concurrent creates of one Hash, exactly
+//     one MUST succeed, every other MUST fail with ErrAlreadyExists, and the
+//     winner's token MUST be the one stored.
+//   - Refresh/ConcurrentChainsIndependent: 64 grants rotated concurrently,
+//     each along its own chain, MUST NOT interfere: each chain ends with its
+//     last token live and every earlier one consumed.
+//   - Revocation/ConcurrentRevokeAndCheck: a revocation MUST be visible to
+//     IsRevoked as soon as it returns, and MUST stay visible to concurrent
+//     readers once they saw it; unrelated ids MUST stay unrevoked.
+//   - Revocation/ConcurrentRevokeKeepsLaterExpiry: of concurrent revocations
+//     of one id with different expiries, the latest expiry MUST be kept,
+//     whatever order they land in.
+package storetest

@@ -1,0 +1,76 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/oauth2kit/oauth2kit/store"
+)
+
+func testCreatedExpired(ctx context.Context, t *testing.T, s store.Store) {
+	base := now()
+	tok := newToken(base.Add(-time.Hour))
+	tok.ExpiresAt = base.Add(-time.Second)
+	// Storing it or not are both fine; it only must never come back.
+	if err := s.CreateRefreshToken(ctx, tok); err != nil {
+		t.Fatalf("CreateRefreshToken(expired token) = %v, want nil", err)
+	}
+	wantNotFound(ctx, t, s, tok.Hash)
+	next := successor(tok, base)
+	wantErr(t, "RotateRefreshToken(expired token)", s.RotateRefreshToken(ctx, tok.Hash, next), store.ErrNotFound)
+	wantNotFound(ctx, t, s, next.Hash)
+}
+
+func testExpiresWhileStored(ctx context.Context, t *testing.T, s store.Store) {
+	tok := newToken(now())
+	tok.ExpiresAt = tok.IssuedAt.Add(shortTTL)
+	mustCreate(ctx, t, s, tok)
+	wantToken(ctx, t, s, tok)
+
+	sleepPast(ctx, t, tok.ExpiresAt)
+	wantNotFound(ctx, t, s, tok.Hash)
+}
+
+func testRotateExpired(ctx context.Context, t *testing.T, s store.Store) {
+	tok := newToken(now())
+	tok.ExpiresAt = tok.IssuedAt.Add(shortTTL)
+	mustCreate(ctx, t, s, tok)
+
+	sleepPast(ctx, t, tok.ExpiresAt)
+	next := successor(tok, now())
+	wantErr(t, "RotateRefreshToken(expired token)", s.RotateRefreshToken(ctx, tok.Hash, next), store.ErrNotFound)
+	wantNotFound(ctx, t, s, next.Hash)
+}
+
+// testConsumedExpires catches an adapter that loses the old token's expiry
+// when it marks it consumed (a Redis SET without KEEPTTL, say).
+func testConsumedExpires(ctx context.Context, t *testing.T, s store.Store) {
+	base := now()
+	tok := newToken(base)
+	tok.ExpiresAt = base.Add(shortTTL)
+	mustCreate(ctx, t, s, tok)
+	next := successor(tok, base.Add(time.Millisecond))
+	mustRotate(ctx, t, s, tok.Hash, next)
+
+	sleepPast(ctx, t, tok.ExpiresAt)
+	wantNotFound(ctx, t, s, tok.Hash)
+	again := successor(tok, now())
+	wantErr(t, "RotateRefreshToken(consumed, expired token)", s.RotateRefreshToken(ctx, tok.Hash, again), store.ErrNotFound)
+	wantNotFound(ctx, t, s, again.Hash)
+	wantToken(ctx, t, s, next)
+}
+
+func testSuccessorExpires(ctx context.Context, t *testing.T, s store.Store) {
+	base := now()
+	tok := newToken(base)
+	mustCreate(ctx, t, s, tok)
+	next := successor(tok, base.Add(time.Millisecond))
+	next.ExpiresAt = base.Add(shortTTL)
+	mustRotate(ctx, t, s, tok.Hash, next)
+	wantToken(ctx, t, s, next)
+
+	sleepPast(ctx, t, next.ExpiresAt)
+	wantNotFound(ctx, t, s, next.Hash)
+	wantToken(ctx, t, s, consumed(tok, next.IssuedAt))
+}

@@ -1,0 +1,506 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oauth2kit/oauth2kit/adapters/memstore"
+	"github.com/oauth2kit/oauth2kit/store"
+)
+
+// The suite is only worth running if it fails broken adapters. Each broken
+// store below wraps memstore and breaks one promise the way a real adapter
+// could; TestSuiteCatchesBrokenStores runs the suite on it in a subprocess
+// (a failing *testing.T cannot be faked in process) and checks that the
+// subtest for that promise is the one that fails.
+
+const brokenEnv = "STORETEST_BROKEN"
+
+type brokenCase struct {
+	name     string
+	newStore func() store.Store
+	// run is the subtest pattern (below TestBroken) the subprocess runs,
+	// to keep it fast; empty runs the whole suite.
+	run string
+	// wantFail are the requirements that must fail.
+	wantFail []string
+}
+
+var brokenCases = []brokenCase{
+	{
+		name:     "NonAtomicRotate",
+		newStore: func() store.Store { return nonAtomicRotate{memstore.New()} },
+		run:      "Refresh/RotateIsAtomic",
+		wantFail: []string{"Refresh/RotateIsAtomic"},
+	},
+	{
+		name:     "NoReuseDetection",
+		newStore: func() store.Store { return noReuseDetection{memstore.New()} },
+		run:      "Refresh",
+		wantFail: []string{"Refresh/ConsumedIsReuse"},
+	},
+	{
+		name:     "StoresRejectedSuccessor",
+		newStore: func() store.Store { return storesRejectedSuccessor{memstore.New()} },
+		run:      "Refresh",
+		wantFail: []string{"Refresh/ConsumedIsReuse"},
+	},
+	{
+		name:     "ConsumesOnConflict",
+		newStore: func() store.Store { return consumesOnConflict{memstore.New()} },
+		run:      "Refresh",
+		wantFail: []string{"Refresh/RotateOntoTakenHashChangesNothing"},
+	},
+	{
+		name: "NoExpiry",
+		// A clock stuck at the zero time never reaches any ExpiresAt.
+		newStore: func() store.Store { return memstore.New(memstore.WithClock(func() time.Time { return time.Time{} })) },
+		run:      "Expiry",
+		wantFail: []string{
+			"Expiry/CreatedExpiredNeverReturned",
+			"Expiry/ExpiresWhileStored",
+			"Expiry/RotateExpiredIsNotFound",
+			"Expiry/ConsumedExpires",
+			"Expiry/SuccessorExpires",
+		},
+	},
+	{
+		name:     "RotateIgnoresExpiry",
+		newStore: func() store.Store { return &rotateIgnoresExpiry{Store: memstore.New()} },
+		run:      "Expiry",
+		wantFail: []string{"Expiry/CreatedExpiredNeverReturned", "Expiry/RotateExpiredIsNotFound"},
+	},
+	{
+		name: "DropsGrantExpiresAt",
+		newStore: func() store.Store {
+			return editsRecords{memstore.New(), func(t *store.RefreshToken) { t.GrantExpiresAt = time.Time{} }}
+		},
+		run:      "Refresh/RoundTrip",
+		wantFail: []string{"Refresh/RoundTrip"},
+	},
+	{
+		name: "SortsScope",
+		newStore: func() store.Store {
+			return editsRecords{memstore.New(), func(t *store.RefreshToken) { slices.Sort(t.Scope) }}
+		},
+		run:      "Refresh/RoundTrip",
+		wantFail: []string{"Refresh/RoundTrip"},
+	},
+	{
+		name: "KeepsMilliseconds",
+		newStore: func() store.Store {
+			return editsRecords{memstore.New(), func(t *store.RefreshToken) {
+				t.IssuedAt = t.IssuedAt.Truncate(time.Millisecond)
+				t.ExpiresAt = t.ExpiresAt.Truncate(time.Millisecond)
+			}}
+		},
+		run:      "Refresh/RoundTrip",
+		wantFail: []string{"Refresh/RoundTrip"},
+	},
+	{
+		name:     "AliasesScope",
+		newStore: func() store.Store { return &aliasesScope{Store: memstore.New()} },
+		run:      "Refresh/NoAliasing",
+		wantFail: []string{"Refresh/NoAliasing"},
+	},
+	{
+		name:     "RevokeGrantForgotten",
+		newStore: func() store.Store { return revokeGrantForgotten{memstore.New()} },
+		run:      "Revocation",
+		wantFail: []string{"Revocation/Grant"},
+	},
+	{
+		name:     "LastRevocationWins",
+		newStore: func() store.Store { return &lastRevocationWins{Store: memstore.New()} },
+		run:      "Revocation",
+		wantFail: []string{"Revocation/RevokeAgainKeepsLaterExpiryReversed", "Revocation/ConcurrentRevokeKeepsLaterExpiry"},
+	},
+	{
+		name:     "BareErrors",
+		newStore: func() store.Store { return bareErrors{memstore.New()} },
+		run:      "Errors",
+		wantFail: []string{"Errors/WrappedSentinels"},
+	},
+	{
+		name:     "IgnoresContext",
+		newStore: func() store.Store { return ignoresContext{memstore.New()} },
+		run:      "Context",
+		wantFail: []string{"Context/Cancelled", "Context/DeadlineExceeded", "Context/CancelledLeavesNoState"},
+	},
+	{
+		name:     "DeleteExpiredMiscounts",
+		newStore: func() store.Store { return deleteExpiredMiscounts{memstore.New()} },
+		run:      "DeleteExpired",
+		wantFail: []string{"DeleteExpired/RemovesExpired"},
+	},
+}
+
+// TestBroken is the subprocess side: it runs the suite on the store named
+// by $STORETEST_BROKEN ("memstore" for the correct one).
+func TestBroken(t *testing.T) {
+	name := os.Getenv(brokenEnv)
+	if name == "" {
+		t.Skip("helper process for TestSuiteCatchesBrokenStores")
+	}
+	newStore := func(*testing.T) store.Store { return memstore.New() }
+	switch name {
+	case "memstore":
+	case "NoExpiredDeleter":
+		newStore = func(*testing.T) store.Store { return noExpiredDeleter{memstore.New()} }
+	default:
+		i := slices.IndexFunc(brokenCases, func(c brokenCase) bool { return c.name == name })
+		if i < 0 {
+			t.Fatalf("%s=%q names no broken store", brokenEnv, name)
+		}
+		newStore = func(*testing.T) store.Store { return brokenCases[i].newStore() }
+	}
+	Run(t, newStore)
+	RunConcurrency(t, newStore)
+}
+
+// runBroken runs TestBroken in a subprocess on the named store, limited to
+// the subtests matching run, and returns its combined output and whether
+// it passed.
+func runBroken(t *testing.T, name, run string) (string, bool) {
+	t.Helper()
+	pattern := "^TestBroken$"
+	for elem := range strings.SplitSeq(run, "/") {
+		if elem != "" {
+			pattern += "/^" + elem + "$"
+		}
+	}
+	cmd := exec.CommandContext(t.Context(), os.Args[0],
+		"-test.run="+pattern, "-test.v", "-test.count=1",
+		// Let every expiry wait overlap, whatever GOMAXPROCS is.
+		"-test.parallel=64", "-test.timeout=2m")
+	cmd.Env = append(os.Environ(), brokenEnv+"="+name)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("running %v: %v", cmd.Args, err)
+	}
+	return string(out), err == nil
+}
+
+func TestSuiteCatchesBrokenStores(t *testing.T) {
+	if os.Getenv(brokenEnv) != "" {
+		t.Skip("already in a helper process")
+	}
+	for _, tc := range brokenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			out, passed := runBroken(t, tc.name, tc.run)
+			if passed {
+				t.Errorf("suite on %s passed, want it to fail", tc.name)
+			}
+			for _, req := range tc.wantFail {
+				if !strings.Contains(out, "--- FAIL: TestBroken/"+req+" ") {
+					t.Errorf("suite on %s: %s did not fail", tc.name, req)
+				}
+			}
+			if t.Failed() {
+				t.Logf("subprocess output:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestSuitePassesMemstore checks the other half: the correct store passes
+// every requirement, none skipped, so the failures above are the broken
+// stores' own.
+func TestSuitePassesMemstore(t *testing.T) {
+	if os.Getenv(brokenEnv) != "" {
+		t.Skip("already in a helper process")
+	}
+	t.Parallel()
+	out, passed := runBroken(t, "memstore", "")
+	if !passed {
+		t.Errorf("suite on memstore failed, want it to pass")
+	}
+	for _, r := range slices.Concat(basic, concurrency) {
+		if !strings.Contains(out, "--- PASS: TestBroken/"+r.name+" ") {
+			t.Errorf("suite on memstore: %s did not pass", r.name)
+		}
+	}
+	if t.Failed() {
+		t.Logf("subprocess output:\n%s", out)
+	}
+}
+
+// TestSuiteSkipsMissingCapability checks that an optional capability is
+// probed, not assumed: without ExpiredDeleter its subtests skip and say why.
+func TestSuiteSkipsMissingCapability(t *testing.T) {
+	if os.Getenv(brokenEnv) != "" {
+		t.Skip("already in a helper process")
+	}
+	t.Parallel()
+	out, passed := runBroken(t, "NoExpiredDeleter", "DeleteExpired")
+	if !passed {
+		t.Errorf("suite on a store without ExpiredDeleter failed, want it to pass")
+	}
+	for _, req := range []string{"DeleteExpired/RemovesExpired", "DeleteExpired/KeepsLive"} {
+		if !strings.Contains(out, "--- SKIP: TestBroken/"+req+" ") {
+			t.Errorf("%s was not skipped", req)
+		}
+	}
+	if !strings.Contains(out, "capability not implemented") {
+		t.Errorf("skip message does not say the capability is not implemented")
+	}
+	if t.Failed() {
+		t.Logf("subprocess output:\n%s", out)
+	}
+}
+
+// nonAtomicRotate checks for reuse and then rotates, with a gap in between,
+// as an adapter doing SELECT then UPDATE outside a transaction would.
+type nonAtomicRotate struct{ *memstore.Store }
+
+func (s nonAtomicRotate) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken) error {
+	old, err := s.GetRefreshToken(ctx, oldHash)
+	if err != nil {
+		return err
+	}
+	if old.Consumed() {
+		return store.ErrReused
+	}
+	time.Sleep(time.Millisecond)
+	// The check above is stale: a rotation that won meanwhile is overwritten.
+	if err := s.Store.RotateRefreshToken(ctx, oldHash, next); !errors.Is(err, store.ErrReused) {
+		return err
+	}
+	return s.CreateRefreshToken(ctx, next)
+}
+
+// noReuseDetection rotates consumed tokens as if they were live.
+type noReuseDetection struct{ *memstore.Store }
+
+func (s noReuseDetection) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken) error {
+	if err := s.Store.RotateRefreshToken(ctx, oldHash, next); !errors.Is(err, store.ErrReused) {
+		return err
+	}
+	return s.CreateRefreshToken(ctx, next)
+}
+
+// storesRejectedSuccessor reports reuse but stores the successor anyway, as
+// an adapter that inserts before it checks would.
+type storesRejectedSuccessor struct{ *memstore.Store }
+
+func (s storesRejectedSuccessor) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken) error {
+	err := s.Store.RotateRefreshToken(ctx, oldHash, next)
+	if errors.Is(err, store.ErrReused) {
+		_ = s.CreateRefreshToken(ctx, next)
+	}
+	return err
+}
+
+// consumesOnConflict consumes the old token before finding that the
+// successor's hash is taken, as an UPDATE then INSERT without a transaction
+// would.
+type consumesOnConflict struct{ *memstore.Store }
+
+func (s consumesOnConflict) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken) error {
+	if _, err := s.GetRefreshToken(ctx, next.Hash); err == nil {
+		elsewhere := next
+		elsewhere.Hash = append(bytes.Clone(next.Hash), 0)
+		_ = s.Store.RotateRefreshToken(ctx, oldHash, elsewhere)
+		return store.ErrAlreadyExists
+	}
+	return s.Store.RotateRefreshToken(ctx, oldHash, next)
+}
+
+// rotateIgnoresExpiry checks expiry when reading but not when rotating, as
+// an UPDATE without "AND expires_at > now()" would.
+type rotateIgnoresExpiry struct {
+	*memstore.Store
+	mu    sync.Mutex
+	known map[string]bool
+}
+
+func (s *rotateIgnoresExpiry) remember(hash []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.known == nil {
+		s.known = make(map[string]bool)
+	}
+	s.known[string(hash)] = true
+}
+
+func (s *rotateIgnoresExpiry) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
+	s.remember(t.Hash)
+	return s.Store.CreateRefreshToken(ctx, t)
+}
+
+func (s *rotateIgnoresExpiry) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken) error {
+	err := s.Store.RotateRefreshToken(ctx, oldHash, next)
+	s.mu.Lock()
+	known := s.known[string(oldHash)]
+	s.mu.Unlock()
+	if errors.Is(err, store.ErrNotFound) && known {
+		err = s.Store.CreateRefreshToken(ctx, next)
+	}
+	if err == nil {
+		s.remember(next.Hash)
+	}
+	return err
+}
+
+// editsRecords changes every record on its way in, as an adapter that drops
+// a column or loses precision would.
+type editsRecords struct {
+	*memstore.Store
+	edit func(*store.RefreshToken)
+}
+
+func (s editsRecords) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
+	t.Scope = slices.Clone(t.Scope)
+	s.edit(&t)
+	return s.Store.CreateRefreshToken(ctx, t)
+}
+
+func (s editsRecords) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken) error {
+	next.Scope = slices.Clone(next.Scope)
+	s.edit(&next)
+	return s.Store.RotateRefreshToken(ctx, oldHash, next)
+}
+
+// aliasesScope hands back the very Scope slice it was given, as an
+// in-memory adapter that forgets to copy would.
+type aliasesScope struct {
+	*memstore.Store
+	mu     sync.Mutex
+	scopes map[string][]string
+}
+
+func (s *aliasesScope) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
+	s.mu.Lock()
+	if s.scopes == nil {
+		s.scopes = make(map[string][]string)
+	}
+	s.scopes[string(t.Hash)] = t.Scope
+	s.mu.Unlock()
+	return s.Store.CreateRefreshToken(ctx, t)
+}
+
+func (s *aliasesScope) GetRefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, error) {
+	t, err := s.Store.GetRefreshToken(ctx, hash)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if scope, ok := s.scopes[string(hash)]; ok && err == nil {
+		t.Scope = scope
+	}
+	return t, err
+}
+
+// revokeGrantForgotten accepts grant revocations and drops them.
+type revokeGrantForgotten struct{ *memstore.Store }
+
+func (revokeGrantForgotten) RevokeGrant(ctx context.Context, _ string, _ time.Time) error {
+	return ctx.Err()
+}
+
+// lastRevocationWins overwrites a grant revocation's expiry instead of
+// keeping the later one, as a plain SET or upsert would.
+type lastRevocationWins struct {
+	*memstore.Store
+	mu     sync.Mutex
+	grants map[string]time.Time
+}
+
+func (s *lastRevocationWins) RevokeGrant(ctx context.Context, grantID string, expiresAt time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.grants == nil {
+		s.grants = make(map[string]time.Time)
+	}
+	s.grants[grantID] = expiresAt
+	return nil
+}
+
+func (s *lastRevocationWins) IsRevoked(ctx context.Context, jti, grantID string) (bool, error) {
+	revoked, err := s.Store.IsRevoked(ctx, jti, "")
+	if err != nil || revoked {
+		return revoked, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	exp, ok := s.grants[grantID]
+	return grantID != "" && ok && time.Now().Before(exp), nil
+}
+
+// bareErrors reports failures with their text only, as an adapter that
+// builds errors with errors.New or %v would.
+type bareErrors struct{ *memstore.Store }
+
+func bare(err error) error {
+	if err == nil {
+		return nil
+	}
+	return errors.New(err.Error())
+}
+
+func (s bareErrors) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
+	return bare(s.Store.CreateRefreshToken(ctx, t))
+}
+
+func (s bareErrors) GetRefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, error) {
+	t, err := s.Store.GetRefreshToken(ctx, hash)
+	return t, bare(err)
+}
+
+func (s bareErrors) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken) error {
+	return bare(s.Store.RotateRefreshToken(ctx, oldHash, next))
+}
+
+// ignoresContext never looks at the caller's context.
+type ignoresContext struct{ *memstore.Store }
+
+func (s ignoresContext) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
+	return s.Store.CreateRefreshToken(context.WithoutCancel(ctx), t)
+}
+
+func (s ignoresContext) GetRefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, error) {
+	return s.Store.GetRefreshToken(context.WithoutCancel(ctx), hash)
+}
+
+func (s ignoresContext) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken) error {
+	return s.Store.RotateRefreshToken(context.WithoutCancel(ctx), oldHash, next)
+}
+
+func (s ignoresContext) RevokeGrant(ctx context.Context, grantID string, expiresAt time.Time) error {
+	return s.Store.RevokeGrant(context.WithoutCancel(ctx), grantID, expiresAt)
+}
+
+func (s ignoresContext) RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error {
+	return s.Store.RevokeAccessToken(context.WithoutCancel(ctx), jti, expiresAt)
+}
+
+func (s ignoresContext) IsRevoked(ctx context.Context, jti, grantID string) (bool, error) {
+	return s.Store.IsRevoked(context.WithoutCancel(ctx), jti, grantID)
+}
+
+func (s ignoresContext) DeleteExpired(ctx context.Context) (int, error) {
+	return s.Store.DeleteExpired(context.WithoutCancel(ctx))
+}
+
+// deleteExpiredMiscounts deletes but always reports 0.
+type deleteExpiredMiscounts struct{ *memstore.Store }
+
+func (s deleteExpiredMiscounts) DeleteExpired(ctx context.Context) (int, error) {
+	_, err := s.Store.DeleteExpired(ctx)
+	return 0, err
+}
+
+// noExpiredDeleter hides memstore's DeleteExpired, as an adapter with native
+// expiry would not have one.
+type noExpiredDeleter struct{ store.Store }

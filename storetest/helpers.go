@@ -16,8 +16,8 @@ import (
 
 const (
 	// shortTTL is how far ahead records that must expire during a subtest
-	// expire. It is long enough for a slow backend to be asked once before,
-	// and short enough to keep the suite fast.
+	// expire: long enough that a slow backend still answers the "before"
+	// check in time, short enough to keep the suite fast.
 	shortTTL = 1500 * time.Millisecond
 	// expiryMargin is how long past an expiry the suite waits before it
 	// requires the record gone, to absorb small clock differences between

@@ -16,7 +16,8 @@
 //     exactly one succeeds and the others fail with ErrReused.
 //   - A record whose ExpiresAt has passed is never returned, and the adapter
 //     removes it eventually (a native TTL, or DeleteExpired), so nothing grows
-//     without bound.
+//     without bound. Expiry is judged by the clock of the adapter or its
+//     backend; the conformance suite tolerates a small skew.
 //   - Errors are reported as the sentinels below, possibly wrapped; callers
 //     test them with errors.Is. A failure to reach the backend is never
 //     reported as ErrNotFound.

@@ -26,7 +26,9 @@ type RefreshToken struct {
 	// IssuedAt is when this token was issued.
 	IssuedAt time.Time
 	// ExpiresAt is when this token stops being usable. Adapters never return
-	// the record after it.
+	// the record after it; a zero ExpiresAt is already past. Once a consumed
+	// token expires, presenting it again is no longer detectable as reuse:
+	// it is simply not found.
 	ExpiresAt time.Time
 	// GrantExpiresAt is the absolute end of the grant: no successor of this
 	// token lives past it.
@@ -51,13 +53,15 @@ type RefreshTokenStore interface {
 	GetRefreshToken(ctx context.Context, hash []byte) (RefreshToken, error)
 
 	// RotateRefreshToken atomically consumes the token whose hash is oldHash
-	// (setting its ConsumedAt to next.IssuedAt) and stores next, its
-	// successor in the same grant. Either both happen or neither does.
+	// (setting its ConsumedAt to next.IssuedAt, which callers never leave
+	// zero) and stores next, its successor in the same grant. Either both
+	// happen or neither does.
 	//
 	// It fails with ErrNotFound if no live token has hash oldHash, with
 	// ErrReused if that token was consumed already (next is then not
-	// stored), and with ErrAlreadyExists if next.Hash is taken. Of any number
-	// of concurrent calls for one oldHash, exactly one succeeds.
+	// stored), and with ErrAlreadyExists if next.Hash is taken; when both of
+	// the last two apply, ErrReused wins, so reuse is never hidden. Of any
+	// number of concurrent calls for one oldHash, exactly one succeeds.
 	RotateRefreshToken(ctx context.Context, oldHash []byte, next RefreshToken) error
 }
 
@@ -89,6 +93,11 @@ type Store interface {
 // expiry (a SQL table, a map). DeleteExpired removes the records whose expiry
 // has passed and reports how many it removed. Adapters with native expiry
 // (Redis TTLs) need not implement it; callers find it by type assertion.
+//
+// Expired records are invisible whether or not they were deleted; deleting
+// them only bounds storage. An adapter either sweeps by itself (memstore
+// does, during writes) or documents that the application must call
+// DeleteExpired periodically.
 type ExpiredDeleter interface {
 	DeleteExpired(ctx context.Context) (int, error)
 }

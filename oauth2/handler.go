@@ -276,7 +276,7 @@ func (i *Issuer) authenticateRequest(r *http.Request, form url.Values) (*Client,
 	id, secret := form.Get("client_id"), form.Get("client_secret")
 	basicID, basicSecret, basic, err := basicCredentials(r)
 	if err != nil {
-		return nil, basicChallenge(newError(ErrInvalidClient, "malformed Basic credentials", err))
+		return nil, newError(ErrInvalidClient, "malformed Basic credentials", err)
 	}
 	if basic {
 		if secret != "" {
@@ -285,11 +285,7 @@ func (i *Issuer) authenticateRequest(r *http.Request, form url.Values) (*Client,
 		if id != "" && id != basicID {
 			return nil, newError(ErrInvalidRequest, "client_id does not match the Basic credentials", nil)
 		}
-		c, err := i.AuthenticateClient(r.Context(), basicID, basicSecret)
-		if err != nil {
-			return nil, basicChallenge(err)
-		}
-		return c, nil
+		return i.AuthenticateClient(r.Context(), basicID, basicSecret)
 	}
 	if id == "" {
 		return nil, newError(ErrInvalidClient, "client authentication required", nil)
@@ -297,12 +293,15 @@ func (i *Issuer) authenticateRequest(r *http.Request, form url.Values) (*Client,
 	return i.AuthenticateClient(r.Context(), id, secret)
 }
 
+func usesBasic(r *http.Request) bool {
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return strings.EqualFold(scheme, "Basic")
+}
+
 // basicCredentials decodes client_secret_basic credentials; RFC 6749
 // §2.3.1 form-urlencodes both parts before Basic encoding.
 func basicCredentials(r *http.Request) (id, secret string, ok bool, err error) {
-	auth := r.Header.Get("Authorization")
-	scheme, _, _ := strings.Cut(auth, " ")
-	if !strings.EqualFold(scheme, "Basic") {
+	if !usesBasic(r) {
 		return "", "", false, nil
 	}
 	rawID, rawSecret, ok := r.BasicAuth()
@@ -321,31 +320,17 @@ func basicCredentials(r *http.Request) (id, secret string, ok bool, err error) {
 	return id, secret, true, nil
 }
 
-// basicChallenge marks an invalid_client error as answering Basic
-// authentication, so it carries WWW-Authenticate: Basic (RFC 6749 §5.2).
-func basicChallenge(err error) error {
-	var e *Error
-	if errors.As(err, &e) && e.Code == ErrInvalidClient.Code {
-		return &basicAuthError{e}
-	}
-	return err
-}
-
-type basicAuthError struct{ err *Error }
-
-func (e *basicAuthError) Error() string { return e.err.Error() }
-func (e *basicAuthError) Unwrap() error { return e.err }
-
-// writeError answers with err as an OAuth error. Server-side failures are
-// logged with their cause and answered generically.
+// writeError answers with err as an OAuth error. An invalid_client answer
+// to a request that tried Basic authentication carries a Basic challenge
+// (RFC 6749 §5.2). Server-side failures are logged with their cause and
+// answered generically.
 func (i *Issuer) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var basic *basicAuthError
-	if errors.As(err, &basic) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="oauth2kit", charset="UTF-8"`)
-	}
 	var e *Error
 	if !errors.As(err, &e) {
 		e = newError(ErrServerError, "", err)
+	}
+	if e.Code == ErrInvalidClient.Code && usesBasic(r) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="oauth2kit", charset="UTF-8"`)
 	}
 	if e.Status >= 500 {
 		i.logf(r, e)

@@ -95,7 +95,7 @@ func newFixture(t *testing.T, mutate ...func(*IssuerConfig)) *fixture {
 		t.Fatalf("NewStaticUsers() error = %v", err)
 	}
 	clock := newFakeClock()
-	st := memstore.New()
+	st := memstore.New(memstore.WithClock(clock.Now))
 	cfg := IssuerConfig{
 		Issuer:          testIssuer,
 		Keys:            keys,

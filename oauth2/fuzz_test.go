@@ -104,6 +104,14 @@ func FuzzTokenRequest(f *testing.F) {
 			if !slices.Contains(tokenErrorCodes, e.Error) {
 				t.Errorf("Got(error) = %q (status %d), want one of %v", e.Error, rec.Code, tokenErrorCodes)
 			}
+			// RFC 6749 §5.2: a client that tried Basic and failed gets 401
+			// and a Basic challenge.
+			scheme, _, _ := strings.Cut(authorization, " ")
+			if e.Error == "invalid_client" && strings.EqualFold(scheme, "Basic") {
+				if challenge := rec.Header().Get("WWW-Authenticate"); rec.Code != http.StatusUnauthorized || !strings.HasPrefix(challenge, "Basic ") {
+					t.Errorf("Got(invalid_client to Basic) = %d, WWW-Authenticate %q, want 401 with a Basic challenge", rec.Code, challenge)
+				}
+			}
 			return
 		}
 		var tr oauth2.TokenResponse

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/oauth2kit/oauth2kit/store"
@@ -74,6 +75,11 @@ type IssuerConfig struct {
 type Issuer struct {
 	cfg      IssuerConfig
 	verifier *Verifier // for the Issuer's own access tokens
+
+	// dummySecret is checked for unknown clients, so that timing does not
+	// tell which client ids exist. It takes the cost of the first real
+	// client secret hash seen.
+	dummySecret atomic.Pointer[string]
 }
 
 // NewIssuer validates cfg, fills in defaults and returns an Issuer.
@@ -136,6 +142,9 @@ type TokenResponse struct {
 func (i *Issuer) AuthenticateClient(ctx context.Context, clientID, secret string) (*Client, error) {
 	c, err := i.cfg.Clients.LookupClient(ctx, clientID)
 	if errors.Is(err, ErrClientNotFound) {
+		if secret != "" {
+			_ = CheckPassword(i.dummySecretHash(""), secret)
+		}
 		return nil, newError(ErrInvalidClient, "client authentication failed", err)
 	}
 	if err != nil {
@@ -150,10 +159,28 @@ func (i *Issuer) AuthenticateClient(ctx context.Context, clientID, secret string
 	if secret == "" {
 		return nil, newError(ErrInvalidClient, "client authentication failed", errors.New("no secret for a confidential client"))
 	}
+	i.dummySecretHash(c.SecretHash)
 	if err := CheckPassword(c.SecretHash, secret); err != nil {
 		return nil, newError(ErrInvalidClient, "client authentication failed", err)
 	}
 	return c, nil
+}
+
+// dummySecretHash returns the dummy hash for unknown clients, creating it
+// on first use with the cost of like (or the default cost if like is empty
+// or unreadable).
+func (i *Issuer) dummySecretHash(like string) string {
+	if d := i.dummySecret.Load(); d != nil {
+		return *d
+	}
+	d, err := dummyHashLike(like)
+	if err != nil {
+		if d, err = dummyHashLike(defaultDummyTemplate); err != nil {
+			return defaultDummyTemplate
+		}
+	}
+	i.dummySecret.CompareAndSwap(nil, &d)
+	return *i.dummySecret.Load()
 }
 
 // PasswordGrant performs the resource owner password credentials grant

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -397,5 +398,21 @@ func TestNewIssuerValidates(t *testing.T) {
 				t.Errorf("NewIssuer() error = nil, want an error")
 			}
 		})
+	}
+}
+
+// Unknown clients are checked against a dummy hash of the real hashes'
+// cost, so that response time does not reveal which client ids exist.
+func TestUnknownClientChecksDummyOfSameCost(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.issuer.AuthenticateClient(t.Context(), "app", "app-secret"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.issuer.AuthenticateClient(t.Context(), "ghost", "guess"); !errors.Is(err, ErrInvalidClient) {
+		t.Fatalf("AuthenticateClient(unknown) error = %v, want %v", err, ErrInvalidClient)
+	}
+	d := f.issuer.dummySecret.Load()
+	if d == nil || !strings.HasPrefix(*d, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Errorf("Got dummy hash %v, want one with the cost of the client hashes (m=64,t=1,p=1)", d)
 	}
 }

@@ -112,6 +112,10 @@ func parseArgon2(hash string) (p Argon2Params, salt, sum []byte, err error) {
 	return p, salt, sum, nil
 }
 
+// defaultDummyTemplate has the parameters of DefaultArgon2Params; only its
+// cost matters.
+const defaultDummyTemplate = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+
 // dummyHashLike returns a hash of a random password with the same
 // algorithm and cost as hash, so that checking it takes as long as checking
 // a real one. It is what unknown users and clients are checked against.

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -63,6 +65,10 @@ type IssuerConfig struct {
 	GrantMaxLifetime time.Duration
 	// StoreTimeout bounds every store call.
 	StoreTimeout time.Duration
+	// Leeway is the clock skew tolerated when the Issuer itself checks an
+	// access token (introspection, revocation); give it the resource
+	// servers' leeway so that both agree on whether a token is live.
+	Leeway time.Duration
 	// Logger, when set, receives the causes of server-side failures, which
 	// clients only see as a generic error.
 	Logger *slog.Logger
@@ -87,13 +93,15 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	switch {
 	case cfg.Issuer == "":
 		return nil, errors.New("oauth2: IssuerConfig.Issuer is required")
+	case !validIssuer(cfg.Issuer):
+		return nil, fmt.Errorf("oauth2: IssuerConfig.Issuer %q must be an http(s) URL with a host and no query, fragment or user info", cfg.Issuer)
 	case cfg.Keys == nil || cfg.Keys.Active() == nil:
 		return nil, errNoKey
 	case cfg.Store == nil:
 		return nil, errors.New("oauth2: IssuerConfig.Store is required")
 	case cfg.Clients == nil:
 		return nil, errors.New("oauth2: IssuerConfig.Clients is required")
-	case cfg.AccessTokenTTL < 0, cfg.RefreshTokenTTL < 0, cfg.RefreshIdleTTL < 0, cfg.GrantMaxLifetime < 0, cfg.StoreTimeout < 0:
+	case cfg.AccessTokenTTL < 0, cfg.RefreshTokenTTL < 0, cfg.RefreshIdleTTL < 0, cfg.GrantMaxLifetime < 0, cfg.StoreTimeout < 0, cfg.Leeway < 0:
 		return nil, errors.New("oauth2: IssuerConfig durations must not be negative")
 	}
 	if len(cfg.Audience) == 0 {
@@ -115,16 +123,27 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 		cfg.Now = time.Now
 	}
 	v, err := NewVerifier(VerifierConfig{
-		Issuer:      cfg.Issuer,
-		Audience:    cfg.Audience[0],
-		Keys:        cfg.Keys,
-		Revocations: cfg.Store,
-		Now:         cfg.Now,
+		Issuer:       cfg.Issuer,
+		Audience:     cfg.Audience[0],
+		Keys:         cfg.Keys,
+		Revocations:  cfg.Store,
+		Leeway:       cfg.Leeway,
+		StoreTimeout: cfg.StoreTimeout,
+		Now:          cfg.Now,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &Issuer{cfg: cfg, verifier: v}, nil
+}
+
+// validIssuer reports whether s is an issuer identifier RFC 8414 §2 allows
+// (https, or http for local development), with nothing in its path that
+// would make a bad route pattern.
+func validIssuer(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil &&
+		u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && !strings.ContainsAny(u.Path, "{} ")
 }
 
 // TokenResponse is a successful token response (RFC 6749 §5.1).

@@ -347,7 +347,7 @@ func TestIntrospect(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Introspect(refresh) error = %v", err)
 	}
-	if !in.Active || in.Subject != "alice" || in.Scope != "email" || in.TokenType != "refresh_token" {
+	if !in.Active || in.Subject != "alice" || in.Scope != "email" || in.TokenType != "" {
 		t.Errorf("Introspect(refresh) = %+v", in)
 	}
 	if _, err := f.issuer.RefreshGrant(t.Context(), f.confid, tok.RefreshToken, nil); err != nil {
@@ -389,6 +389,13 @@ func TestNewIssuerValidates(t *testing.T) {
 		{"no store", func(c *IssuerConfig) { c.Store = nil }},
 		{"no clients", func(c *IssuerConfig) { c.Clients = nil }},
 		{"negative ttl", func(c *IssuerConfig) { c.AccessTokenTTL = -time.Second }},
+		{"negative leeway", func(c *IssuerConfig) { c.Leeway = -time.Second }},
+		{"issuer not a URL", func(c *IssuerConfig) { c.Issuer = "not a url at all" }},
+		{"issuer ftp", func(c *IssuerConfig) { c.Issuer = "ftp://x" }},
+		{"issuer with query", func(c *IssuerConfig) { c.Issuer = "https://x/a?b=c" }},
+		{"issuer with fragment", func(c *IssuerConfig) { c.Issuer = "https://x/a#b" }},
+		{"issuer with pattern braces", func(c *IssuerConfig) { c.Issuer = "http://x/{a" }},
+		{"issuer with user info", func(c *IssuerConfig) { c.Issuer = "https://u:p@x" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -209,7 +210,8 @@ type KeySet struct {
 // signed, to cover verifiers that allow clock skew.
 const DefaultRetireGrace = 5 * time.Minute
 
-// NewKeySet returns a key set whose active key is active.
+// NewKeySet returns a key set whose active key is active. A set without an
+// active key verifies nothing and cannot back an Issuer.
 func NewKeySet(active *Key) *KeySet {
 	return &KeySet{active: active, grace: DefaultRetireGrace, now: time.Now}
 }
@@ -250,6 +252,9 @@ func (s *KeySet) Keys() []*Key {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pruneLocked()
+	if s.active == nil {
+		return slices.Clone(s.retired)
+	}
 	return append([]*Key{s.active}, s.retired...)
 }
 
@@ -258,7 +263,7 @@ func (s *KeySet) VerificationKey(_ context.Context, kid string) (*jose.JSONWebKe
 	s.mu.RLock()
 	active, retired := s.active, s.retired
 	s.mu.RUnlock()
-	if active.id == kid {
+	if active != nil && active.id == kid {
 		return active.verify, nil
 	}
 	now := s.now()

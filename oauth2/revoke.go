@@ -169,10 +169,11 @@ func (i *Issuer) introspectRefreshToken(ctx context.Context, token string) (*Int
 		return &Introspection{}, nil
 	}
 	return &Introspection{
-		Active:    true,
-		Scope:     FormatScope(rt.Scope),
-		ClientID:  rt.ClientID,
-		TokenType: HintRefreshToken,
+		Active:   true,
+		Scope:    FormatScope(rt.Scope),
+		ClientID: rt.ClientID,
+		// No token_type: RFC 7662 §2.2 takes it from the access token types
+		// of RFC 6749 §5.1, and a refresh token has none.
 		ExpiresAt: rt.ExpiresAt.Unix(),
 		IssuedAt:  rt.IssuedAt.Unix(),
 		Subject:   rt.Subject,

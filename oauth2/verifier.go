@@ -39,6 +39,9 @@ type VerifierConfig struct {
 	SkipRevocationCheck bool
 	// Leeway is the clock skew tolerated on exp, nbf and iat.
 	Leeway time.Duration
+	// StoreTimeout bounds the revocation lookup, so a hung store answers
+	// 503 rather than holding requests; 0 means DefaultStoreTimeout.
+	StoreTimeout time.Duration
 	// MaxTokenSize is the longest token accepted, in bytes; 0 means
 	// DefaultMaxTokenSize.
 	MaxTokenSize int
@@ -70,6 +73,9 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		return nil, errors.New("oauth2: VerifierConfig.Leeway must not be negative")
 	case strings.ContainsAny(cfg.Realm, "\"\\"):
 		return nil, errors.New("oauth2: VerifierConfig.Realm must not contain quotes or backslashes")
+	}
+	if cfg.StoreTimeout <= 0 {
+		cfg.StoreTimeout = DefaultStoreTimeout
 	}
 	if cfg.MaxTokenSize <= 0 {
 		cfg.MaxTokenSize = DefaultMaxTokenSize
@@ -200,6 +206,8 @@ func (v *Verifier) checkRevoked(ctx context.Context, c *Claims) error {
 	if v.cfg.Revocations == nil {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, v.cfg.StoreTimeout)
+	defer cancel()
 	revoked, err := v.cfg.Revocations.IsRevoked(ctx, c.ID, c.GrantID)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrRevocationUnavailable, err)

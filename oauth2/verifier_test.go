@@ -219,3 +219,37 @@ func TestNewVerifierValidates(t *testing.T) {
 		})
 	}
 }
+
+// hangingStore answers IsRevoked only when its context ends, as a store
+// behind a dead network path does.
+type hangingStore struct{ failingStore }
+
+func (hangingStore) IsRevoked(ctx context.Context, _, _ string) (bool, error) {
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+func TestVerifyBoundsTheRevocationLookup(t *testing.T) {
+	f := newFixture(t)
+	tok := f.login(t, f.confid)
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: hangingStore{},
+		StoreTimeout: 20 * time.Millisecond, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.Verify(t.Context(), tok.AccessToken)
+	if !errors.Is(err, ErrRevocationUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Verify() error = %v, want ErrRevocationUnavailable wrapping context.DeadlineExceeded", err)
+	}
+}
+
+func TestVerifyWithEmptyKeySet(t *testing.T) {
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: NewKeySet(nil), SkipRevocationCheck: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := newFixture(t).login(t, newFixture(t).confid)
+	if _, err := v.Verify(t.Context(), tok.AccessToken); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("Verify() error = %v, want %v", err, ErrUnknownKey)
+	}
+}

@@ -66,6 +66,7 @@ func newHandler(cfg config, st oauth2.Store, logger *slog.Logger) (http.Handler,
 		ScopesSupported: demoScopes,
 		AccessTokenTTL:  cfg.accessTTL,
 		RefreshTokenTTL: cfg.refreshTTL,
+		Leeway:          cfg.leeway, // introspection agrees with /api/me
 		Logger:          logger,
 	})
 	if err != nil {

@@ -16,4 +16,8 @@ var (
 	// ErrAlreadyExists reports that a record with the same key is already
 	// stored.
 	ErrAlreadyExists = errors.New("store: already exists")
+
+	// ErrConflict reports that a compare-and-swap lost: the record changed
+	// since the version the caller read.
+	ErrConflict = errors.New("store: conflicting update")
 )

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"slices"
@@ -134,6 +135,18 @@ var brokenCases = []brokenCase{
 		newStore: func() store.Store { return ignoresContext{memstore.New()} },
 		run:      "Context",
 		wantFail: []string{"Context/Cancelled", "Context/DeadlineExceeded", "Context/CancelledLeavesNoState"},
+	},
+	{
+		name:     "KeySwapIgnoresVersion",
+		newStore: func() store.Store { return keySwapIgnoresVersion{memstore.New()} },
+		run:      "Keys",
+		wantFail: []string{"Keys/StaleSwapConflicts", "Keys/SwapIsAtomic"},
+	},
+	{
+		name:     "NonAtomicKeySwap",
+		newStore: func() store.Store { return nonAtomicKeySwap{memstore.New()} },
+		run:      "Keys/SwapIsAtomic",
+		wantFail: []string{"Keys/SwapIsAtomic"},
 	},
 	{
 		name:     "DeleteExpiredMiscounts",
@@ -504,3 +517,35 @@ func (s deleteExpiredMiscounts) DeleteExpired(ctx context.Context) (int, error) 
 // noExpiredDeleter hides memstore's DeleteExpired, as an adapter with native
 // expiry would not have one.
 type noExpiredDeleter struct{ store.Store }
+
+// keySwapIgnoresVersion overwrites the key set whatever version the caller
+// read: the lost-update bug a compare-and-swap exists to prevent.
+type keySwapIgnoresVersion struct{ *memstore.Store }
+
+func (s keySwapIgnoresVersion) SwapKeySet(ctx context.Context, _ int64, keys []store.SigningKey) (int64, error) {
+	cur, err := s.GetKeySet(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return s.Store.SwapKeySet(ctx, cur.Version, keys)
+}
+
+// nonAtomicKeySwap checks the version, yields, then writes: concurrent
+// swaps from one version can all pass the check.
+type nonAtomicKeySwap struct{ *memstore.Store }
+
+func (s nonAtomicKeySwap) SwapKeySet(ctx context.Context, version int64, keys []store.SigningKey) (int64, error) {
+	cur, err := s.GetKeySet(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if cur.Version != version {
+		return 0, fmt.Errorf("broken: %w", store.ErrConflict)
+	}
+	time.Sleep(time.Millisecond)
+	cur, err = s.GetKeySet(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return s.Store.SwapKeySet(ctx, cur.Version, keys)
+}

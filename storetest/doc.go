@@ -122,8 +122,26 @@
 //   - DeleteExpired/KeepsLive: DeleteExpired on a store holding only live
 //     records MUST report 0 and remove nothing.
 //
+// Optional capability store.KeyStore (signing keys shared by instances);
+// stores that do not implement it skip these subtests:
+//
+//   - Keys/EmptyIsVersionZero: before any swap, GetKeySet MUST return
+//     version 0 and no keys.
+//   - Keys/RoundTrip: every field of every key MUST round-trip in order, the
+//     returned version MUST be non-zero, and later changes to the caller's
+//     slices MUST NOT reach the stored set.
+//   - Keys/StaleSwapConflicts: a swap from any version but the stored one
+//     (0 over a stored set, an older or an unknown version) MUST fail with
+//     ErrConflict and store nothing; a swap from the stored version MUST
+//     store the set under a new version.
+//   - Keys/Context: with a cancelled context GetKeySet and SwapKeySet MUST
+//     fail with an error matching context.Canceled and store nothing.
+//
 // # Concurrency tier (RunConcurrency)
 //
+//   - Keys/SwapIsAtomic: of 64 concurrent swaps from one version, exactly
+//     one MUST succeed, every other MUST fail with ErrConflict, and the
+//     winner's set MUST be the one stored. (Skipped without store.KeyStore.)
 //   - Refresh/RotateIsAtomic: of 128 concurrent rotations of one token, each
 //     with its own successor, exactly one MUST succeed, every other MUST
 //     fail with ErrReused, and only the winner's successor MUST be stored.

@@ -83,6 +83,11 @@ var basic = []requirement{
 
 	{name: "DeleteExpired/RemovesExpired", parallel: true, test: testDeleteExpired},
 	{name: "DeleteExpired/KeepsLive", test: testDeleteExpiredKeepsLive},
+
+	{name: "Keys/EmptyIsVersionZero", test: testKeysEmpty},
+	{name: "Keys/RoundTrip", test: testKeysRoundTrip},
+	{name: "Keys/StaleSwapConflicts", test: testKeysStaleSwapConflicts},
+	{name: "Keys/Context", test: testKeysContext},
 }
 
 var concurrency = []requirement{
@@ -91,6 +96,7 @@ var concurrency = []requirement{
 	{name: "Refresh/ConcurrentChainsIndependent", test: testConcurrentChains},
 	{name: "Revocation/ConcurrentRevokeAndCheck", test: testConcurrentRevokeAndCheck},
 	{name: "Revocation/ConcurrentRevokeKeepsLaterExpiry", parallel: true, test: testConcurrentRevokeLater},
+	{name: "Keys/SwapIsAtomic", test: testKeysSwapIsAtomic},
 }
 
 func run(t *testing.T, newStore NewStore, reqs []requirement) {

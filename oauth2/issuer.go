@@ -440,6 +440,7 @@ func (i *Issuer) issueAccessToken(resp *TokenResponse, now time.Time, clientID, 
 	if err != nil {
 		return newError(ErrServerError, "", err)
 	}
+	i.cfg.Keys.maybeSync()
 	tok, err := i.cfg.Keys.Active().sign(payload, exp)
 	if err != nil {
 		return newError(ErrServerError, "", err)

@@ -49,6 +49,16 @@ type Key struct {
 	// lastExp is the latest exp (Unix seconds) of any token this key signed,
 	// so a retired key is kept exactly as long as it is needed.
 	lastExp atomic.Int64
+	// keepUntil is, for a key retired by another instance, until when the
+	// tokens that instance signed with it may still be live (Unix seconds).
+	keepUntil atomic.Int64
+	// createdAt is when the key was generated; zero if unknown.
+	createdAt time.Time
+}
+
+// inUse reports whether a retired key may still have live tokens at now.
+func (k *Key) inUse(now time.Time, grace time.Duration) bool {
+	return now.Before(time.Unix(k.lastExp.Load(), 0).Add(grace)) || now.Unix() < k.keepUntil.Load()
 }
 
 // GenerateKey creates a fresh key for alg (EdDSA, ES256, RS256 with 2048
@@ -204,6 +214,9 @@ type KeySet struct {
 	retired []*Key
 	grace   time.Duration
 	now     func() time.Time
+
+	// stored is set for a key set shared through a store.KeyStore.
+	stored *storedKeys
 }
 
 // DefaultRetireGrace is how long a retired key outlives the last token it
@@ -224,7 +237,9 @@ func (s *KeySet) Active() *Key {
 }
 
 // Rotate makes next the active key. The previous active key is retired: it
-// keeps verifying until the tokens it signed have expired.
+// keeps verifying until the tokens it signed have expired. It changes this
+// process only: a key set shared through a store rotates through
+// SharedKeysConfig.RotateAfter, so that every instance agrees.
 func (s *KeySet) Rotate(next *Key) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -239,7 +254,7 @@ func (s *KeySet) pruneLocked() {
 	now := s.now()
 	kept := s.retired[:0]
 	for _, k := range s.retired {
-		if now.Before(time.Unix(k.lastExp.Load(), 0).Add(s.grace)) {
+		if k.inUse(now, s.grace) {
 			kept = append(kept, k)
 		}
 	}
@@ -258,21 +273,38 @@ func (s *KeySet) Keys() []*Key {
 	return append([]*Key{s.active}, s.retired...)
 }
 
-// VerificationKey implements KeyResolver.
-func (s *KeySet) VerificationKey(_ context.Context, kid string) (*jose.JSONWebKey, error) {
+// VerificationKey implements KeyResolver. A key set shared through a store
+// reloads it when asked for a kid it does not know, since another instance
+// may have rotated; reloads are rate-limited.
+func (s *KeySet) VerificationKey(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
+	if k := s.lookup(kid); k != nil {
+		return k, nil
+	}
+	if s.stored != nil && s.stored.mayReload() {
+		if err := s.Sync(ctx); err != nil {
+			return nil, fmt.Errorf("%w: kid %q (reloading the key set: %v)", ErrUnknownKey, kid, err)
+		}
+		if k := s.lookup(kid); k != nil {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
+}
+
+func (s *KeySet) lookup(kid string) *jose.JSONWebKey {
 	s.mu.RLock()
 	active, retired := s.active, s.retired
 	s.mu.RUnlock()
 	if active != nil && active.id == kid {
-		return active.verify, nil
+		return active.verify
 	}
 	now := s.now()
 	for _, k := range retired {
-		if k.id == kid && now.Before(time.Unix(k.lastExp.Load(), 0).Add(s.grace)) {
-			return k.verify, nil
+		if k.id == kid && k.inUse(now, s.grace) {
+			return k.verify
 		}
 	}
-	return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
+	return nil
 }
 
 // JWKS returns the public keys to publish: every asymmetric key in the set.

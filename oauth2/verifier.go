@@ -37,6 +37,11 @@ type VerifierConfig struct {
 	// SkipRevocationCheck accepts revoked tokens until they expire. It must
 	// be set explicitly when Revocations is nil.
 	SkipRevocationCheck bool
+	// RevocationFailOpen accepts a token whose revocation status cannot be
+	// read because the store failed, instead of rejecting it (the default:
+	// fail closed, 503 from the middleware). It trades the guarantee that a
+	// revoked token is refused for availability while the store is down.
+	RevocationFailOpen bool
 	// Leeway is the clock skew tolerated on exp, nbf and iat.
 	Leeway time.Duration
 	// StoreTimeout bounds the revocation lookup, so a hung store answers
@@ -210,6 +215,9 @@ func (v *Verifier) checkRevoked(ctx context.Context, c *Claims) error {
 	defer cancel()
 	revoked, err := v.cfg.Revocations.IsRevoked(ctx, c.ID, c.GrantID)
 	if err != nil {
+		if v.cfg.RevocationFailOpen {
+			return nil
+		}
 		return fmt.Errorf("%w: %w", ErrRevocationUnavailable, err)
 	}
 	if revoked {

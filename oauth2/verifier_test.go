@@ -188,6 +188,19 @@ func TestVerifyRevocationUnavailable(t *testing.T) {
 	}
 }
 
+func TestVerifyRevocationFailOpen(t *testing.T) {
+	f := newFixture(t)
+	tok := f.login(t, f.confid)
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: failingStore{},
+		RevocationFailOpen: true, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), tok.AccessToken); err != nil {
+		t.Errorf("Verify() with RevocationFailOpen and a failing store error = %v, want success", err)
+	}
+}
+
 func TestVerifyHonoursContext(t *testing.T) {
 	f := newFixture(t)
 	tok := f.login(t, f.confid)

@@ -1,0 +1,329 @@
+package oauth2
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/oauth2kit/oauth2kit/store"
+)
+
+// Defaults for SharedKeysConfig.
+const (
+	DefaultKeyReloadInterval = time.Minute
+	minKeyReloadGap          = time.Second
+)
+
+// SharedKeysConfig configures a key set shared through a store, so that
+// every instance of an authorization server signs with the same active key
+// and verifies what the others signed, and a restart keeps the keys.
+type SharedKeysConfig struct {
+	// Store keeps the key set: a store.Store adapter that implements
+	// store.KeyStore.
+	Store store.KeyStore
+	// Algorithm is the algorithm of the keys generated; empty means EdDSA.
+	Algorithm string
+	// KeyEncryptionKey, when set, must be 32 bytes: private keys are stored
+	// encrypted with AES-256-GCM under it and never reach the store in the
+	// clear. Keep it out of the store (an environment secret, a KMS).
+	KeyEncryptionKey []byte
+	// RotateAfter is the age at which the active key is replaced (by the
+	// first instance to notice, once); 0 means never.
+	RotateAfter time.Duration
+	// RetainFor is how long a retired key keeps verifying after its
+	// retirement: at least the access token lifetime plus the verifiers'
+	// leeway. 0 means DefaultAccessTokenTTL plus DefaultRetireGrace.
+	RetainFor time.Duration
+	// ReloadInterval is how often an instance rereads the set to pick up
+	// another instance's rotation; 0 means DefaultKeyReloadInterval.
+	ReloadInterval time.Duration
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// storedKeys is the part of a KeySet that mirrors a store.KeyStore.
+type storedKeys struct {
+	cfg  SharedKeysConfig
+	aead cipher.AEAD // nil without a key-encryption key
+
+	mu         sync.Mutex // serialises syncs
+	lastSync   atomic.Int64
+	lastReload atomic.Int64
+	syncing    atomic.Bool
+}
+
+// NewSharedKeySet loads the key set from cfg.Store, creating it if no
+// instance has yet and rotating it if its active key is older than
+// cfg.RotateAfter. Concurrent instances agree through the store's
+// compare-and-swap: one creates or rotates, the others adopt its result.
+func NewSharedKeySet(ctx context.Context, cfg SharedKeysConfig) (*KeySet, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("oauth2: SharedKeysConfig.Store is required")
+	}
+	if cfg.Algorithm == "" {
+		cfg.Algorithm = EdDSA
+	}
+	if cfg.RotateAfter < 0 || cfg.RetainFor < 0 || cfg.ReloadInterval < 0 {
+		return nil, errors.New("oauth2: SharedKeysConfig durations must not be negative")
+	}
+	if cfg.RetainFor == 0 {
+		cfg.RetainFor = DefaultAccessTokenTTL + DefaultRetireGrace
+	}
+	if cfg.ReloadInterval == 0 {
+		cfg.ReloadInterval = DefaultKeyReloadInterval
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if _, err := GenerateKey(cfg.Algorithm); err != nil {
+		return nil, err
+	}
+	sk := &storedKeys{cfg: cfg}
+	if cfg.KeyEncryptionKey != nil {
+		if len(cfg.KeyEncryptionKey) != 32 {
+			return nil, fmt.Errorf("oauth2: SharedKeysConfig.KeyEncryptionKey has %d bytes, want 32", len(cfg.KeyEncryptionKey))
+		}
+		block, err := aes.NewCipher(cfg.KeyEncryptionKey)
+		if err != nil {
+			return nil, fmt.Errorf("oauth2: key-encryption key: %w", err)
+		}
+		if sk.aead, err = cipher.NewGCM(block); err != nil {
+			return nil, fmt.Errorf("oauth2: key-encryption key: %w", err)
+		}
+	}
+	s := &KeySet{grace: DefaultRetireGrace, now: cfg.Now, stored: sk}
+	if err := s.Sync(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Sync rereads a shared key set from its store, creating or rotating it
+// when due. It is called by NewSharedKeySet, on unknown kids, and in the
+// background every ReloadInterval while the Issuer signs; call it yourself
+// to rotate on a schedule of your own. For a key set that is not shared it
+// does nothing.
+func (s *KeySet) Sync(ctx context.Context) error {
+	sk := s.stored
+	if sk == nil {
+		return nil
+	}
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	for range 8 {
+		set, err := sk.cfg.Store.GetKeySet(ctx)
+		if err != nil {
+			return fmt.Errorf("oauth2: loading the key set: %w", err)
+		}
+		now := sk.cfg.Now()
+		if sk.due(set, now) {
+			keys, err := sk.rotated(set, now)
+			if err != nil {
+				return err
+			}
+			v, err := sk.cfg.Store.SwapKeySet(ctx, set.Version, keys)
+			if errors.Is(err, store.ErrConflict) {
+				continue // another instance created or rotated it: adopt theirs
+			}
+			if err != nil {
+				return fmt.Errorf("oauth2: storing the key set: %w", err)
+			}
+			set = store.KeySet{Version: v, Keys: keys}
+		}
+		if err := s.install(set, now); err != nil {
+			return err
+		}
+		sk.lastSync.Store(now.UnixNano())
+		return nil
+	}
+	return errors.New("oauth2: the stored key set kept changing while being loaded")
+}
+
+// due reports whether the stored set needs a new active key.
+func (sk *storedKeys) due(set store.KeySet, now time.Time) bool {
+	if len(set.Keys) == 0 {
+		return true
+	}
+	return sk.cfg.RotateAfter > 0 && !now.Before(set.Keys[0].CreatedAt.Add(sk.cfg.RotateAfter))
+}
+
+// rotated returns set with a new active key, the old one retired now, and
+// retired keys past their retention dropped.
+func (sk *storedKeys) rotated(set store.KeySet, now time.Time) ([]store.SigningKey, error) {
+	k, err := GenerateKey(sk.cfg.Algorithm)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := sk.seal(k)
+	if err != nil {
+		return nil, err
+	}
+	keys := []store.SigningKey{{ID: k.id, Algorithm: k.alg, Private: sealed, CreatedAt: now}}
+	for i, old := range set.Keys {
+		if i == 0 {
+			old.RetiredAt = now
+		}
+		if now.Before(old.RetiredAt.Add(sk.cfg.RetainFor)) {
+			keys = append(keys, old)
+		}
+	}
+	return keys, nil
+}
+
+// install makes the stored set the in-memory one, reusing the Key values
+// already loaded so that what they signed here is still tracked.
+func (s *KeySet) install(set store.KeySet, now time.Time) error {
+	sk := s.stored
+	s.mu.RLock()
+	loaded := make(map[string]*Key, len(s.retired)+1)
+	for _, k := range append([]*Key{s.active}, s.retired...) {
+		if k != nil {
+			loaded[k.id] = k
+		}
+	}
+	s.mu.RUnlock()
+
+	var active *Key
+	var retired []*Key
+	for i, rec := range set.Keys {
+		k := loaded[rec.ID]
+		if k == nil {
+			private, err := sk.open(rec)
+			if err != nil {
+				return err
+			}
+			if k, err = NewKey(rec.ID, rec.Algorithm, private); err != nil {
+				return fmt.Errorf("oauth2: stored key %q: %w", rec.ID, err)
+			}
+			k.createdAt = rec.CreatedAt
+		}
+		if i == 0 {
+			active = k
+			continue
+		}
+		k.keepUntil.Store(rec.RetiredAt.Add(sk.cfg.RetainFor + sk.cfg.ReloadInterval).Unix())
+		if k.inUse(now, s.grace) {
+			retired = append(retired, k)
+		}
+	}
+	// Keys this instance still has live tokens for stay, even if another
+	// instance already dropped them from the store.
+	for id, k := range loaded {
+		if (active == nil || id != active.id) && !containsKey(retired, id) && k.inUse(now, s.grace) {
+			retired = append(retired, k)
+		}
+	}
+	s.mu.Lock()
+	s.active, s.retired = active, retired
+	s.mu.Unlock()
+	return nil
+}
+
+func containsKey(keys []*Key, id string) bool {
+	for _, k := range keys {
+		if k.id == id {
+			return true
+		}
+	}
+	return false
+}
+
+// maybeSync starts a background Sync when the last one is older than the
+// reload interval, so that signing picks up another instance's rotation
+// without waiting on the store.
+func (s *KeySet) maybeSync() {
+	sk := s.stored
+	if sk == nil || sk.cfg.Now().UnixNano()-sk.lastSync.Load() < int64(sk.cfg.ReloadInterval) {
+		return
+	}
+	if !sk.syncing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer sk.syncing.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), DefaultStoreTimeout)
+		defer cancel()
+		_ = s.Sync(ctx) // a failure keeps the keys already loaded; the next signing retries
+	}()
+}
+
+// mayReload rate-limits the reloads triggered by unknown kids, which
+// anyone can send.
+func (sk *storedKeys) mayReload() bool {
+	now := sk.cfg.Now().UnixNano()
+	last := sk.lastReload.Load()
+	return now-last >= int64(minKeyReloadGap) && sk.lastReload.CompareAndSwap(last, now)
+}
+
+// Sealed private keys start with a format byte.
+const (
+	sealedPlain = 0x00
+	sealedGCM   = 0x01
+)
+
+// seal encodes k's private key (PKCS #8, or the raw HS256 secret) and
+// encrypts it when a key-encryption key is configured. The kid and
+// algorithm are authenticated with it, so a stored key cannot be moved
+// under another id or algorithm.
+func (sk *storedKeys) seal(k *Key) ([]byte, error) {
+	var plain []byte
+	if b, ok := k.key.([]byte); ok {
+		plain = b
+	} else {
+		der, err := x509.MarshalPKCS8PrivateKey(k.key)
+		if err != nil {
+			return nil, fmt.Errorf("oauth2: encoding key %q: %w", k.id, err)
+		}
+		plain = der
+	}
+	if sk.aead == nil {
+		return append([]byte{sealedPlain}, plain...), nil
+	}
+	nonce := make([]byte, sk.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("oauth2: sealing key %q: %w", k.id, err)
+	}
+	out := append([]byte{sealedGCM}, nonce...)
+	return sk.aead.Seal(out, nonce, plain, []byte(k.alg+"\x00"+k.id)), nil
+}
+
+// open reverses seal.
+func (sk *storedKeys) open(rec store.SigningKey) (any, error) {
+	if len(rec.Private) == 0 {
+		return nil, fmt.Errorf("oauth2: stored key %q has no key material", rec.ID)
+	}
+	plain := rec.Private[1:]
+	switch rec.Private[0] {
+	case sealedPlain:
+	case sealedGCM:
+		if sk.aead == nil {
+			return nil, fmt.Errorf("oauth2: stored key %q is encrypted and no KeyEncryptionKey is configured", rec.ID)
+		}
+		ns := sk.aead.NonceSize()
+		if len(plain) < ns {
+			return nil, fmt.Errorf("oauth2: stored key %q is truncated", rec.ID)
+		}
+		var err error
+		plain, err = sk.aead.Open(nil, plain[:ns], plain[ns:], []byte(rec.Algorithm+"\x00"+rec.ID))
+		if err != nil {
+			return nil, fmt.Errorf("oauth2: stored key %q does not decrypt with the configured KeyEncryptionKey", rec.ID)
+		}
+	default:
+		return nil, fmt.Errorf("oauth2: stored key %q has an unknown format", rec.ID)
+	}
+	if rec.Algorithm == HS256 {
+		return plain, nil
+	}
+	private, err := x509.ParsePKCS8PrivateKey(plain)
+	if err != nil {
+		return nil, fmt.Errorf("oauth2: stored key %q: %w", rec.ID, err)
+	}
+	return private, nil
+}

@@ -1,0 +1,195 @@
+package oauth2
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/x509"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oauth2kit/oauth2kit/adapters/memstore"
+	"github.com/oauth2kit/oauth2kit/store"
+)
+
+func sharedKeys(t *testing.T, cfg SharedKeysConfig) *KeySet {
+	t.Helper()
+	ks, err := NewSharedKeySet(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("NewSharedKeySet() error = %v", err)
+	}
+	return ks
+}
+
+// signWith issues a token signed by keys, as an instance would.
+func signWith(t *testing.T, keys *KeySet, st Store, clock *fakeClock) string {
+	t.Helper()
+	f := newFixture(t, func(c *IssuerConfig) { c.Keys = keys; c.Store = st; c.Now = clock.Now })
+	return f.login(t, f.confid).AccessToken
+}
+
+func verifierFor(t *testing.T, keys *KeySet, st Store, clock *fakeClock) *Verifier {
+	t.Helper()
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: keys, Revocations: st, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestSharedKeySetCreatedOnce(t *testing.T) {
+	st := memstore.New()
+	const n = 16
+	sets := make([]*KeySet, n)
+	var wg sync.WaitGroup
+	for i := range sets {
+		wg.Go(func() { sets[i] = sharedKeys(t, SharedKeysConfig{Store: st, Algorithm: ES256}) })
+	}
+	wg.Wait()
+	stored, _ := st.GetKeySet(t.Context())
+	if stored.Version != 1 || len(stored.Keys) != 1 {
+		t.Fatalf("Got stored version %d with %d keys, want the set created once (version 1, 1 key)", stored.Version, len(stored.Keys))
+	}
+	for i, s := range sets {
+		if s.Active() == nil || s.Active().ID() != stored.Keys[0].ID || s.Active().Algorithm() != ES256 {
+			t.Errorf("instance %d: Got active key %v, want %q", i, s.Active(), stored.Keys[0].ID)
+		}
+	}
+}
+
+// What one instance signs, another verifies, and so does a restarted one.
+func TestSharedKeySetAcrossInstancesAndRestart(t *testing.T) {
+	st := memstore.New()
+	clock := newFakeClock()
+	kek := make([]byte, 32)
+	_, _ = rand.Read(kek)
+	cfg := SharedKeysConfig{Store: st, KeyEncryptionKey: kek, Now: clock.Now}
+	a := sharedKeys(t, cfg)
+	tok := signWith(t, a, st, clock)
+	b := sharedKeys(t, cfg)
+	restarted := sharedKeys(t, cfg)
+	for name, ks := range map[string]*KeySet{"other instance": b, "restarted": restarted} {
+		if _, err := verifierFor(t, ks, st, clock).Verify(t.Context(), tok); err != nil {
+			t.Errorf("%s: Verify() error = %v", name, err)
+		}
+	}
+}
+
+func TestSharedKeySetRotatesOnceAndKeepsRetiredKeys(t *testing.T) {
+	st := memstore.New()
+	clock := newFakeClock()
+	cfg := SharedKeysConfig{Store: st, RotateAfter: time.Hour, RetainFor: 20 * time.Minute, ReloadInterval: time.Minute, Now: clock.Now}
+	sets := []*KeySet{sharedKeys(t, cfg), sharedKeys(t, cfg), sharedKeys(t, cfg), sharedKeys(t, cfg)}
+	first := sets[0].Active().ID()
+	clock.Advance(55 * time.Minute)
+	old := signWith(t, sets[0], st, clock) // live until 70 min
+
+	clock.Advance(6 * time.Minute)
+	var wg sync.WaitGroup
+	for _, s := range sets {
+		wg.Go(func() {
+			if err := s.Sync(t.Context()); err != nil {
+				t.Errorf("Sync() error = %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	stored, _ := st.GetKeySet(t.Context())
+	if stored.Version != 2 || len(stored.Keys) != 2 || stored.Keys[1].ID != first {
+		t.Fatalf("Got stored version %d keys %d, want one rotation (version 2, new key then %q)", stored.Version, len(stored.Keys), first)
+	}
+	for i, s := range sets {
+		if s.Active().ID() != stored.Keys[0].ID {
+			t.Errorf("instance %d: Got active %q, want %q", i, s.Active().ID(), stored.Keys[0].ID)
+		}
+		// A token signed by the retired key before the rotation still verifies...
+		if _, err := verifierFor(t, s, st, clock).Verify(t.Context(), old); err != nil {
+			t.Errorf("instance %d: Verify(token of the retired key) error = %v", i, err)
+		}
+	}
+	// ...until retention and the reload interval have passed; then the
+	// next rotation drops it from the store.
+	clock.Advance(cfg.RetainFor + cfg.ReloadInterval + DefaultAccessTokenTTL + DefaultRetireGrace + time.Second)
+	if _, err := sets[1].VerificationKey(t.Context(), first); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("VerificationKey(retired past retention) error = %v, want %v", err, ErrUnknownKey)
+	}
+	clock.Advance(time.Hour)
+	if err := sets[2].Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ = st.GetKeySet(t.Context())
+	for _, k := range stored.Keys {
+		if k.ID == first {
+			t.Errorf("Got retired key %q still stored past its retention", first)
+		}
+	}
+}
+
+// An instance that has not reloaded yet verifies a token signed with a key
+// another instance just rotated in: the unknown kid triggers a reload.
+func TestSharedKeySetReloadsOnUnknownKid(t *testing.T) {
+	st := memstore.New()
+	clock := newFakeClock()
+	cfg := SharedKeysConfig{Store: st, RotateAfter: time.Hour, ReloadInterval: 24 * time.Hour, Now: clock.Now}
+	a, b := sharedKeys(t, cfg), sharedKeys(t, cfg)
+	clock.Advance(2 * time.Hour)
+	if err := a.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	tok := signWith(t, a, st, clock)
+	if _, err := verifierFor(t, b, st, clock).Verify(t.Context(), tok); err != nil {
+		t.Errorf("Verify() on a stale instance error = %v, want a reload and success", err)
+	}
+	if b.Active().ID() != a.Active().ID() {
+		t.Errorf("Got stale instance active %q, want %q after reload", b.Active().ID(), a.Active().ID())
+	}
+}
+
+func TestSharedKeySetEncryptsPrivateKeys(t *testing.T) {
+	st := memstore.New()
+	kek := bytes.Repeat([]byte{7}, 32)
+	sharedKeys(t, SharedKeysConfig{Store: st, KeyEncryptionKey: kek})
+	stored, _ := st.GetKeySet(t.Context())
+	private := stored.Keys[0].Private
+	if private[0] != sealedGCM {
+		t.Fatalf("Got stored format byte %#x, want %#x (encrypted)", private[0], sealedGCM)
+	}
+	for i := 1; i < len(private); i++ {
+		if _, err := x509.ParsePKCS8PrivateKey(private[i:]); err == nil {
+			t.Fatalf("Got a parseable PKCS #8 key inside the stored bytes at offset %d: not encrypted", i)
+		}
+	}
+
+	tests := []struct {
+		name   string
+		cfg    SharedKeysConfig
+		mutate func(*store.SigningKey)
+	}{
+		{name: "wrong key-encryption key", cfg: SharedKeysConfig{Store: st, KeyEncryptionKey: bytes.Repeat([]byte{8}, 32)}},
+		{name: "no key-encryption key", cfg: SharedKeysConfig{Store: st}},
+		{name: "record moved to another kid", cfg: SharedKeysConfig{Store: st, KeyEncryptionKey: kek}, mutate: func(k *store.SigningKey) { k.ID = "other" }},
+		{name: "ciphertext altered", cfg: SharedKeysConfig{Store: st, KeyEncryptionKey: kek}, mutate: func(k *store.SigningKey) { k.Private[len(k.Private)-1] ^= 1 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.mutate != nil {
+				cur, _ := st.GetKeySet(t.Context())
+				keys := append([]store.SigningKey(nil), cur.Keys...)
+				keys[0].Private = bytes.Clone(keys[0].Private)
+				tt.mutate(&keys[0])
+				fresh := memstore.New()
+				if _, err := fresh.SwapKeySet(t.Context(), 0, keys); err != nil {
+					t.Fatal(err)
+				}
+				tt.cfg.Store = fresh
+			}
+			if _, err := NewSharedKeySet(t.Context(), tt.cfg); err == nil {
+				t.Errorf("NewSharedKeySet() error = nil, want an error")
+			}
+		})
+	}
+	if _, err := NewSharedKeySet(t.Context(), SharedKeysConfig{Store: st, KeyEncryptionKey: []byte("short")}); err == nil {
+		t.Errorf("NewSharedKeySet(short KEK) error = nil, want an error")
+	}
+}

@@ -54,7 +54,6 @@ var (
 	ErrInvalidScope           = &Error{Code: "invalid_scope", Status: http.StatusBadRequest}
 	ErrServerError            = &Error{Code: "server_error", Status: http.StatusInternalServerError}
 	ErrTemporarilyUnavailable = &Error{Code: "temporarily_unavailable", Status: http.StatusServiceUnavailable}
-	ErrUnsupportedTokenType   = &Error{Code: "unsupported_token_type", Status: http.StatusBadRequest}
 )
 
 // newError returns an error with the code, status and description given,

@@ -65,7 +65,9 @@ func TestRemoteKeySetPicksUpRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	next, _ := GenerateKey(RS256)
-	keys.Rotate(next)
+	if err := keys.Rotate(next); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(2 * time.Millisecond) // past MinRefetchInterval
 	k, err := remote.VerificationKey(t.Context(), next.ID())
 	if err != nil || k.Algorithm != RS256 {

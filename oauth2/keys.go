@@ -237,28 +237,39 @@ func (s *KeySet) Active() *Key {
 }
 
 // Rotate makes next the active key. The previous active key is retired: it
-// keeps verifying until the tokens it signed have expired. It changes this
-// process only: a key set shared through a store rotates through
-// SharedKeysConfig.RotateAfter, so that every instance agrees.
-func (s *KeySet) Rotate(next *Key) {
+// keeps verifying until the tokens it signed have expired. A key set shared
+// through a store refuses: it rotates through SharedKeysConfig.RotateAfter,
+// so that every instance agrees.
+func (s *KeySet) Rotate(next *Key) error {
+	if s.stored != nil {
+		return errors.New("oauth2: a shared key set rotates through SharedKeysConfig.RotateAfter, not Rotate")
+	}
+	if next == nil {
+		return errors.New("oauth2: Rotate(nil)")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.retired = append(s.retired, s.active)
-	s.active = next
+	// A new slice: readers may still be walking the old one (see lookup).
+	retired := slices.Clone(s.retired)
+	if s.active != nil {
+		retired = append(retired, s.active)
+	}
+	s.active, s.retired = next, retired
 	s.pruneLocked()
+	return nil
 }
 
 // pruneLocked drops retired keys whose last token is past its expiry and
-// grace period.
+// grace period. It builds a new slice rather than compacting in place,
+// because lookup walks the old one without the lock.
 func (s *KeySet) pruneLocked() {
 	now := s.now()
-	kept := s.retired[:0]
+	var kept []*Key
 	for _, k := range s.retired {
 		if k.inUse(now, s.grace) {
 			kept = append(kept, k)
 		}
 	}
-	clear(s.retired[len(kept):])
 	s.retired = kept
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 )
@@ -18,7 +19,9 @@ func TestGenerateKeySignsAndVerifies(t *testing.T) {
 				if err != nil {
 					t.Fatalf("GenerateKey(%s) error = %v", alg, err)
 				}
-				c.Keys.Rotate(k)
+				if err := c.Keys.Rotate(k); err != nil {
+					t.Fatal(err)
+				}
 			})
 			tok := f.login(t, f.confid)
 			if _, err := f.verifier.Verify(t.Context(), tok.AccessToken); err != nil {
@@ -65,6 +68,49 @@ func TestNewKeyRejects(t *testing.T) {
 	}
 }
 
+// Lookups walk the retired keys without the lock while rotations and JWKS
+// reads prune them: run under -race, this fails if pruning writes into the
+// slice readers hold.
+func TestKeySetConcurrentLookupPruneRotate(t *testing.T) {
+	first, _ := GenerateKey(EdDSA)
+	keys := NewKeySet(first)
+	var ids []string
+	for range 8 {
+		k, _ := GenerateKey(EdDSA)
+		k.lastExp.Store(time.Now().Add(time.Hour).Unix())
+		ids = append(ids, k.ID())
+		if err := keys.Rotate(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 200 {
+				for _, id := range ids[:len(ids)-1] {
+					if _, err := keys.VerificationKey(t.Context(), id); err != nil {
+						t.Errorf("VerificationKey(%q) error = %v while it is retired but in use", id, err)
+						return
+					}
+				}
+				_, _ = keys.VerificationKey(t.Context(), "unknown")
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 200 {
+			_ = keys.JWKS()
+		}
+	})
+	wg.Go(func() {
+		for range 20 {
+			k, _ := GenerateKey(HS256) // unused since: pruned at once
+			_ = keys.Rotate(k)
+		}
+	})
+	wg.Wait()
+}
+
 func TestKeySetRetiresKeysAfterTheirTokensExpire(t *testing.T) {
 	f := newFixture(t)
 	clock := f.clock
@@ -76,7 +122,9 @@ func TestKeySetRetiresKeysAfterTheirTokensExpire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.keys.Rotate(next)
+	if err := f.keys.Rotate(next); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.verifier.Verify(t.Context(), tok.AccessToken); err != nil {
 		t.Fatalf("Verify(token of retired key) error = %v, want success", err)
 	}

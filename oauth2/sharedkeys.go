@@ -32,7 +32,8 @@ type SharedKeysConfig struct {
 	Algorithm string
 	// KeyEncryptionKey, when set, must be 32 bytes: private keys are stored
 	// encrypted with AES-256-GCM under it and never reach the store in the
-	// clear. Keep it out of the store (an environment secret, a KMS).
+	// clear, and a key in the store that is not sealed under it is refused.
+	// Keep it out of the store (an environment secret, a KMS).
 	KeyEncryptionKey []byte
 	// RotateAfter is the age at which the active key is replaced (by the
 	// first instance to notice, once); 0 means never.
@@ -302,6 +303,12 @@ func (sk *storedKeys) open(rec store.SigningKey) (any, error) {
 	plain := rec.Private[1:]
 	switch rec.Private[0] {
 	case sealedPlain:
+		// With a key-encryption key, a plaintext record can only have been
+		// written by someone without it: accepting it would let anyone who
+		// can write the store choose the signing key.
+		if sk.aead != nil {
+			return nil, fmt.Errorf("oauth2: stored key %q is not encrypted, but a KeyEncryptionKey is configured", rec.ID)
+		}
 	case sealedGCM:
 		if sk.aead == nil {
 			return nil, fmt.Errorf("oauth2: stored key %q is encrypted and no KeyEncryptionKey is configured", rec.ID)

@@ -169,6 +169,11 @@ func TestSharedKeySetEncryptsPrivateKeys(t *testing.T) {
 		{name: "wrong key-encryption key", cfg: SharedKeysConfig{Store: st, KeyEncryptionKey: bytes.Repeat([]byte{8}, 32)}},
 		{name: "no key-encryption key", cfg: SharedKeysConfig{Store: st}},
 		{name: "record moved to another kid", cfg: SharedKeysConfig{Store: st, KeyEncryptionKey: kek}, mutate: func(k *store.SigningKey) { k.ID = "other" }},
+		{name: "plaintext key planted", cfg: SharedKeysConfig{Store: st, KeyEncryptionKey: kek}, mutate: func(k *store.SigningKey) {
+			planted, _ := GenerateKey(EdDSA)
+			der, _ := x509.MarshalPKCS8PrivateKey(planted.key)
+			k.ID, k.Algorithm, k.Private = planted.ID(), EdDSA, append([]byte{sealedPlain}, der...)
+		}},
 		{name: "ciphertext altered", cfg: SharedKeysConfig{Store: st, KeyEncryptionKey: kek}, mutate: func(k *store.SigningKey) { k.Private[len(k.Private)-1] ^= 1 }},
 	}
 	for _, tt := range tests {

@@ -162,7 +162,9 @@ func (i *Issuer) AuthenticateClient(ctx context.Context, clientID, secret string
 	c, err := i.cfg.Clients.LookupClient(ctx, clientID)
 	if errors.Is(err, ErrClientNotFound) {
 		if secret != "" {
-			_ = CheckPassword(i.dummySecretHash(""), secret)
+			if err := checkPasswordContext(ctx, i.dummySecretHash(""), secret); errors.Is(err, ErrOverloaded) {
+				return nil, newError(ErrTemporarilyUnavailable, "the authorization server is busy; retry later", err)
+			}
 		}
 		return nil, newError(ErrInvalidClient, "client authentication failed", err)
 	}
@@ -179,7 +181,10 @@ func (i *Issuer) AuthenticateClient(ctx context.Context, clientID, secret string
 		return nil, newError(ErrInvalidClient, "client authentication failed", errors.New("no secret for a confidential client"))
 	}
 	i.dummySecretHash(c.SecretHash)
-	if err := CheckPassword(c.SecretHash, secret); err != nil {
+	if err := checkPasswordContext(ctx, c.SecretHash, secret); err != nil {
+		if errors.Is(err, ErrOverloaded) {
+			return nil, newError(ErrTemporarilyUnavailable, "the authorization server is busy; retry later", err)
+		}
 		return nil, newError(ErrInvalidClient, "client authentication failed", err)
 	}
 	return c, nil
@@ -219,11 +224,15 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 		return nil, err
 	}
 	u, err := i.cfg.Users.Authenticate(ctx, username, password)
-	if errors.Is(err, ErrInvalidCredentials) {
+	switch {
+	case errors.Is(err, ErrInvalidCredentials):
 		return nil, newError(ErrInvalidGrant, "invalid username or password", err)
-	}
-	if err != nil {
+	case errors.Is(err, ErrOverloaded):
+		return nil, newError(ErrTemporarilyUnavailable, "the authorization server is busy; retry later", err)
+	case err != nil:
 		return nil, newError(ErrServerError, "", err)
+	case u == nil || u.Subject == "":
+		return nil, newError(ErrServerError, "", errors.New("UserAuthenticator returned no user or an empty Subject"))
 	}
 	granted, err := grantScope(c, u, scope)
 	if err != nil {

@@ -1,12 +1,15 @@
 package oauth2
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -31,10 +34,45 @@ const (
 	argon2SaltLen = 16
 	argon2KeyLen  = 32
 	// Limits on parameters read from a stored hash, so a corrupt or hostile
-	// hash cannot make a check allocate without bound.
-	argon2MaxMemory = 1 << 20 // 1 GiB in KiB
-	argon2MaxTime   = 64
+	// hash cannot make one check take unbounded memory or time.
+	argon2MaxMemory  = 256 << 10 // 256 MiB in KiB
+	argon2MaxTime    = 16
+	argon2MaxThreads = 16
+	bcryptMaxCost    = 14
 )
+
+// ErrOverloaded is returned when too many password checks are already
+// running: each costs tens of megabytes and milliseconds of CPU, so
+// unauthenticated requests must not be able to start them without bound.
+// The token endpoint answers it with 503.
+var ErrOverloaded = errors.New("oauth2: too many password checks in progress")
+
+// hashSlots bounds concurrent password checks; hashWait is how long a check
+// waits for a slot before giving up with ErrOverloaded.
+var (
+	hashSlots = make(chan struct{}, max(4, 2*runtime.GOMAXPROCS(0)))
+	hashWait  = 2 * time.Second
+)
+
+// checkPasswordContext is CheckPassword behind the concurrency bound.
+func checkPasswordContext(ctx context.Context, hash, password string) error {
+	timer := time.NewTimer(hashWait)
+	defer timer.Stop()
+	select {
+	case hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("oauth2: waiting to check a password: %w", ctx.Err())
+	case <-timer.C:
+		return ErrOverloaded
+	}
+	defer func() { <-hashSlots }()
+	return CheckPassword(hash, password)
+}
+
+func (p Argon2Params) valid() bool {
+	return p.Memory > 0 && p.Time > 0 && p.Threads > 0 &&
+		p.Memory <= argon2MaxMemory && p.Time <= argon2MaxTime && p.Threads <= argon2MaxThreads
+}
 
 // HashPassword hashes password with argon2id and DefaultArgon2Params, in
 // the PHC string format ($argon2id$v=19$m=...,t=...,p=...$salt$hash).
@@ -44,7 +82,7 @@ func HashPassword(password string) (string, error) {
 
 // HashPasswordWith hashes password with argon2id and the parameters given.
 func HashPasswordWith(password string, p Argon2Params) (string, error) {
-	if p.Memory == 0 || p.Time == 0 || p.Threads == 0 || p.Memory > argon2MaxMemory || p.Time > argon2MaxTime {
+	if !p.valid() {
 		return "", fmt.Errorf("oauth2: invalid argon2 parameters %+v", p)
 	}
 	salt := make([]byte, argon2SaltLen)
@@ -73,6 +111,9 @@ func CheckPassword(hash, password string) error {
 		}
 		return nil
 	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
+		if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost > bcryptMaxCost {
+			return fmt.Errorf("oauth2: bad bcrypt hash: cost above %d or unreadable", bcryptMaxCost)
+		}
 		err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
 		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
 			return ErrPasswordMismatch
@@ -100,7 +141,7 @@ func parseArgon2(hash string) (p Argon2Params, salt, sum []byte, err error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
 		return p, nil, nil, bad("parameters")
 	}
-	if p.Memory == 0 || p.Time == 0 || p.Threads == 0 || p.Memory > argon2MaxMemory || p.Time > argon2MaxTime {
+	if !p.valid() {
 		return p, nil, nil, bad("parameters out of range")
 	}
 	if salt, err = base64.RawStdEncoding.DecodeString(parts[4]); err != nil || len(salt) < 8 {
@@ -127,8 +168,8 @@ func dummyHashLike(hash string) (string, error) {
 	pw := base64.RawURLEncoding.EncodeToString(secret)
 	if strings.HasPrefix(hash, "$2") {
 		cost, err := bcrypt.Cost([]byte(hash))
-		if err != nil {
-			return "", fmt.Errorf("oauth2: bad bcrypt hash: %w", err)
+		if err != nil || cost > bcryptMaxCost {
+			return "", fmt.Errorf("oauth2: bad bcrypt hash: cost above %d or unreadable", bcryptMaxCost)
 		}
 		b, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
 		return string(b), err

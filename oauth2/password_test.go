@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -31,6 +32,9 @@ func TestCheckPassword(t *testing.T) {
 		{name: "truncated argon2id", hash: argon[:len(argon)-50], password: "s3cret", wantAnyErr: true},
 		{name: "huge argon2 memory", hash: "$argon2id$v=19$m=4294967295,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", password: "x", wantAnyErr: true},
 		{name: "bad bcrypt", hash: "$2a$10$short", password: "x", wantAnyErr: true},
+		// A day of CPU per check if it were honoured.
+		{name: "hostile bcrypt cost", hash: strings.Replace(string(bc), "$04$", "$31$", 1), password: "s3cret", wantAnyErr: true},
+		{name: "hostile argon2 threads", hash: "$argon2id$v=19$m=64,t=1,p=255$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", password: "x", wantAnyErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,5 +102,30 @@ func TestPasswordAuthenticator(t *testing.T) {
 	}
 	if _, err := a.Authenticate(t.Context(), "broken", "pw"); err == nil || errors.Is(err, ErrInvalidCredentials) {
 		t.Errorf("Authenticate(lookup failure) error = %v, want a server error, not invalid credentials", err)
+	}
+}
+
+// With every hashing slot taken, a password check sheds load instead of
+// queueing without bound, and the token endpoint says 503, not 401 or 400.
+func TestPasswordChecksShedLoad(t *testing.T) {
+	f := newFixture(t)
+	saved := hashWait
+	hashWait = 10 * time.Millisecond
+	for range cap(hashSlots) {
+		hashSlots <- struct{}{}
+	}
+	t.Cleanup(func() {
+		for range cap(hashSlots) {
+			<-hashSlots
+		}
+		hashWait = saved
+	})
+	if _, err := f.issuer.PasswordGrant(t.Context(), f.public, "alice", "wonderland", nil); !errors.Is(err, ErrTemporarilyUnavailable) || !errors.Is(err, ErrOverloaded) {
+		t.Errorf("PasswordGrant() error = %v, want %v wrapping %v", err, ErrTemporarilyUnavailable, ErrOverloaded)
+	}
+	for _, id := range []string{"app", "ghost"} {
+		if _, err := f.issuer.AuthenticateClient(t.Context(), id, "app-secret"); !errors.Is(err, ErrTemporarilyUnavailable) {
+			t.Errorf("AuthenticateClient(%q) error = %v, want %v", id, err, ErrTemporarilyUnavailable)
+		}
 	}
 }

@@ -26,8 +26,8 @@ type User struct {
 // UserAuthenticator checks a resource owner's credentials for the password
 // grant. Implement it on your own user table, or use PasswordAuthenticator
 // with a lookup function. It returns ErrInvalidCredentials (possibly
-// wrapped) for a wrong username or password; any other error is a server
-// failure.
+// wrapped) for a wrong username or password, ErrOverloaded when it sheds
+// load (answered with 503); any other error is a server failure.
 type UserAuthenticator interface {
 	Authenticate(ctx context.Context, username, password string) (*User, error)
 }
@@ -59,13 +59,15 @@ func NewPasswordAuthenticator(lookup UserLookupFunc, sampleHash string) (*Passwo
 func (a *PasswordAuthenticator) Authenticate(ctx context.Context, username, password string) (*User, error) {
 	u, hash, err := a.lookup(ctx, username)
 	if errors.Is(err, ErrUserNotFound) {
-		_ = CheckPassword(a.dummy, password)
+		if err := checkPasswordContext(ctx, a.dummy, password); errors.Is(err, ErrOverloaded) {
+			return nil, err
+		}
 		return nil, ErrInvalidCredentials
 	}
 	if err != nil {
 		return nil, fmt.Errorf("oauth2: looking up user: %w", err)
 	}
-	switch err := CheckPassword(hash, password); {
+	switch err := checkPasswordContext(ctx, hash, password); {
 	case errors.Is(err, ErrPasswordMismatch):
 		return nil, ErrInvalidCredentials
 	case err != nil:

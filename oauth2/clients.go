@@ -32,6 +32,10 @@ type Client struct {
 	Scopes []string
 	// DefaultScopes is granted when a request names no scope.
 	DefaultScopes []string
+	// ResourceServer lets a confidential client introspect access tokens
+	// issued to any client, as a resource server checking the tokens
+	// presented to it does. Other clients introspect only their own tokens.
+	ResourceServer bool
 }
 
 // Public reports whether the client has no secret.
@@ -75,11 +79,13 @@ func NewStaticClients(clients ...Client) (*StaticClients, error) {
 	return s, nil
 }
 
-// LookupClient implements ClientRegistry.
+// LookupClient implements ClientRegistry. It returns a copy, so a caller
+// cannot change the registered client.
 func (s *StaticClients) LookupClient(_ context.Context, id string) (*Client, error) {
 	c, ok := s.byID[id]
 	if !ok {
 		return nil, ErrClientNotFound
 	}
-	return c, nil
+	cp := *c
+	return &cp, nil
 }

@@ -129,7 +129,7 @@ func (i *Issuer) IntrospectionHandler() http.Handler {
 			i.writeError(w, r, newError(ErrInvalidRequest, "token is required", nil))
 			return
 		}
-		in, err := i.Introspect(r.Context(), token, form.Get("token_type_hint"))
+		in, err := i.Introspect(r.Context(), c, token, form.Get("token_type_hint"))
 		if err != nil {
 			i.writeError(w, r, err)
 			return

@@ -25,8 +25,9 @@ const (
 	DefaultStoreTimeout     = 5 * time.Second
 )
 
-// revocationMargin is how long a revocation outlives the latest expiry of
-// what it revokes, so verifiers that allow clock leeway still see it.
+// revocationMargin is how long a revocation outlives the latest moment a
+// verifier with the configured leeway could still accept what it revokes,
+// to cover clock differences between the issuer and the store.
 const revocationMargin = 5 * time.Minute
 
 // IssuerConfig configures an Issuer.
@@ -409,7 +410,7 @@ func (i *Issuer) reuseDetected(ctx context.Context, rt store.RefreshToken) error
 
 func (i *Issuer) revokeGrant(ctx context.Context, rt store.RefreshToken) error {
 	// Access tokens of the grant live at most AccessTokenTTL past its end.
-	until := rt.GrantExpiresAt.Add(i.cfg.AccessTokenTTL + revocationMargin)
+	until := rt.GrantExpiresAt.Add(i.cfg.AccessTokenTTL + i.cfg.Leeway + revocationMargin)
 	sctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
 	defer cancel()
 	return i.cfg.Store.RevokeGrant(sctx, rt.GrantID, until)

@@ -336,14 +336,14 @@ func TestRevoke(t *testing.T) {
 func TestIntrospect(t *testing.T) {
 	f := newFixture(t)
 	tok := f.login(t, f.confid, "email")
-	in, err := f.issuer.Introspect(t.Context(), tok.AccessToken, "")
+	in, err := f.issuer.Introspect(t.Context(), f.confid, tok.AccessToken, "")
 	if err != nil {
 		t.Fatalf("Introspect(access) error = %v", err)
 	}
 	if !in.Active || in.Subject != "alice" || in.Scope != "email" || in.ClientID != "app" || in.TokenType != "Bearer" || in.ExpiresAt == 0 {
 		t.Errorf("Introspect(access) = %+v", in)
 	}
-	in, err = f.issuer.Introspect(t.Context(), tok.RefreshToken, HintAccessToken)
+	in, err = f.issuer.Introspect(t.Context(), f.confid, tok.RefreshToken, HintAccessToken)
 	if err != nil {
 		t.Fatalf("Introspect(refresh) error = %v", err)
 	}
@@ -354,13 +354,13 @@ func TestIntrospect(t *testing.T) {
 		t.Fatalf("RefreshGrant() error = %v", err)
 	}
 	for name, raw := range map[string]string{"consumed": tok.RefreshToken, "unknown": "nope", "garbage jwt": "a.b.c"} {
-		in, err := f.issuer.Introspect(t.Context(), raw, "")
+		in, err := f.issuer.Introspect(t.Context(), f.confid, raw, "")
 		if err != nil || !reflect.DeepEqual(*in, Introspection{}) {
 			t.Errorf("Introspect(%s) = %+v, %v, want inactive", name, in, err)
 		}
 	}
 	f.clock.Advance(DefaultAccessTokenTTL + time.Second)
-	if in, _ := f.issuer.Introspect(t.Context(), tok.AccessToken, ""); in.Active {
+	if in, _ := f.issuer.Introspect(t.Context(), f.confid, tok.AccessToken, ""); in.Active {
 		t.Errorf("Introspect(expired access token) = %+v, want inactive", in)
 	}
 }
@@ -421,5 +421,59 @@ func TestUnknownClientChecksDummyOfSameCost(t *testing.T) {
 	d := f.issuer.dummySecret.Load()
 	if d == nil || !strings.HasPrefix(*d, "$argon2id$v=19$m=64,t=1,p=1$") {
 		t.Errorf("Got dummy hash %v, want one with the cost of the client hashes (m=64,t=1,p=1)", d)
+	}
+}
+
+// RFC 7662 §4: a client must not learn about other clients' tokens, except
+// a resource server about the access tokens presented to it.
+func TestIntrospectionIsScopedToTheCaller(t *testing.T) {
+	f := newFixture(t)
+	tok := f.login(t, f.confid)
+	other := &Client{ID: "other", SecretHash: "x"}
+	rs := &Client{ID: "api", SecretHash: "x", ResourceServer: true}
+	tests := []struct {
+		name       string
+		caller     *Client
+		token      string
+		wantActive bool
+	}{
+		{"own access token", f.confid, tok.AccessToken, true},
+		{"own refresh token", f.confid, tok.RefreshToken, true},
+		{"other client's access token", other, tok.AccessToken, false},
+		{"other client's refresh token", other, tok.RefreshToken, false},
+		{"resource server, access token", rs, tok.AccessToken, true},
+		{"resource server, refresh token", rs, tok.RefreshToken, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, err := f.issuer.Introspect(t.Context(), tt.caller, tt.token, "")
+			if err != nil {
+				t.Fatalf("Introspect() error = %v", err)
+			}
+			if in.Active != tt.wantActive || (!in.Active && !reflect.DeepEqual(*in, Introspection{})) {
+				t.Errorf("Introspect() = %+v, want active %v (and nothing else when inactive)", in, tt.wantActive)
+			}
+		})
+	}
+}
+
+// A revocation made while verifiers would still accept the token within
+// their leeway must take effect, and outlive that window.
+func TestRevokeInsideLeeway(t *testing.T) {
+	f := newFixture(t, func(c *IssuerConfig) { c.Leeway = time.Minute })
+	tok := f.login(t, f.confid)
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: f.store, Leeway: time.Minute, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(DefaultAccessTokenTTL + 30*time.Second) // expired, but inside the leeway
+	if _, err := v.Verify(t.Context(), tok.AccessToken); err != nil {
+		t.Fatalf("Verify() inside the leeway error = %v, want success", err)
+	}
+	if err := f.issuer.Revoke(t.Context(), f.confid, tok.AccessToken, HintAccessToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), tok.AccessToken); !errors.Is(err, ErrTokenRevoked) {
+		t.Errorf("Verify() after revocation inside the leeway error = %v, want %v", err, ErrTokenRevoked)
 	}
 }

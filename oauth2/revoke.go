@@ -69,15 +69,18 @@ func (i *Issuer) revokeAccessToken(ctx context.Context, c *Client, token string)
 	if err != nil {
 		return false, nil // not one of ours: nothing to revoke
 	}
-	if !i.cfg.Now().Before(claims.ExpiresAt) {
-		return true, nil // expired: already unusable
+	// Verifiers accept a token until exp plus their leeway: revocation
+	// must hold that long too.
+	usableUntil := claims.ExpiresAt.Add(i.cfg.Leeway)
+	if !i.cfg.Now().Before(usableUntil) {
+		return true, nil // already unusable everywhere
 	}
 	if claims.ClientID != c.ID {
 		return true, newError(ErrUnauthorizedClient, "the token was not issued to this client", nil)
 	}
 	sctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
 	defer cancel()
-	if err := i.cfg.Store.RevokeAccessToken(sctx, claims.ID, claims.ExpiresAt.Add(revocationMargin)); err != nil {
+	if err := i.cfg.Store.RevokeAccessToken(sctx, claims.ID, usableUntil.Add(revocationMargin)); err != nil {
 		return true, storeError(err)
 	}
 	return true, nil
@@ -100,19 +103,41 @@ type Introspection struct {
 	ID        string   `json:"jti,omitempty"`
 }
 
-// Introspect reports whether token is active (RFC 7662) and, if so, what
-// it grants. Any token the server cannot vouch for is inactive; only a
-// failure of the store is an error.
-func (i *Issuer) Introspect(ctx context.Context, token, hint string) (*Introspection, error) {
-	lookups := []func(context.Context, string) (*Introspection, error){i.introspectRefreshToken, i.introspectAccessToken}
+// Introspect reports to the client caller whether token is active (RFC
+// 7662) and, if so, what it grants. Any token the server cannot vouch for is
+// inactive; only a failure of the store is an error.
+//
+// To stop clients from scanning each other's tokens (RFC 7662 §4), a client
+// sees only tokens issued to itself, except that a client marked
+// ResourceServer also sees every access token (to check those presented to
+// it). Refresh tokens are only ever shown to the client that holds them.
+func (i *Issuer) Introspect(ctx context.Context, caller *Client, token, hint string) (*Introspection, error) {
+	type lookup struct {
+		introspect func(context.Context, string) (*Introspection, error)
+		// visible reports whether caller may see an active token of this
+		// kind issued to the client with the given id.
+		visible func(clientID string) bool
+	}
+	own := func(clientID string) bool { return clientID == caller.ID }
+	lookups := []lookup{
+		{i.introspectRefreshToken, own},
+		{i.introspectAccessToken, func(clientID string) bool { return own(clientID) || caller.ResourceServer }},
+	}
 	if hint == HintAccessToken || (hint == "" && looksLikeJWT(token)) {
 		lookups[0], lookups[1] = lookups[1], lookups[0]
 	}
-	for _, look := range lookups {
-		in, err := look(ctx, token)
-		if in != nil || err != nil {
-			return in, err
+	for _, l := range lookups {
+		in, err := l.introspect(ctx, token)
+		if err != nil {
+			return nil, err
 		}
+		if in == nil {
+			continue
+		}
+		if in.Active && !l.visible(in.ClientID) {
+			return &Introspection{}, nil
+		}
+		return in, nil
 	}
 	return &Introspection{}, nil
 }

@@ -70,7 +70,8 @@ func storeError(cause error) *Error {
 
 // Errors returned by Verifier.Verify, and by the middleware's error hook.
 // They are wrapped with details; test them with errors.Is. Every one of them
-// except ErrRevocationUnavailable also matches ErrInvalidToken.
+// except ErrRevocationUnavailable and ErrKeysUnavailable also matches
+// ErrInvalidToken.
 var (
 	// ErrInvalidToken matches every reason a token is rejected.
 	ErrInvalidToken = errors.New("oauth2: invalid access token")
@@ -88,6 +89,10 @@ var (
 	ErrTokenNotYetValid      = &tokenError{"oauth2: access token not valid yet"}
 	ErrTokenRevoked          = &tokenError{"oauth2: access token revoked"}
 	ErrRevocationUnavailable = errors.New("oauth2: revocation status unavailable")
+	// ErrKeysUnavailable reports that the verification keys could not be
+	// loaded (JWKS unreachable, key store down): the token may be valid, so
+	// the middleware answers 503, not 401.
+	ErrKeysUnavailable = errors.New("oauth2: verification keys unavailable")
 )
 
 // tokenError is a reason to reject an access token; it matches

@@ -123,6 +123,12 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if sk := cfg.Keys.stored; sk != nil && sk.cfg.RetainFor < cfg.AccessTokenTTL+cfg.Leeway {
+		// Other instances drop a retired key RetainFor after its retirement;
+		// tokens it signed just before must not outlive it.
+		return nil, fmt.Errorf("oauth2: SharedKeysConfig.RetainFor (%s) is shorter than AccessTokenTTL plus Leeway (%s)",
+			sk.cfg.RetainFor, cfg.AccessTokenTTL+cfg.Leeway)
+	}
 	v, err := NewVerifier(VerifierConfig{
 		Issuer:       cfg.Issuer,
 		Audience:     cfg.Audience[0],
@@ -374,6 +380,13 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 	if err != nil {
 		return nil, newError(ErrServerError, "", err)
 	}
+	// Sign before rotating: a signing failure after the rotation would leave
+	// the client holding a consumed token, and its retry would look like
+	// reuse and revoke the grant.
+	resp := &TokenResponse{RefreshToken: raw}
+	if err := i.issueAccessToken(resp, now, c.ID, old.Subject, old.GrantID, accessScope); err != nil {
+		return nil, err
+	}
 	next := old
 	next.Hash = nextHash
 	next.IssuedAt = now
@@ -390,10 +403,6 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 		return nil, invalid(err)
 	case err != nil:
 		return nil, storeError(err)
-	}
-	resp := &TokenResponse{RefreshToken: raw}
-	if err := i.issueAccessToken(resp, now, c.ID, old.Subject, old.GrantID, accessScope); err != nil {
-		return nil, err
 	}
 	return resp, nil
 }

@@ -70,41 +70,54 @@ func NewRemoteKeySet(url string, opts RemoteKeySetOptions) *RemoteKeySet {
 }
 
 // VerificationKey implements KeyResolver.
+//
+// A known key is returned at once even when the set is due for a refresh,
+// which then happens in the background, so verification never stalls on the
+// issuer. An unknown kid waits for a fetch (if the rate limit allows one); if
+// the JWKS cannot be fetched at all the error wraps ErrKeysUnavailable, not
+// ErrUnknownKey, because the token may well be valid.
 func (s *RemoteKeySet) VerificationKey(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
 	for attempt := 0; ; attempt++ {
 		s.mu.Lock()
 		k, known := s.keys[kid]
 		stale := time.Since(s.fetchedAt) > s.opts.RefreshInterval
 		mayFetch := time.Since(s.lastTry) >= s.opts.MinRefetchInterval
-		if known && !stale {
+		if known {
+			if stale && mayFetch && s.inflight == nil {
+				s.startFetchLocked()
+			}
 			s.mu.Unlock()
 			return k, nil
 		}
 		if attempt > 0 || (!mayFetch && s.inflight == nil) {
-			err := s.lastErr
+			err, everFetched := s.lastErr, !s.fetchedAt.IsZero()
 			s.mu.Unlock()
-			if known {
-				return k, nil // stale but usable: the refetch failed or is rate-limited
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%w: kid %q (fetching JWKS: %v)", ErrUnknownKey, kid, err)
+			if err != nil && !everFetched {
+				return nil, fmt.Errorf("%w: fetching JWKS: %v", ErrKeysUnavailable, err)
 			}
 			return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
 		}
 		wait := s.inflight
 		if wait == nil {
-			wait = make(chan struct{})
-			s.inflight = wait
-			s.lastTry = time.Now()
-			go s.fetch(wait)
+			wait = s.startFetchLocked()
 		}
 		s.mu.Unlock()
 		select {
 		case <-wait:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("oauth2: waiting for JWKS: %w", ctx.Err())
+			return nil, fmt.Errorf("%w: waiting for JWKS: %w", ErrKeysUnavailable, ctx.Err())
 		}
 	}
+}
+
+// startFetchLocked starts a fetch and returns the channel closed when it
+// ends.
+func (s *RemoteKeySet) startFetchLocked() chan struct{} {
+	wait := make(chan struct{})
+	s.inflight = wait
+	s.lastTry = time.Now()
+	go s.fetch(wait)
+	return wait
 }
 
 // fetch loads the set and wakes the waiters. It runs detached from any one

@@ -98,13 +98,60 @@ func TestParseJWKSSkipsUnusableKeys(t *testing.T) {
 	}
 }
 
-func TestRemoteKeySetFetchFailure(t *testing.T) {
+func TestRemoteKeySetFetchFailureIsUnavailable(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "down", http.StatusBadGateway)
 	}))
 	defer srv.Close()
 	remote := NewRemoteKeySet(srv.URL, RemoteKeySetOptions{})
-	if _, err := remote.VerificationKey(t.Context(), "any"); !errors.Is(err, ErrUnknownKey) {
-		t.Errorf("VerificationKey() error = %v, want %v", err, ErrUnknownKey)
+	_, err := remote.VerificationKey(t.Context(), "any")
+	if !errors.Is(err, ErrKeysUnavailable) || errors.Is(err, ErrInvalidToken) {
+		t.Errorf("VerificationKey() error = %v, want %v and not an invalid token", err, ErrKeysUnavailable)
+	}
+
+	// Behind the middleware that is a 503: the token may be fine.
+	f := newFixture(t)
+	tok := f.login(t, f.confid)
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: remote, SkipRevocationCheck: true, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	w := httptest.NewRecorder()
+	v.Middleware(http.NotFoundHandler()).ServeHTTP(w, r)
+	if w.Code != http.StatusServiceUnavailable {
+		t.Errorf("Got status %d with the JWKS unreachable, want 503", w.Code)
+	}
+}
+
+// A known key is served from the cache while a due refresh runs in the
+// background: verification must not wait on the issuer. If it did, this
+// test would block until the cleanup releases the server.
+func TestRemoteKeySetServesStaleKeyWhileRefreshing(t *testing.T) {
+	k, _ := GenerateKey(ES256)
+	keys := NewKeySet(k)
+	release := make(chan struct{})
+	var fetches atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fetches.Add(1) > 1 {
+			<-release
+		}
+		_ = json.NewEncoder(w).Encode(keys.JWKS())
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	remote := NewRemoteKeySet(srv.URL, RemoteKeySetOptions{RefreshInterval: time.Nanosecond, MinRefetchInterval: time.Nanosecond})
+	if _, err := remote.VerificationKey(t.Context(), k.ID()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Millisecond) // the set is now stale
+	for range 3 {
+		if _, err := remote.VerificationKey(t.Context(), k.ID()); err != nil {
+			t.Fatalf("VerificationKey(known, stale) error = %v", err)
+		}
+	}
+	if got := fetches.Load(); got > 2 {
+		t.Errorf("Got %d fetches, want at most one refresh in flight", got)
 	}
 }

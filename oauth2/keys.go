@@ -292,8 +292,10 @@ func (s *KeySet) VerificationKey(ctx context.Context, kid string) (*jose.JSONWeb
 		return k, nil
 	}
 	if s.stored != nil && s.stored.mayReload() {
+		ctx, cancel := context.WithTimeout(ctx, DefaultStoreTimeout)
+		defer cancel()
 		if err := s.Sync(ctx); err != nil {
-			return nil, fmt.Errorf("%w: kid %q (reloading the key set: %v)", ErrUnknownKey, kid, err)
+			return nil, fmt.Errorf("%w: reloading the key set for kid %q: %w", ErrKeysUnavailable, kid, err)
 		}
 		if k := s.lookup(kid); k != nil {
 			return k, nil

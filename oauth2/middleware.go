@@ -33,9 +33,11 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 
 // Require returns middleware that authenticates like Middleware and then
 // requires every scope given, answering 403 insufficient_scope (RFC 6750
-// §3.1) with the scope needed when the token lacks one.
+// §3.1) with the scope needed when the token lacks one. Like
+// regexp.MustCompile it panics on a malformed scope, a programming error
+// found when routes are set up.
 func (v *Verifier) Require(scope ...string) func(http.Handler) http.Handler {
-	need := FormatScope(scope)
+	need := mustScope(scope)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			raw, err := bearerToken(r)
@@ -49,7 +51,7 @@ func (v *Verifier) Require(scope ...string) func(http.Handler) http.Handler {
 			}
 			c, err := v.Verify(r.Context(), raw)
 			switch {
-			case errors.Is(err, ErrRevocationUnavailable):
+			case errors.Is(err, ErrRevocationUnavailable), errors.Is(err, ErrKeysUnavailable):
 				writeJSONError(w, newError(ErrTemporarilyUnavailable, "the access token cannot be checked right now", nil))
 				return
 			case err != nil:
@@ -70,7 +72,7 @@ func (v *Verifier) Require(scope ...string) func(http.Handler) http.Handler {
 // set per-route scopes under one Middleware; a request that reaches it
 // without verified claims gets 401.
 func (v *Verifier) RequireScope(scope ...string) func(http.Handler) http.Handler {
-	need := FormatScope(scope)
+	need := mustScope(scope)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, ok := ClaimsFromContext(r.Context())
@@ -85,6 +87,17 @@ func (v *Verifier) RequireScope(scope ...string) func(http.Handler) http.Handler
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// mustScope formats scope for a challenge, panicking on a token that is
+// not a valid scope-token (it would corrupt the WWW-Authenticate header).
+func mustScope(scope []string) string {
+	for _, s := range scope {
+		if !validScopeToken(s) {
+			panic("oauth2: invalid scope token " + strconvQuote(s))
+		}
+	}
+	return FormatScope(scope)
 }
 
 // errBearerSyntax and friends explain a 400 invalid_request.

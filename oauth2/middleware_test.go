@@ -116,3 +116,13 @@ func TestMiddlewareFailsClosed(t *testing.T) {
 		t.Errorf("Got body %q, want temporarily_unavailable without internals", w.Body.String())
 	}
 }
+
+func TestRequirePanicsOnMalformedScope(t *testing.T) {
+	f := newFixture(t)
+	defer func() {
+		if recover() == nil {
+			t.Errorf("Require(`a\"b`) did not panic; a quote would corrupt the challenge header")
+		}
+	}()
+	f.verifier.Require(`a"b`)
+}

@@ -198,3 +198,18 @@ func TestSharedKeySetEncryptsPrivateKeys(t *testing.T) {
 		t.Errorf("NewSharedKeySet(short KEK) error = nil, want an error")
 	}
 }
+
+func TestIssuerRejectsShortKeyRetention(t *testing.T) {
+	st := memstore.New()
+	keys := sharedKeys(t, SharedKeysConfig{Store: st, RetainFor: 20 * time.Minute})
+	f := newFixture(t)
+	cfg := f.issuer.cfg
+	cfg.Keys, cfg.AccessTokenTTL = keys, time.Hour
+	if _, err := NewIssuer(cfg); err == nil {
+		t.Errorf("NewIssuer() with RetainFor shorter than the access token TTL error = nil, want an error")
+	}
+	cfg.AccessTokenTTL = 10 * time.Minute
+	if _, err := NewIssuer(cfg); err != nil {
+		t.Errorf("NewIssuer() error = %v", err)
+	}
+}

@@ -97,7 +97,8 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 // Verify checks raw and returns its claims. The error wraps one of the
 // ErrToken..., ErrInvalid..., ErrUnknownKey, ErrAlgorithmMismatch,
 // ErrMissingClaim values (all of which match ErrInvalidToken), or
-// ErrRevocationUnavailable when the store could not be asked.
+// ErrRevocationUnavailable or ErrKeysUnavailable when a store or the JWKS
+// could not be asked.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	c, err := v.verifySignedClaims(ctx, raw)
 	if err != nil {
@@ -138,7 +139,7 @@ func (v *Verifier) verifySignedClaims(ctx context.Context, raw string) (*Claims,
 	}
 	key, err := v.cfg.Keys.VerificationKey(ctx, hdr.KeyID)
 	if err != nil {
-		if errors.Is(err, ErrUnknownKey) {
+		if errors.Is(err, ErrUnknownKey) || errors.Is(err, ErrKeysUnavailable) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: resolving kid %q: %v", ErrUnknownKey, hdr.KeyID, err)

@@ -1,0 +1,69 @@
+// Package pgstore is a PostgreSQL implementation of the oauth2kit storage
+// contract (store.Store, store.KeyStore and store.ExpiredDeleter) on the
+// caller's github.com/jackc/pgx/v5 pool.
+//
+// # Schema and migrations
+//
+// A Store keeps its tables in one schema, "oauth2kit" unless WithSchema names
+// another: refresh_tokens (keyed by the token's SHA-256 hash, a bytea),
+// revoked_grants and revoked_access_tokens (keyed by id), and key_set (at
+// most one row). Times are timestamptz, kept to the microsecond. Every table
+// with an expiry has an index on it for DeleteExpired; the primary keys serve
+// every other lookup.
+//
+// The schema is created and upgraded by Migrate from SQL migrations embedded
+// in the package. New does not touch the database; call Migrate once at
+// startup, before anything else. It is idempotent and safe to call from
+// every instance at once: the instances take turns under an advisory lock,
+// and the first one applies what is missing. The version history is kept in
+// the schema's schema_migrations table.
+//
+// Identifiers (grant ids, client ids, subjects, scopes, jtis) are stored as
+// text, so they must be valid UTF-8 without NUL bytes, as the ids that
+// package oauth2 generates are.
+//
+// # Clock
+//
+// Expiry is judged by the application's clock (time.Now, or WithClock), which
+// each statement passes to the database, not by the server's now(). A Store
+// thus agrees with memstore and with a fake clock in tests. Instances whose
+// clocks disagree disagree by as much on when a record expires, so keep them
+// synchronised (NTP) as the JWT leeway already requires.
+//
+// # Atomicity and retries
+//
+// Every change is made by one statement, except Migrate's, which share one
+// transaction. Rotating a refresh token consumes the old token and stores
+// its successor in a single statement, so both happen or neither does, and
+// of concurrent rotations of one token exactly one wins, under PostgreSQL's
+// default READ COMMITTED isolation as under SERIALIZABLE.
+// Statements that PostgreSQL aborts for a serialization failure or a deadlock
+// (SQLSTATE 40001, 40P01), as it may under a stricter default isolation
+// level, are run again, at most five times in all with a short jittered
+// backoff; after that the call fails with an error wrapping the last one.
+// Other failures, a lost connection among them, are reported at once and are
+// never reported as store.ErrNotFound.
+//
+// # Contexts
+//
+// A call whose context has ended fails with an error wrapping the context's
+// error and changes nothing. A context that ends while a statement runs fails
+// the call the same way, but what the statement did is then unknown, as with
+// any remote store: it may have committed just before. With pgx's default
+// configuration the client only closes the connection, and the server
+// finishes the statement by itself, possibly long after the call returned if
+// the statement was waiting for a lock: a rotation abandoned so and committed
+// later makes the client's retry with the old token look like reuse. To have
+// the server cancel such statements, give the pool a
+// pgconn.CancelRequestContextWatcherHandler:
+//
+//	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+//		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 5 * time.Second}
+//	}
+//
+// # Cleanup
+//
+// Expired rows are never returned, but the Store runs no goroutine and does
+// not delete them by itself: the application calls DeleteExpired
+// periodically, which removes them in batches of bounded size.
+package pgstore

@@ -1,0 +1,112 @@
+package pgstore_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oauth2kit/oauth2kit/adapters/pgstore"
+	"github.com/oauth2kit/oauth2kit/store"
+)
+
+// fakeClock is a clock that moves only when told to.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Expiry is judged by the Store's clock, not the server's: the server's
+// clock never gets near the expiries below.
+func (db testDB) testClock(t *testing.T) {
+	ctx := t.Context()
+	clock := &fakeClock{t: now()}
+	s, _ := db.newStore(t, pgstore.WithClock(clock.Now))
+	exp := clock.Now().Add(time.Hour)
+	tok := token(clock.Now(), exp)
+	if err := s.CreateRefreshToken(ctx, tok); err != nil {
+		t.Fatalf("CreateRefreshToken() = %v, want nil", err)
+	}
+	if err := s.RevokeGrant(ctx, tok.GrantID, exp); err != nil {
+		t.Fatalf("RevokeGrant() = %v, want nil", err)
+	}
+
+	tests := []struct {
+		name        string
+		advance     time.Duration
+		wantLive    bool
+		wantRemoved int
+	}{
+		{"just before expiry", time.Hour - time.Microsecond, true, 0},
+		{"at expiry", time.Microsecond, false, 2},
+	}
+	for _, tt := range tests {
+		clock.Advance(tt.advance)
+		_, err := s.GetRefreshToken(ctx, tok.Hash)
+		if got := err == nil; got != tt.wantLive {
+			t.Errorf("%s: GetRefreshToken() = %v, want found: %v", tt.name, err, tt.wantLive)
+		}
+		if got, err := s.IsRevoked(ctx, "", tok.GrantID); got != tt.wantLive || err != nil {
+			t.Errorf("%s: IsRevoked() = %v, %v, want %v, nil", tt.name, got, err, tt.wantLive)
+		}
+		if got, err := s.DeleteExpired(ctx); got != tt.wantRemoved || err != nil {
+			t.Errorf("%s: DeleteExpired() = %d, %v, want %d, nil", tt.name, got, err, tt.wantRemoved)
+		}
+	}
+}
+
+// A hash held only by an expired token is free: creating a token or rotating
+// onto it replaces the expired one, whether or not DeleteExpired ran.
+func (db testDB) testExpiredHashIsFree(t *testing.T) {
+	ctx := t.Context()
+	s, _ := db.newStore(t)
+	base := now()
+	expired := token(base.Add(-2*time.Hour), base.Add(-time.Hour))
+
+	tests := []struct {
+		name  string
+		store func(tok store.RefreshToken) error
+	}{
+		{"create", func(tok store.RefreshToken) error { return s.CreateRefreshToken(ctx, tok) }},
+		{"rotate", func(tok store.RefreshToken) error {
+			old := token(base, base.Add(time.Hour))
+			if err := s.CreateRefreshToken(ctx, old); err != nil {
+				return err
+			}
+			return s.RotateRefreshToken(ctx, old.Hash, tok)
+		}},
+	}
+	for _, tt := range tests {
+		if err := s.CreateRefreshToken(ctx, expired); err != nil {
+			t.Fatalf("%s: CreateRefreshToken(expired) = %v, want nil", tt.name, err)
+		}
+		tok := token(base, base.Add(time.Hour))
+		tok.Hash = expired.Hash
+		if err := tt.store(tok); err != nil {
+			t.Errorf("%s onto an expired token's hash = %v, want nil", tt.name, err)
+			continue
+		}
+		got, err := s.GetRefreshToken(ctx, tok.Hash)
+		if err != nil || got.GrantID != tok.GrantID || got.Consumed() {
+			t.Errorf("%s: GetRefreshToken() = %+v, %v, want the new live token of grant %s", tt.name, got, err, tok.GrantID)
+		}
+		// The new token is live now, so the same hash is taken again.
+		if err := s.CreateRefreshToken(ctx, tok); !errors.Is(err, store.ErrAlreadyExists) {
+			t.Errorf("%s: CreateRefreshToken(same hash again) = %v, want error matching %v", tt.name, err, store.ErrAlreadyExists)
+		}
+		// The next case needs a hash that only an expired token holds.
+		expired.Hash = token(base, base).Hash
+	}
+}

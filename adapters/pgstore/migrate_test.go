@@ -1,0 +1,124 @@
+package pgstore_test
+
+import (
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/oauth2kit/oauth2kit/adapters/pgstore"
+)
+
+// appliedMigration is one row of schema_migrations.
+type appliedMigration struct {
+	Version   int32
+	Name      string
+	AppliedAt time.Time
+}
+
+func (db testDB) applied(t *testing.T, schema string) []appliedMigration {
+	t.Helper()
+	q := "SELECT version, name, applied_at FROM " + pgx.Identifier{schema, "schema_migrations"}.Sanitize() + " ORDER BY version"
+	rows, err := db.pool.Query(t.Context(), q)
+	if err != nil {
+		t.Fatalf("%s = %v, want nil", q, err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[appliedMigration])
+	if err != nil {
+		t.Fatalf("%s = %v, want nil", q, err)
+	}
+	return got
+}
+
+func wantVersions(t *testing.T, got []appliedMigration) {
+	t.Helper()
+	want, err := pgstore.MigrationVersions()
+	if err != nil {
+		t.Fatalf("MigrationVersions() = %v, want nil", err)
+	}
+	var versions []int
+	for _, m := range got {
+		versions = append(versions, int(m.Version))
+	}
+	if !slices.Equal(versions, want) {
+		t.Errorf("schema_migrations versions = %v, want %v, each once", versions, want)
+	}
+}
+
+// Instances of a deployment start together, and each calls Migrate on a
+// schema that may not exist yet.
+func (db testDB) testMigrateConcurrent(t *testing.T) {
+	const instances = 8
+	schema := db.newSchema(t)
+	stores := make([]*pgstore.Store, instances)
+	for i := range stores {
+		s, err := pgstore.New(db.pool, pgstore.WithSchema(schema))
+		if err != nil {
+			t.Fatalf("New() = %v, want nil", err)
+		}
+		stores[i] = s
+	}
+
+	errs := make([]error, instances)
+	gate := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		wg.Go(func() {
+			<-gate
+			errs[i] = s.Migrate(t.Context())
+		})
+	}
+	close(gate)
+	wg.Wait()
+
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("instance %d: Migrate() = %v, want nil", i, err)
+		}
+	}
+	wantVersions(t, db.applied(t, schema))
+	// Every instance can use what the others migrated.
+	for i, s := range stores {
+		if _, err := s.IsRevoked(t.Context(), "jti", "grant"); err != nil {
+			t.Errorf("instance %d: IsRevoked() after Migrate = %v, want nil", i, err)
+		}
+	}
+}
+
+// A second Migrate, as every restart runs, changes nothing: no migration is
+// applied again and no data is touched.
+func (db testDB) testMigrateTwice(t *testing.T) {
+	s, schema := db.newStore(t)
+	before := db.applied(t, schema)
+	wantVersions(t, before)
+	tok := token(now(), now().Add(time.Hour))
+	if err := s.CreateRefreshToken(t.Context(), tok); err != nil {
+		t.Fatalf("CreateRefreshToken() = %v, want nil", err)
+	}
+
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate() again = %v, want nil", err)
+	}
+	if after := db.applied(t, schema); !slices.EqualFunc(after, before, func(a, b appliedMigration) bool {
+		return a.Version == b.Version && a.Name == b.Name && a.AppliedAt.Equal(b.AppliedAt)
+	}) {
+		t.Errorf("schema_migrations after Migrate again = %+v, want %+v", after, before)
+	}
+	if _, err := s.GetRefreshToken(t.Context(), tok.Hash); err != nil {
+		t.Errorf("GetRefreshToken() after Migrate again = %v, want nil", err)
+	}
+}
+
+// A Store used before Migrate finds no tables. That is a failure to report,
+// never a missing record.
+func (db testDB) testUnmigrated(t *testing.T) {
+	s, err := pgstore.New(db.pool, pgstore.WithSchema(db.newSchema(t)))
+	if err != nil {
+		t.Fatalf("New() = %v, want nil", err)
+	}
+	for name, err := range everyMethod(t.Context(), s, token(now(), now().Add(time.Hour))) {
+		wantFailed(t, name+" before Migrate", err)
+	}
+}

@@ -1,0 +1,133 @@
+package pgstore
+
+import "strings"
+
+// queries are the statements of one Store, with its schema written in. Names
+// are qualified rather than found through search_path because the pool is
+// the caller's: its sessions' search_path is none of the Store's business.
+type queries struct {
+	createRefresh, getRefresh, rotate, rotateOutcome, deleteExpiredRefresh string
+	revokeGrant, revokeAccessToken, isRevoked                              string
+	getKeySet, insertKeySet, updateKeySet                                  string
+	deleteExpired                                                          []string
+}
+
+// newQueries returns the statements for schema, an already quoted identifier.
+func newQueries(schema string) queries {
+	// Every statement names its tables as {schema}.table; the schema is
+	// quoted by the caller and is the only text substituted.
+	sql := func(s string) string { return strings.ReplaceAll(s, "{schema}", schema) }
+	return queries{
+		// An expired token is as good as absent, so creating over one
+		// replaces it; over a live one the WHERE fails and no row is
+		// affected, which is ErrAlreadyExists.
+		createRefresh: sql(`
+INSERT INTO {schema}.refresh_tokens AS t
+	(hash, grant_id, client_id, subject, scope, issued_at, expires_at, grant_expires_at, consumed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)
+ON CONFLICT (hash) DO UPDATE SET
+	grant_id = EXCLUDED.grant_id,
+	client_id = EXCLUDED.client_id,
+	subject = EXCLUDED.subject,
+	scope = EXCLUDED.scope,
+	issued_at = EXCLUDED.issued_at,
+	expires_at = EXCLUDED.expires_at,
+	grant_expires_at = EXCLUDED.grant_expires_at,
+	consumed_at = NULL
+WHERE t.expires_at <= $9`),
+
+		getRefresh: sql(`
+SELECT grant_id, client_id, subject, scope, issued_at, expires_at, grant_expires_at, consumed_at
+FROM {schema}.refresh_tokens
+WHERE hash = $1 AND expires_at > $2`),
+
+		// One statement, so one implicit transaction: the UPDATE consumes
+		// the old token only if it is live and unconsumed, and the INSERT
+		// stores the successor only if the UPDATE did. A concurrent
+		// rotation of the same token blocks on the row lock the UPDATE
+		// takes and, once the winner commits, re-checks the WHERE against
+		// the consumed row and matches nothing. A unique violation on the
+		// successor's hash fails the whole statement, so the old token is
+		// not consumed either.
+		rotate: sql(`
+WITH consumed AS (
+	UPDATE {schema}.refresh_tokens
+	SET consumed_at = $2
+	WHERE hash = $1 AND consumed_at IS NULL AND expires_at > $3
+	RETURNING hash
+)
+INSERT INTO {schema}.refresh_tokens
+	(hash, grant_id, client_id, subject, scope, issued_at, expires_at, grant_expires_at, consumed_at)
+SELECT $4::bytea, $5::text, $6::text, $7::text, $8::text[], $9::timestamptz, $10::timestamptz, $11::timestamptz, NULL
+WHERE EXISTS (SELECT 1 FROM consumed)`),
+
+		// Asked in a statement of its own after a rotation that changed
+		// nothing, so that it sees what the rotation's UPDATE saw once it
+		// stopped waiting: the statement's own snapshot predates the
+		// concurrent rotation that beat it.
+		rotateOutcome: sql(`
+SELECT consumed_at IS NOT NULL
+FROM {schema}.refresh_tokens
+WHERE hash = $1 AND expires_at > $2`),
+
+		// Removes a successor's hash that is taken only by an expired
+		// token, which is as good as absent.
+		deleteExpiredRefresh: sql(`
+DELETE FROM {schema}.refresh_tokens WHERE hash = $1 AND expires_at <= $2`),
+
+		revokeGrant:       sql(revokeSQL("revoked_grants")),
+		revokeAccessToken: sql(revokeSQL("revoked_access_tokens")),
+
+		// An empty id is never looked up, even if it was revoked.
+		isRevoked: sql(`
+SELECT
+	EXISTS (SELECT 1 FROM {schema}.revoked_access_tokens WHERE $1 <> '' AND id = $1 AND expires_at > $3)
+	OR EXISTS (SELECT 1 FROM {schema}.revoked_grants WHERE $2 <> '' AND id = $2 AND expires_at > $3)`),
+
+		getKeySet: sql(`SELECT version, keys FROM {schema}.key_set`),
+		// The table holds at most one row (its key is the constant true),
+		// so of concurrent first swaps one inserts and the others conflict.
+		insertKeySet: sql(`
+INSERT INTO {schema}.key_set (version, keys) VALUES (1, $1)
+ON CONFLICT (id) DO NOTHING`),
+		// A concurrent swap from the same version blocks on the row lock
+		// and then re-checks the WHERE against the new version.
+		updateKeySet: sql(`
+UPDATE {schema}.key_set SET version = version + 1, keys = $2
+WHERE version = $1
+RETURNING version`),
+
+		deleteExpired: []string{
+			sql(deleteExpiredSQL("refresh_tokens", "hash")),
+			sql(deleteExpiredSQL("revoked_grants", "id")),
+			sql(deleteExpiredSQL("revoked_access_tokens", "id")),
+		},
+	}
+}
+
+// revokeSQL records a revocation in table, keeping the later expiry when the
+// id is revoked already, whatever order concurrent revocations land in.
+func revokeSQL(table string) string {
+	return `
+INSERT INTO {schema}.` + table + ` AS r (id, expires_at) VALUES ($1, $2)
+ON CONFLICT (id) DO UPDATE SET expires_at = GREATEST(r.expires_at, EXCLUDED.expires_at)`
+}
+
+// deleteExpiredSQL removes at most $2 rows of table that expired by $1.
+// SKIP LOCKED lets instances clean up at once without queueing behind each
+// other. A row can be revived while it is being picked (a revocation
+// extended, an expired token's hash created anew), and deleting it then would
+// lose a live record: FOR UPDATE re-checks the expiry of a row changed under
+// it, and the DELETE checks it again so that this holds by itself.
+func deleteExpiredSQL(table, key string) string {
+	return `
+WITH batch AS (
+	SELECT ` + key + ` FROM {schema}.` + table + `
+	WHERE expires_at <= $1
+	LIMIT $2
+	FOR UPDATE SKIP LOCKED
+)
+DELETE FROM {schema}.` + table + ` AS t
+USING batch
+WHERE t.` + key + ` = batch.` + key + ` AND t.expires_at <= $1`
+}

@@ -1,0 +1,68 @@
+// Package redisstore is an oauth2kit storage adapter on Redis 7.0 or later
+// (store.Store and store.KeyStore), for a single node, Sentinel or Cluster,
+// through any go-redis v9 redis.UniversalClient the application passes to New.
+//
+// # Keys
+//
+// Every key starts with the Store's prefix (WithKeyPrefix, "oauth2kit:" by
+// default), followed by:
+//
+//	rti:<hex hash>                the index entry of a refresh token: "<call id>:<grant ID>"
+//	{rt:<grant ID>}:<hex hash>    the refresh token's record, a Redis hash
+//	rvg:<grant ID>                a revoked grant
+//	rvj:<jti>                     a revoked access token
+//	keyset                        the shared signing keys, a hash with their version
+//
+// GetRefreshToken knows only a token's hash, so it reads the index entry to
+// find the grant, then the record: two round trips. A rotation writes two
+// records of one grant; their common hash tag, {rt:<grant ID>}, puts them in
+// one Cluster slot, so the rotation is a single Lua script, run with EVALSHA
+// (EVAL if the server has lost it), which Cluster accepts. The tag includes
+// "rt:" so that it is never empty, as Redis ignores "{}". No other keys are
+// ever touched together, so they have no tag. IsRevoked looks both ids up in
+// one pipeline.
+//
+// # Expiry
+//
+// Each key but keyset expires with what it stores, by an absolute PXAT set
+// in the same command or script that writes it: a refresh token's keys at its
+// ExpiresAt (marking a token consumed keeps its TTL), a revocation at its
+// expiry, of which a second revocation only ever keeps the later. A record
+// that has expired when it is written is not stored at all. Redis, not the
+// application's clock, judges expiry, to the millisecond, with keys going
+// up to one millisecond before their ExpiresAt rather than after it. Nothing
+// grows without bound, and there is no DeleteExpired: Redis deletes expired
+// keys by itself. The keyset key has no TTL; there is one per prefix, and it
+// holds a handful of keys.
+//
+// # Atomicity and failures
+//
+// Creating or rotating a refresh token first claims the new token's index
+// entry (SET NX), then runs the one script that checks and writes the
+// records. A claim alone is invisible: GetRefreshToken finds no record
+// behind it and reports store.ErrNotFound. So a rotation becomes visible
+// whole, when its script runs, and is never half done: the old token is
+// consumed exactly when its successor appears. A rejected call (ErrNotFound,
+// ErrReused, ErrAlreadyExists) deletes its claim again. A call that fails in
+// transit keeps it, as its script may have run; such a claim expires with the
+// record it was made for and only keeps that hash, which callers never reuse,
+// from being stored until then. Every write carries a random call id, so
+// that when go-redis sends a command again after losing the reply, the
+// command recognises its own write instead of reporting, say, the token it
+// has just consumed as reused.
+//
+// Scripts check everything before they write, and declare "#!lua" so that a
+// server out of memory refuses them upfront; a script thus writes all or
+// nothing. Errors from Redis or the network are returned wrapped, never as a
+// sentinel of package store: a server that cannot be reached is not a
+// missing record.
+//
+// # Contexts
+//
+// A call whose context has ended fails with an error wrapping the context's
+// error and sends nothing. go-redis applies a context's deadline to the
+// connection only with redis.Options.ContextTimeoutEnabled; otherwise a
+// command that has been sent is bounded by ReadTimeout alone. Either way a
+// script that reached Redis runs to its end, so the outcome of a call whose
+// context ends midway is unknown, as with any remote store.
+package redisstore

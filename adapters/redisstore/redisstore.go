@@ -1,0 +1,108 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/oauth2kit/oauth2kit/store"
+)
+
+var (
+	_ store.Store    = (*Store)(nil)
+	_ store.KeyStore = (*Store)(nil)
+)
+
+// DefaultKeyPrefix starts every key a Store writes unless WithKeyPrefix says
+// otherwise.
+const DefaultKeyPrefix = "oauth2kit:"
+
+// Store is a store.Store and store.KeyStore on Redis. It holds no state of
+// its own besides the client, so any number of Stores, in any number of
+// processes, may share one Redis as long as they share the key prefix. The
+// zero value is not usable; call New.
+type Store struct {
+	client redis.UniversalClient
+	prefix string
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithKeyPrefix makes the Store start every key with prefix instead of
+// DefaultKeyPrefix, so that several applications, or tests, share one Redis
+// without seeing each other's records. A prefix may carry a hash tag of its
+// own ("{tenant}:") to keep all of a Store's keys in one Cluster slot; it
+// must not contain an empty one ("{}"), which would make Redis ignore the
+// tags the Store relies on.
+func WithKeyPrefix(prefix string) Option {
+	return func(s *Store) { s.prefix = prefix }
+}
+
+// New returns a Store on client, which may be a single node, Sentinel
+// (redis.NewFailoverClient) or Cluster client, on Redis 7.0 or later. The
+// caller owns client and closes it. New panics if the key prefix contains an
+// empty hash tag, a programming error that would otherwise fail only on
+// Cluster, with CROSSSLOT errors.
+func New(client redis.UniversalClient, opts ...Option) *Store {
+	s := &Store{client: client, prefix: DefaultKeyPrefix}
+	for _, opt := range opts {
+		opt(s)
+	}
+	// Redis hashes a key by the text between its first "{" and the next
+	// "}" unless that text is empty; a prefix whose first "{" is followed
+	// by "}" would thus make every grant's records hash apart.
+	if i := strings.IndexByte(s.prefix, '{'); i >= 0 && strings.HasPrefix(s.prefix[i+1:], "}") {
+		panic(fmt.Sprintf("redisstore: key prefix %q contains an empty hash tag", s.prefix))
+	}
+	return s
+}
+
+// indexKey is where the grant of the refresh token with this hash is found.
+// GetRefreshToken knows only the hash, so this key is derived from it alone;
+// it needs no hash tag, as no script touches it together with another key.
+func (s *Store) indexKey(hash []byte) string {
+	return s.prefix + "rti:" + hex.EncodeToString(hash)
+}
+
+// recordKey is where a refresh token of grantID is stored. The hash tag is
+// what puts all of a grant's records in one Cluster slot, so that a rotation
+// touching two of them is one script. It includes "rt:" so that it is never
+// empty: Redis ignores "{}", and an empty grant ID would otherwise scatter
+// the grant's records.
+func (s *Store) recordKey(grantID string, hash []byte) string {
+	return s.prefix + "{rt:" + grantID + "}:" + hex.EncodeToString(hash)
+}
+
+func (s *Store) revokedGrantKey(grantID string) string { return s.prefix + "rvg:" + grantID }
+
+func (s *Store) revokedJTIKey(jti string) string { return s.prefix + "rvj:" + jti }
+
+func (s *Store) keySetKey() string { return s.prefix + "keyset" }
+
+// pxat is the PXAT (absolute Unix milliseconds) for a key that must be gone
+// from t on. Redis keeps a key through the millisecond its PXAT names (it
+// expires once now > PXAT), so the key's last millisecond is the one before
+// t's: it goes at most a millisecond early and never late. Redis rejects a
+// PXAT below 1, so times before 1970, the zero time among them, become 1,
+// which is just as past.
+func pxat(t time.Time) int64 { return max(t.UnixMilli()-1, 1) }
+
+// expired reports whether a record expiring at t would already be gone;
+// storing it would be a wasted round trip.
+func expired(t time.Time) bool { return !time.Now().Before(t) }
+
+// fail wraps err, the failure of op, for the caller. When ctx has ended it
+// wraps ctx's error too: go-redis reports a deadline reached mid-command as
+// an I/O timeout, and the contract requires the context's error to match.
+func fail(ctx context.Context, op string, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("redisstore: %s: %w: %w", op, cerr, err)
+	}
+	return fmt.Errorf("redisstore: %s: %w", op, err)
+}

@@ -1,0 +1,174 @@
+package redisstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/oauth2kit/oauth2kit/adapters/redisstore"
+	"github.com/oauth2kit/oauth2kit/internal/testenv"
+	"github.com/oauth2kit/oauth2kit/store"
+	"github.com/oauth2kit/oauth2kit/storetest"
+)
+
+// TestConformance runs the storage contract's suite on one server and one
+// client, each subtest under a key prefix of its own. Every command the suite
+// sends is watched for keys that would span Cluster slots.
+//
+// The adapter's own promises, which the suite cannot see (TTLs, Cluster
+// slots, resent commands), run here too, under redisstore/, so that the
+// package needs one container rather than one per test function.
+func TestConformance(t *testing.T) {
+	// In parallel with TestServerRestart, which mostly waits for its
+	// container to stop and start.
+	t.Parallel()
+	srv := testenv.Redis(t, testenv.Options{})
+	client := newClient(t, srv.URL)
+	slots := &slotChecker{}
+	client.AddHook(slots)
+	// Cleanups run after every subtest, parallel ones included.
+	t.Cleanup(func() { slots.report(t) })
+
+	newStore := func(*testing.T) store.Store {
+		return redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
+	}
+	storetest.Run(t, newStore)
+	storetest.RunConcurrency(t, newStore)
+
+	t.Run("redisstore/KeysExpire", func(t *testing.T) { testKeysExpire(t, client) })
+	t.Run("redisstore/ScriptsStayInOneSlot", func(t *testing.T) { testScriptsStayInOneSlot(t, srv.URL) })
+	t.Run("redisstore/ScriptCacheFlushed", func(t *testing.T) { testScriptCacheFlushed(t, client) })
+	t.Run("redisstore/ReuseBeatsTakenHash", func(t *testing.T) { testReuseBeatsTakenHash(t, client) })
+	t.Run("redisstore/ExpiredSuccessorNotStored", func(t *testing.T) { testExpiredSuccessor(t, client) })
+	t.Run("redisstore/ResentCommandsAreIdempotent", func(t *testing.T) { testResentCommands(t, srv.URL) })
+	t.Run("redisstore/ExpiredHashIsFree", func(t *testing.T) { testExpiredHashIsFree(t, client) })
+}
+
+// An empty hash tag in the prefix would scatter a grant's records across
+// Cluster slots; New refuses it rather than fail only on Cluster.
+func TestNewRejectsEmptyHashTag(t *testing.T) {
+	tests := []struct {
+		prefix    string
+		wantPanic bool
+	}{
+		{"oauth2kit:", false},
+		{"", false},
+		{"{tenant}:", false},
+		{"x{", false},
+		{"x{a}{}", false}, // only the first tag counts
+		{"x}{}", true},
+		{"{}", true},
+		{"app:{}:", true},
+	}
+	for _, tt := range tests {
+		got := func() (panicked bool) {
+			defer func() { panicked = recover() != nil }()
+			redisstore.New(nil, redisstore.WithKeyPrefix(tt.prefix))
+			return false
+		}()
+		if got != tt.wantPanic {
+			t.Errorf("New(WithKeyPrefix(%q)) panicked = %v, want %v", tt.prefix, got, tt.wantPanic)
+		}
+	}
+}
+
+func newClient(t testing.TB, url string) *redis.Client {
+	t.Helper()
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("redis.ParseURL(%q) error = %v", url, err)
+	}
+	client := redis.NewClient(opts)
+	t.Cleanup(func() { client.Close() })
+	return client
+}
+
+// newPrefix returns a key prefix no other store uses.
+func newPrefix() string { return "oauth2kit-test:" + rand.Text() + ":" }
+
+func now() time.Time { return time.Now().Truncate(time.Microsecond) }
+
+func newHash() []byte {
+	h := sha256.Sum256([]byte(rand.Text()))
+	return h[:]
+}
+
+func hexOf(b []byte) string { return hex.EncodeToString(b) }
+
+func newID(prefix string) string { return prefix + "-" + rand.Text() }
+
+func newToken(issuedAt time.Time) store.RefreshToken {
+	return store.RefreshToken{
+		Hash:           newHash(),
+		GrantID:        newID("grant"),
+		ClientID:       newID("client"),
+		Subject:        newID("subject"),
+		Scope:          []string{"openid", "profile"},
+		IssuedAt:       issuedAt,
+		ExpiresAt:      issuedAt.Add(time.Hour),
+		GrantExpiresAt: issuedAt.Add(24 * time.Hour),
+	}
+}
+
+func successor(prev store.RefreshToken, issuedAt time.Time) store.RefreshToken {
+	next := prev
+	next.Hash = newHash()
+	next.Scope = slices.Clone(prev.Scope)
+	next.IssuedAt = issuedAt
+	next.ExpiresAt = issuedAt.Add(time.Hour)
+	next.ConsumedAt = time.Time{}
+	return next
+}
+
+func consumed(tok store.RefreshToken, at time.Time) store.RefreshToken {
+	tok.ConsumedAt = at
+	return tok
+}
+
+func mustCreate(ctx context.Context, t testing.TB, s store.Store, tok store.RefreshToken) {
+	t.Helper()
+	if err := s.CreateRefreshToken(ctx, tok); err != nil {
+		t.Fatalf("CreateRefreshToken(%x) = %v, want nil", tok.Hash, err)
+	}
+}
+
+func mustRotate(ctx context.Context, t testing.TB, s store.Store, oldHash []byte, next store.RefreshToken) {
+	t.Helper()
+	if err := s.RotateRefreshToken(ctx, oldHash, next); err != nil {
+		t.Fatalf("RotateRefreshToken(%x, next %x) = %v, want nil", oldHash, next.Hash, err)
+	}
+}
+
+func wantErr(t testing.TB, call string, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Errorf("%s = %v, want error matching %v", call, err, target)
+	}
+}
+
+func wantToken(ctx context.Context, t testing.TB, s store.Store, want store.RefreshToken) {
+	t.Helper()
+	got, err := s.GetRefreshToken(ctx, want.Hash)
+	if err != nil {
+		t.Errorf("GetRefreshToken(%x) = %v, want nil", want.Hash, err)
+		return
+	}
+	if got.GrantID != want.GrantID || !got.IssuedAt.Equal(want.IssuedAt) || !got.ConsumedAt.Equal(want.ConsumedAt) ||
+		!got.ExpiresAt.Equal(want.ExpiresAt) || !slices.Equal(got.Scope, want.Scope) {
+		t.Errorf("GetRefreshToken(%x) = %+v, want %+v", want.Hash, got, want)
+	}
+}
+
+func wantNotFound(ctx context.Context, t testing.TB, s store.Store, hash []byte) {
+	t.Helper()
+	if got, err := s.GetRefreshToken(ctx, hash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetRefreshToken(%x) = %+v, %v, want error matching %v", hash, got, err, store.ErrNotFound)
+	}
+}

@@ -1,0 +1,310 @@
+package redisstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/oauth2kit/oauth2kit/store"
+)
+
+// A refresh token is two keys: its index entry, found by hash alone, which
+// holds "<call id>:<grant ID>"; and its record, a Redis hash under the grant's
+// hash tag with the fields below. A record is visible to GetRefreshToken only
+// while both exist, which is what makes the order of the writes safe:
+//
+//  1. SET NX claims the index entry for the new record. Nothing is visible
+//     yet: the entry leads to a record that does not exist.
+//  2. One script on the grant's slot checks and writes the records (for a
+//     rotation: consumes the old token and stores its successor). It is
+//     atomic, so the new record appears, and the old one is consumed, at
+//     one instant.
+//
+// If step 2 rejects the call (ErrNotFound, ErrReused, ErrAlreadyExists), the
+// claim is deleted again. If step 2 fails in transit, the script may or may
+// not have run, so the claim is kept: deleting it could hide a record that
+// was written, losing a rotation. An orphaned claim is invisible and expires
+// with the record it was made for. The reverse order, records first, would
+// leave a window, and after a crash a permanent state, in which a rotation
+// consumed its token but its successor could not be found.
+//
+// Every write carries the call's random id, so that a script go-redis runs
+// again after a lost reply recognises its own work instead of reporting the
+// token it just consumed as reused.
+
+// Fields of a record. The scripts below name "call" and "consumed_at" too.
+const (
+	fieldClientID       = "client_id"
+	fieldSubject        = "subject"
+	fieldScope          = "scope"
+	fieldIssuedAt       = "issued_at"
+	fieldExpiresAt      = "expires_at"
+	fieldGrantExpiresAt = "grant_expires_at"
+	fieldConsumedAt     = "consumed_at"
+	fieldCall           = "call"
+)
+
+// Results of the refresh-token scripts.
+const (
+	resultOK       = 0
+	resultNotFound = 1
+	resultReused   = 2
+	resultExists   = 3
+)
+
+// The scripts declare "#!lua" so that Redis refuses them upfront when it is
+// out of memory rather than failing a write halfway through; they check
+// everything before their first write, so a script either writes all or
+// nothing.
+
+// createScript stores a record that does not exist yet.
+// KEYS[1]: the record. ARGV[1]: call id; ARGV[2]: PXAT; ARGV[3..]: fields.
+var createScript = redis.NewScript(`#!lua
+if redis.call('HGET', KEYS[1], 'call') == ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 3 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return 0
+`)
+
+// rotateScript consumes a live record and stores its successor.
+// KEYS[1]: old record; KEYS[2]: successor, in the same grant's slot.
+// ARGV[1]: call id; ARGV[2]: successor's PXAT; ARGV[3]: consumed_at;
+// ARGV[4..]: successor's fields. Marking the old record consumed with HSET
+// keeps its TTL, so a consumed token still expires at its own ExpiresAt.
+var rotateScript = redis.NewScript(`#!lua
+if redis.call('HGET', KEYS[2], 'call') == ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 1 end
+if redis.call('HEXISTS', KEYS[1], 'consumed_at') == 1 then return 2 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 3 end
+redis.call('HSET', KEYS[1], 'consumed_at', ARGV[3])
+redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+redis.call('PEXPIREAT', KEYS[2], ARGV[2])
+return 0
+`)
+
+// releaseScript deletes an index entry if it still holds the claim given.
+// KEYS[1]: index entry. ARGV[1]: the claim.
+var releaseScript = redis.NewScript(`#!lua
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// releaseTimeout bounds deleting a claim after a rejected call. It does not
+// use the caller's context, which may have ended once the answer arrived.
+const releaseTimeout = 5 * time.Second
+
+// CreateRefreshToken implements store.RefreshTokenStore. A token that has
+// already expired is not stored: it could never be returned.
+func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
+	const op = "create refresh token"
+	if err := ctx.Err(); err != nil {
+		return fail(ctx, op, err)
+	}
+	if expired(t.ExpiresAt) {
+		return nil
+	}
+	id := rand.Text()
+	taken, err := s.claim(ctx, t.Hash, t.GrantID, id, t.ExpiresAt)
+	if err != nil {
+		return fail(ctx, op, err)
+	}
+	if taken {
+		return fmt.Errorf("redisstore: %s: %w", op, store.ErrAlreadyExists)
+	}
+	args := append([]any{id, pxat(t.ExpiresAt)}, recordFields(t, id)...)
+	res, err := createScript.Run(ctx, s.client, []string{s.recordKey(t.GrantID, t.Hash)}, args...).Int64()
+	if err != nil {
+		return fail(ctx, op, err)
+	}
+	if res != resultOK {
+		s.release(ctx, t.Hash, t.GrantID, id)
+		return resultError(op, res)
+	}
+	return nil
+}
+
+// GetRefreshToken implements store.RefreshTokenStore. It reads the index
+// entry, then the record it leads to: two round trips, as the record's key
+// depends on the grant, which only the index entry knows.
+func (s *Store) GetRefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, error) {
+	const op = "get refresh token"
+	if err := ctx.Err(); err != nil {
+		return store.RefreshToken{}, fail(ctx, op, err)
+	}
+	claim, err := s.client.Get(ctx, s.indexKey(hash)).Result()
+	if errors.Is(err, redis.Nil) {
+		return store.RefreshToken{}, fmt.Errorf("redisstore: %s: %w", op, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.RefreshToken{}, fail(ctx, op, err)
+	}
+	_, grantID, ok := strings.Cut(claim, ":")
+	if !ok {
+		return store.RefreshToken{}, fmt.Errorf("redisstore: %s: malformed index entry %q", op, claim)
+	}
+	fields, err := s.client.HGetAll(ctx, s.recordKey(grantID, hash)).Result()
+	if err != nil {
+		return store.RefreshToken{}, fail(ctx, op, err)
+	}
+	if len(fields) == 0 {
+		// A claim whose record was never written: a call in flight, or
+		// one that failed in transit.
+		return store.RefreshToken{}, fmt.Errorf("redisstore: %s: %w", op, store.ErrNotFound)
+	}
+	t, err := decodeRecord(hash, grantID, fields)
+	if err != nil {
+		return store.RefreshToken{}, fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	return t, nil
+}
+
+// RotateRefreshToken implements store.RefreshTokenStore. The old token is
+// looked for in next.GrantID's records, as the contract has a successor
+// stay in its predecessor's grant: a token of another grant is not found.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken) error {
+	const op = "rotate refresh token"
+	if err := ctx.Err(); err != nil {
+		return fail(ctx, op, err)
+	}
+	oldKey := s.recordKey(next.GrantID, oldHash)
+	id := rand.Text()
+	taken, err := s.claim(ctx, next.Hash, next.GrantID, id, next.ExpiresAt)
+	if err != nil {
+		return fail(ctx, op, err)
+	}
+	if taken {
+		return s.rotateOntoTaken(ctx, op, oldKey)
+	}
+	args := append([]any{id, pxat(next.ExpiresAt), micros(next.IssuedAt)}, recordFields(next, id)...)
+	res, err := rotateScript.Run(ctx, s.client, []string{oldKey, s.recordKey(next.GrantID, next.Hash)}, args...).Int64()
+	if err != nil {
+		return fail(ctx, op, err)
+	}
+	if res != resultOK {
+		s.release(ctx, next.Hash, next.GrantID, id)
+		return resultError(op, res)
+	}
+	return nil
+}
+
+// rotateOntoTaken is the error of a rotation whose successor's hash is
+// taken. The contract ranks ErrNotFound and ErrReused above ErrAlreadyExists,
+// so that reuse is never hidden by a collision; the old record is only read
+// to tell which applies.
+func (s *Store) rotateOntoTaken(ctx context.Context, op, oldKey string) error {
+	vals, err := s.client.HMGet(ctx, oldKey, fieldExpiresAt, fieldConsumedAt).Result()
+	if err != nil {
+		return fail(ctx, op, err)
+	}
+	switch {
+	case vals[0] == nil: // every record has an expiry: there is none
+		return resultError(op, resultNotFound)
+	case vals[1] != nil:
+		return resultError(op, resultReused)
+	default:
+		return resultError(op, resultExists)
+	}
+}
+
+// claim sets the index entry of hash to the claim of call id for a record of
+// grantID, expiring with the record, unless it is set already. It reports
+// whether another call holds it.
+func (s *Store) claim(ctx context.Context, hash []byte, grantID, id string, expiresAt time.Time) (taken bool, err error) {
+	claim := id + ":" + grantID
+	prev, err := s.client.Do(ctx, "set", s.indexKey(hash), claim, "nx", "get", "pxat", pxat(expiresAt)).Text()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return false, nil // there was no entry, and now there is ours
+	case err != nil:
+		return false, err
+	}
+	// Finding our own claim means go-redis sent the SET again after the
+	// reply to the first one was lost.
+	return prev != claim, nil
+}
+
+// release deletes the claim of call id after its script stored nothing, so
+// that a rejected call leaves no trace. A failure is ignored: the claim then
+// only keeps its hash from being used until the rejected record's expiry.
+func (s *Store) release(ctx context.Context, hash []byte, grantID, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	_ = releaseScript.Run(ctx, s.client, []string{s.indexKey(hash)}, id+":"+grantID).Err()
+}
+
+func resultError(op string, res int64) error {
+	switch res {
+	case resultNotFound:
+		return fmt.Errorf("redisstore: %s: %w", op, store.ErrNotFound)
+	case resultReused:
+		return fmt.Errorf("redisstore: %s: %w", op, store.ErrReused)
+	case resultExists:
+		return fmt.Errorf("redisstore: %s: %w", op, store.ErrAlreadyExists)
+	}
+	return fmt.Errorf("redisstore: %s: unexpected script result %d", op, res)
+}
+
+// recordFields returns the fields of t's record, written by call id, as
+// HSET arguments. The hash and grant are in the record's key.
+func recordFields(t store.RefreshToken, id string) []any {
+	// A []string always encodes, and JSON keeps order and any byte.
+	scope, _ := json.Marshal(t.Scope)
+	fields := []any{
+		fieldClientID, t.ClientID,
+		fieldSubject, t.Subject,
+		fieldScope, scope,
+		fieldIssuedAt, micros(t.IssuedAt),
+		fieldExpiresAt, micros(t.ExpiresAt),
+		fieldGrantExpiresAt, micros(t.GrantExpiresAt),
+		fieldCall, id,
+	}
+	if t.Consumed() {
+		fields = append(fields, fieldConsumedAt, micros(t.ConsumedAt))
+	}
+	return fields
+}
+
+func decodeRecord(hash []byte, grantID string, fields map[string]string) (store.RefreshToken, error) {
+	t := store.RefreshToken{
+		Hash:     bytes.Clone(hash),
+		GrantID:  grantID,
+		ClientID: fields[fieldClientID],
+		Subject:  fields[fieldSubject],
+	}
+	if err := json.Unmarshal([]byte(fields[fieldScope]), &t.Scope); err != nil {
+		return store.RefreshToken{}, fmt.Errorf("malformed record: %s: %w", fieldScope, err)
+	}
+	for _, f := range []struct {
+		name     string
+		dst      *time.Time
+		optional bool
+	}{
+		{fieldIssuedAt, &t.IssuedAt, false},
+		{fieldExpiresAt, &t.ExpiresAt, false},
+		{fieldGrantExpiresAt, &t.GrantExpiresAt, false},
+		{fieldConsumedAt, &t.ConsumedAt, true},
+	} {
+		v, ok := fields[f.name]
+		if !ok && f.optional {
+			continue
+		}
+		us, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return store.RefreshToken{}, fmt.Errorf("malformed record: %s: %w", f.name, err)
+		}
+		*f.dst = time.UnixMicro(us)
+	}
+	return t, nil
+}
+
+// micros encodes a time at the precision the contract asks for.
+func micros(t time.Time) int64 { return t.UnixMicro() }

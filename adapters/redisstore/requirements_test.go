@@ -1,0 +1,306 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/oauth2kit/oauth2kit/adapters/redisstore"
+	"github.com/oauth2kit/oauth2kit/store"
+)
+
+// The adapter's own requirements, beyond the storage contract. TestConformance
+// runs each on its server as a subtest redisstore/<Requirement>.
+
+// testKeysExpire checks the TTL policy: after every kind of write, including
+// rejected ones, the keys under the prefix are exactly the records, index
+// entries and revocations written, each with a TTL, and the key set, the one
+// key without.
+func testKeysExpire(t *testing.T, client *redis.Client) {
+	ctx := t.Context()
+	prefix := newPrefix()
+	s := redisstore.New(client, redisstore.WithKeyPrefix(prefix))
+
+	base := now()
+	tok := newToken(base)
+	next := successor(tok, base.Add(time.Minute))
+	mustCreate(ctx, t, s, tok)
+	mustRotate(ctx, t, s, tok.Hash, next)
+	// Rejected calls must leave nothing behind.
+	wantErr(t, "RotateRefreshToken(consumed)", s.RotateRefreshToken(ctx, tok.Hash, successor(tok, base)), store.ErrReused)
+	wantErr(t, "RotateRefreshToken(unknown)", s.RotateRefreshToken(ctx, newHash(), successor(tok, base)), store.ErrNotFound)
+	wantErr(t, "CreateRefreshToken(existing)", s.CreateRefreshToken(ctx, next), store.ErrAlreadyExists)
+	expired := newToken(base.Add(-time.Hour))
+	expired.ExpiresAt = base.Add(-time.Second)
+	if err := s.CreateRefreshToken(ctx, expired); err != nil {
+		t.Fatalf("CreateRefreshToken(expired) = %v, want nil", err)
+	}
+	jti := newID("jti")
+	for _, exp := range []time.Time{base.Add(time.Hour), base.Add(2 * time.Hour), base.Add(time.Minute)} {
+		if err := s.RevokeGrant(ctx, tok.GrantID, exp); err != nil {
+			t.Fatalf("RevokeGrant() = %v, want nil", err)
+		}
+		if err := s.RevokeAccessToken(ctx, jti, exp); err != nil {
+			t.Fatalf("RevokeAccessToken() = %v, want nil", err)
+		}
+	}
+	if err := s.RevokeGrant(ctx, newID("grant"), base.Add(-time.Second)); err != nil {
+		t.Fatalf("RevokeGrant(past expiry) = %v, want nil", err)
+	}
+	if _, err := s.SwapKeySet(ctx, 0, nil); err != nil {
+		t.Fatalf("SwapKeySet() = %v, want nil", err)
+	}
+
+	var got []string
+	iter := client.Scan(ctx, 0, prefix+"*", 100).Iterator()
+	for iter.Next(ctx) {
+		got = append(got, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatalf("SCAN %s* error = %v", prefix, err)
+	}
+	slices.Sort(got)
+	want := []string{
+		prefix + "keyset",
+		prefix + "rti:" + hexOf(tok.Hash),
+		prefix + "rti:" + hexOf(next.Hash),
+		prefix + "rvg:" + tok.GrantID,
+		prefix + "rvj:" + jti,
+		prefix + "{rt:" + tok.GrantID + "}:" + hexOf(tok.Hash),
+		prefix + "{rt:" + tok.GrantID + "}:" + hexOf(next.Hash),
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("SCAN %s* = %q, want %q", prefix, got, want)
+	}
+	for _, key := range got {
+		ttl, err := client.PTTL(ctx, key).Result()
+		if err != nil {
+			t.Fatalf("PTTL %s error = %v", key, err)
+		}
+		switch {
+		case key == prefix+"keyset" && ttl != -1:
+			t.Errorf("PTTL(%s) = %v, want no TTL (-1)", key, ttl)
+		case key != prefix+"keyset" && ttl <= 0:
+			t.Errorf("PTTL(%s) = %v, want a TTL", key, ttl)
+		}
+	}
+	// The revocations kept the latest of their three expiries: past the
+	// second latest, and not past the latest.
+	for _, key := range []string{prefix + "rvg:" + tok.GrantID, prefix + "rvj:" + jti} {
+		ms, err := client.Do(ctx, "pexpiretime", key).Int64()
+		if err != nil {
+			t.Fatalf("PEXPIRETIME %s error = %v", key, err)
+		}
+		if got, latest := time.UnixMilli(ms), base.Add(2*time.Hour); !got.After(base.Add(time.Hour)) || got.After(latest) {
+			t.Errorf("PEXPIRETIME(%s) = %v, want the latest revocation's expiry, %v", key, got, latest)
+		}
+	}
+}
+
+// testScriptsStayInOneSlot drives every script with grant IDs and prefixes
+// that could defeat a hash tag (empty, with braces) and checks that no call
+// spans two Cluster slots.
+func testScriptsStayInOneSlot(t *testing.T, url string) {
+	ctx := t.Context()
+	client := newClient(t, url)
+	slots := &slotChecker{}
+	client.AddHook(slots)
+
+	for _, prefix := range []string{"", "{tenant}:", "x{", "x}{y"} {
+		prefix += newPrefix()
+		s := redisstore.New(client, redisstore.WithKeyPrefix(prefix))
+		for _, grantID := range []string{"", "}", "{", "{}", "a}b", "{g}", "grant-ü"} {
+			base := now()
+			tok := newToken(base)
+			tok.GrantID = grantID
+			next := successor(tok, base.Add(time.Minute))
+			mustCreate(ctx, t, s, tok)
+			mustRotate(ctx, t, s, tok.Hash, next)
+			wantToken(ctx, t, s, next)
+			wantErr(t, "RotateRefreshToken(consumed)", s.RotateRefreshToken(ctx, tok.Hash, successor(tok, base)), store.ErrReused)
+			if err := s.RevokeGrant(ctx, grantID, base.Add(time.Hour)); err != nil {
+				t.Fatalf("RevokeGrant(%q) = %v, want nil", grantID, err)
+			}
+			if _, err := s.IsRevoked(ctx, grantID, grantID); err != nil {
+				t.Fatalf("IsRevoked(%q, %q) = %v, want nil error", grantID, grantID, err)
+			}
+		}
+		if _, err := s.SwapKeySet(ctx, 0, nil); err != nil {
+			t.Fatalf("SwapKeySet() = %v, want nil", err)
+		}
+	}
+	if n := slots.report(t); n == 0 {
+		t.Errorf("script calls checked = 0, want the store's scripts checked")
+	}
+}
+
+// testScriptCacheFlushed checks that the store does not depend on Redis
+// still caching its scripts, as after a restart or failover: EVALSHA fails
+// with NOSCRIPT and the script must be sent again.
+func testScriptCacheFlushed(t *testing.T, client *redis.Client) {
+	ctx := t.Context()
+	s := redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
+	base := now()
+	tok := newToken(base)
+	mustCreate(ctx, t, s, tok)
+	if err := client.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatalf("SCRIPT FLUSH error = %v", err)
+	}
+	next := successor(tok, base.Add(time.Minute))
+	mustRotate(ctx, t, s, tok.Hash, next)
+	wantToken(ctx, t, s, next)
+}
+
+// testReuseBeatsTakenHash checks the ranking of RotateRefreshToken's errors
+// that the suite does not: when the old token is consumed (or missing) and
+// the successor's hash is taken too, the answer is ErrReused (ErrNotFound),
+// not ErrAlreadyExists, so that a collision never hides reuse. This store
+// finds the hash taken before its script looks at the old token, so it has
+// to rank them itself.
+func testReuseBeatsTakenHash(t *testing.T, client *redis.Client) {
+	ctx := t.Context()
+	s := redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
+	base := now()
+	tok := newToken(base)
+	next := successor(tok, base.Add(time.Minute))
+	mustCreate(ctx, t, s, tok)
+	mustRotate(ctx, t, s, tok.Hash, next)
+
+	onto := successor(tok, base.Add(2*time.Minute))
+	onto.Hash = next.Hash
+	wantErr(t, "RotateRefreshToken(consumed, onto a taken hash)", s.RotateRefreshToken(ctx, tok.Hash, onto), store.ErrReused)
+	wantErr(t, "RotateRefreshToken(unknown, onto a taken hash)", s.RotateRefreshToken(ctx, newHash(), onto), store.ErrNotFound)
+	wantToken(ctx, t, s, consumed(tok, next.IssuedAt))
+	wantToken(ctx, t, s, next)
+}
+
+// testExpiredSuccessor checks a rotation onto a successor that has expired
+// already (the zero time included, which the contract calls past): the old
+// token is consumed, as the caller asked, and nothing is stored for the
+// successor, which could never be returned.
+func testExpiredSuccessor(t *testing.T, client *redis.Client) {
+	ctx := t.Context()
+	prefix := newPrefix()
+	s := redisstore.New(client, redisstore.WithKeyPrefix(prefix))
+	base := now()
+	for _, exp := range []time.Time{base.Add(-time.Second), {}} {
+		tok := newToken(base)
+		mustCreate(ctx, t, s, tok)
+		next := successor(tok, base.Add(time.Minute))
+		next.ExpiresAt = exp
+		mustRotate(ctx, t, s, tok.Hash, next)
+		wantToken(ctx, t, s, consumed(tok, next.IssuedAt))
+		wantNotFound(ctx, t, s, next.Hash)
+		for _, key := range []string{prefix + "rti:" + hexOf(next.Hash), prefix + "{rt:" + next.GrantID + "}:" + hexOf(next.Hash)} {
+			if n, err := client.Exists(ctx, key).Result(); n != 0 || err != nil {
+				t.Errorf("EXISTS %s after rotating onto a successor expiring at %v = %d, %v, want 0, nil", key, exp, n, err)
+			}
+		}
+	}
+}
+
+// sendTwice is a go-redis hook that sends every command a second time once
+// the first has run, as go-redis itself does when the connection breaks
+// after Redis ran a command but before its reply arrived: the caller sees
+// the second reply only.
+type sendTwice struct{}
+
+func (sendTwice) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (sendTwice) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		_ = next(ctx, cmd) // the reply that was lost
+		return next(ctx, cmd)
+	}
+}
+
+func (sendTwice) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// testResentCommands checks that every write survives being run twice: a
+// rotation resent after it succeeded must not report its own consumption as
+// reuse, a create its own record as taken, nor a key swap its own version as
+// a conflict.
+func testResentCommands(t *testing.T, url string) {
+	ctx := t.Context()
+	client := newClient(t, url)
+	client.AddHook(sendTwice{})
+	s := redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
+
+	base := now()
+	tok := newToken(base)
+	next := successor(tok, base.Add(time.Minute))
+	mustCreate(ctx, t, s, tok)
+	mustRotate(ctx, t, s, tok.Hash, next)
+	wantToken(ctx, t, s, consumed(tok, next.IssuedAt))
+	wantToken(ctx, t, s, next)
+	wantErr(t, "RotateRefreshToken(consumed)", s.RotateRefreshToken(ctx, tok.Hash, successor(tok, base)), store.ErrReused)
+	wantErr(t, "CreateRefreshToken(existing)", s.CreateRefreshToken(ctx, next), store.ErrAlreadyExists)
+	if err := s.RevokeGrant(ctx, tok.GrantID, base.Add(time.Hour)); err != nil {
+		t.Errorf("RevokeGrant() = %v, want nil", err)
+	}
+	v, err := s.SwapKeySet(ctx, 0, nil)
+	if err != nil {
+		t.Fatalf("SwapKeySet(0) = %v, want nil", err)
+	}
+	if _, err := s.SwapKeySet(ctx, v, nil); err != nil {
+		t.Errorf("SwapKeySet(%d) = %v, want nil", v, err)
+	}
+	if _, err := s.SwapKeySet(ctx, v, nil); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("SwapKeySet(stale %d) = %v, want error matching %v", v, err, store.ErrConflict)
+	}
+}
+
+// testExpiredHashIsFree checks that a token's keys all go with it: once it
+// has expired, its hash can be stored again, by a create or a rotation, as
+// the contract requires. An index entry outliving its record would refuse
+// both with ErrAlreadyExists.
+func testExpiredHashIsFree(t *testing.T, client *redis.Client) {
+	t.Parallel() // to overlap its wait with the suite's
+	ctx := t.Context()
+	s := redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
+	base := now()
+	const ttl, margin = 500 * time.Millisecond, 250 * time.Millisecond
+
+	tests := []struct {
+		name  string
+		store func(tok store.RefreshToken) error
+	}{
+		{"create", func(tok store.RefreshToken) error { return s.CreateRefreshToken(ctx, tok) }},
+		{"rotate", func(tok store.RefreshToken) error {
+			old := newToken(now())
+			old.GrantID = tok.GrantID
+			if err := s.CreateRefreshToken(ctx, old); err != nil {
+				return err
+			}
+			return s.RotateRefreshToken(ctx, old.Hash, tok)
+		}},
+	}
+	var expiring []store.RefreshToken
+	for range tests {
+		tok := newToken(base)
+		tok.ExpiresAt = base.Add(ttl)
+		mustCreate(ctx, t, s, tok)
+		expiring = append(expiring, tok)
+	}
+	select {
+	case <-time.After(time.Until(base.Add(ttl + margin))):
+	case <-ctx.Done():
+		t.Fatalf("waiting for tokens to expire: %v", ctx.Err())
+	}
+	for i, tt := range tests {
+		tok := newToken(now())
+		tok.Hash = expiring[i].Hash
+		if err := tt.store(tok); err != nil {
+			t.Errorf("%s onto an expired token's hash = %v, want nil", tt.name, err)
+			continue
+		}
+		wantToken(ctx, t, s, tok)
+	}
+}

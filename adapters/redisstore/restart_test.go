@@ -1,0 +1,117 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/oauth2kit/oauth2kit/adapters/redisstore"
+	"github.com/oauth2kit/oauth2kit/internal/testenv"
+	"github.com/oauth2kit/oauth2kit/store"
+)
+
+// TestServerRestart stops Redis under a store and starts it again: while it
+// is down every call fails with an error that no caller could mistake for an
+// answer, and once it is back the same store, on the same client, finds the
+// state it left, and works.
+func TestServerRestart(t *testing.T) {
+	t.Parallel()
+	srv := testenv.Redis(t, testenv.Options{Own: true})
+	client := newClient(t, srv.URL)
+	s := redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
+	ctx := t.Context()
+
+	base := now()
+	first := newToken(base)
+	second := successor(first, base.Add(time.Minute))
+	mustCreate(ctx, t, s, first)
+	mustRotate(ctx, t, s, first.Hash, second)
+	jti := newID("jti")
+	if err := s.RevokeAccessToken(ctx, jti, base.Add(time.Hour)); err != nil {
+		t.Fatalf("RevokeAccessToken() = %v, want nil", err)
+	}
+	version, err := s.SwapKeySet(ctx, 0, nil)
+	if err != nil {
+		t.Fatalf("SwapKeySet() = %v, want nil", err)
+	}
+
+	if err := srv.Stop(ctx); err != nil {
+		t.Fatalf("Stop() error = %v", err)
+	}
+	lost := successor(second, base.Add(2*time.Minute))
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"CreateRefreshToken(new)", func() error { return s.CreateRefreshToken(ctx, newToken(base)) }},
+		{"GetRefreshToken(live)", func() error { _, err := s.GetRefreshToken(ctx, second.Hash); return err }},
+		{"GetRefreshToken(unknown)", func() error { _, err := s.GetRefreshToken(ctx, newHash()); return err }},
+		{"RotateRefreshToken(live)", func() error { return s.RotateRefreshToken(ctx, second.Hash, lost) }},
+		{"RotateRefreshToken(consumed)", func() error { return s.RotateRefreshToken(ctx, first.Hash, lost) }},
+		{"RevokeGrant()", func() error { return s.RevokeGrant(ctx, newID("grant"), base.Add(time.Hour)) }},
+		{"RevokeAccessToken()", func() error { return s.RevokeAccessToken(ctx, newID("jti"), base.Add(time.Hour)) }},
+		{"IsRevoked()", func() error {
+			revoked, err := s.IsRevoked(ctx, jti, "")
+			if err == nil {
+				t.Errorf("IsRevoked() while stopped = %v, nil, want an error", revoked)
+			}
+			return err
+		}},
+		{"GetKeySet()", func() error { _, err := s.GetKeySet(ctx); return err }},
+		{"SwapKeySet()", func() error { _, err := s.SwapKeySet(ctx, version, nil); return err }},
+	}
+	for _, c := range calls {
+		err := c.call()
+		if err == nil {
+			t.Errorf("%s while stopped = nil, want an error", c.name)
+			continue
+		}
+		for _, sentinel := range []error{store.ErrNotFound, store.ErrReused, store.ErrAlreadyExists, store.ErrConflict} {
+			if errors.Is(err, sentinel) {
+				t.Errorf("%s while stopped = %v, want no match for %v: an unreachable server is not an answer", c.name, err, sentinel)
+			}
+		}
+	}
+
+	if err := srv.Start(ctx); err != nil {
+		t.Fatalf("Start() error = %v", err)
+	}
+	waitForServer(ctx, t, client)
+
+	wantToken(ctx, t, s, consumed(first, second.IssuedAt))
+	wantToken(ctx, t, s, second)
+	wantNotFound(ctx, t, s, lost.Hash)
+	if revoked, err := s.IsRevoked(ctx, jti, ""); !revoked || err != nil {
+		t.Errorf("IsRevoked(%q) after restart = %v, %v, want true, nil", jti, revoked, err)
+	}
+	if set, err := s.GetKeySet(ctx); set.Version != version || err != nil {
+		t.Errorf("GetKeySet() after restart = version %d, %v, want %d, nil", set.Version, err, version)
+	}
+	third := successor(second, base.Add(3*time.Minute))
+	mustRotate(ctx, t, s, second.Hash, third)
+	wantToken(ctx, t, s, third)
+	wantErr(t, "RotateRefreshToken(first, after restart)", s.RotateRefreshToken(ctx, first.Hash, lost), store.ErrReused)
+}
+
+// waitForServer polls until the restarted server answers, a bounded number
+// of times: the container may report itself started before it accepts
+// connections again.
+func waitForServer(ctx context.Context, t *testing.T, client *redis.Client) {
+	t.Helper()
+	const attempts = 100
+	var err error
+	for range attempts {
+		if err = client.Ping(ctx).Err(); err == nil {
+			return
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatalf("waiting for Redis to restart: %v", ctx.Err())
+		}
+	}
+	t.Fatalf("PING after restart, %d attempts: last error = %v, want nil", attempts, err)
+}

@@ -21,6 +21,9 @@
 //   - Errors are reported as the sentinels below, possibly wrapped; callers
 //     test them with errors.Is. A failure to reach the backend is never
 //     reported as ErrNotFound.
-//   - A cancelled or expired context makes a call fail with an error that
-//     wraps the context's error.
+//   - A context cancelled or expired before a call makes it fail with an
+//     error that wraps the context's error, and change nothing. A context
+//     that ends during a call leaves its outcome unknown (a SQL statement may
+//     still commit): adapters should have the backend abandon the work where
+//     they can.
 package store

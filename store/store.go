@@ -45,7 +45,10 @@ func (t RefreshToken) Consumed() bool { return !t.ConsumedAt.IsZero() }
 // RefreshTokenStore persists refresh tokens and rotates them atomically.
 type RefreshTokenStore interface {
 	// CreateRefreshToken stores the first token of a new grant. It fails
-	// with ErrAlreadyExists if a token with the same Hash is stored.
+	// with ErrAlreadyExists if a live token with the same Hash is stored; an
+	// expired one may be replaced. (An adapter may also keep a hash that a
+	// call failing in transit claimed reserved until that token's expiry:
+	// hashes are random, so callers never meet this.)
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 
 	// GetRefreshToken returns the token whose hash is hash, consumed or not.
@@ -54,8 +57,9 @@ type RefreshTokenStore interface {
 
 	// RotateRefreshToken atomically consumes the token whose hash is oldHash
 	// (setting its ConsumedAt to next.IssuedAt, which callers never leave
-	// zero) and stores next, its successor in the same grant. Either both
-	// happen or neither does.
+	// zero) and stores next, its successor in the same grant: next.GrantID
+	// is the old token's GrantID, and adapters may look the old token up
+	// under it. Either both happen or neither does.
 	//
 	// It fails with ErrNotFound if no live token has hash oldHash, with
 	// ErrReused if that token was consumed already (next is then not

@@ -137,6 +137,12 @@ var brokenCases = []brokenCase{
 		wantFail: []string{"Context/Cancelled", "Context/DeadlineExceeded", "Context/CancelledLeavesNoState"},
 	},
 	{
+		name:     "TakenHashHidesReuse",
+		newStore: func() store.Store { return takenHashHidesReuse{memstore.New()} },
+		run:      "Refresh",
+		wantFail: []string{"Refresh/RotateOntoTakenHashChangesNothing"},
+	},
+	{
 		name:     "KeySwapIgnoresVersion",
 		newStore: func() store.Store { return keySwapIgnoresVersion{memstore.New()} },
 		run:      "Keys",
@@ -548,4 +554,16 @@ func (s nonAtomicKeySwap) SwapKeySet(ctx context.Context, version int64, keys []
 		return 0, err
 	}
 	return s.Store.SwapKeySet(ctx, cur.Version, keys)
+}
+
+// takenHashHidesReuse checks the successor's hash before reuse, so a
+// replayed consumed token onto a taken hash reports ErrAlreadyExists and the
+// reuse goes unnoticed.
+type takenHashHidesReuse struct{ *memstore.Store }
+
+func (s takenHashHidesReuse) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken) error {
+	if _, err := s.GetRefreshToken(ctx, next.Hash); err == nil {
+		return fmt.Errorf("broken: %w", store.ErrAlreadyExists)
+	}
+	return s.Store.RotateRefreshToken(ctx, oldHash, next)
 }

@@ -60,6 +60,7 @@
 //     whose Hash is taken (by another token or by the old one) MUST fail
 //     with ErrAlreadyExists and MUST NOT consume the old token or change
 //     the other: either both halves of a rotation happen or neither does.
+//     When the old token is consumed too, it MUST fail with ErrReused.
 //
 // Expiry:
 //

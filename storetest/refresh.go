@@ -173,4 +173,11 @@ func testRotateOntoTaken(ctx context.Context, t *testing.T, s store.Store) {
 	wantToken(ctx, t, s, tok)
 	wantToken(ctx, t, s, taken)
 	mustRotate(ctx, t, s, tok.Hash, successor(tok, base.Add(2*time.Minute)))
+
+	// Once the old token is consumed, reuse outranks the taken hash: an
+	// adapter that checked the hash first would hide the reuse.
+	onto := successor(tok, base.Add(3*time.Minute))
+	onto.Hash = taken.Hash
+	wantErr(t, "RotateRefreshToken(consumed token, onto a taken hash)", s.RotateRefreshToken(ctx, tok.Hash, onto), store.ErrReused)
+	wantToken(ctx, t, s, taken)
 }

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/oauth2kit/oauth2kit/oauth2"
 )
 
@@ -57,7 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	fs.Var(&addrFlag{&cfg.addr}, "addr", "`host:port` to listen on")
 	fs.Var(&issuerFlag{&cfg.issuer, &cfg.issuerSet}, "issuer", "issuer identifier, an http(s) `URL` (default \"http://\" + the listening address)")
-	fs.Var(&storeFlag{&cfg.storeURL}, "store", "storage `URL`: memory:// (redis:// and postgres:// come with their adapters)")
+	fs.Var(&storeFlag{&cfg.storeURL}, "store", "storage `URL`: memory://, redis://host:port/db or postgres://user:pass@host:port/db (migrated on start)")
 	fs.Var(&durationFlag{&cfg.accessTTL, false}, "access-ttl", "access-token lifetime, a Go `duration`")
 	fs.Var(&durationFlag{&cfg.refreshTTL, false}, "refresh-ttl", "refresh-token lifetime, a Go `duration`")
 	fs.Var(&durationFlag{&cfg.leeway, true}, "leeway", "clock skew the verifier allows on exp, nbf and iat, a Go `duration`")
@@ -173,11 +176,17 @@ func checkStoreURL(s string) error {
 		}
 		return nil
 	case "redis", "rediss":
-		return errors.New("redis:// is not implemented yet: it comes with the Redis adapter, which is planned; use memory://")
+		if _, err := redis.ParseURL(s); err != nil {
+			return fmt.Errorf("bad Redis URL: %v (want redis://[:password@]host:port/db)", err)
+		}
+		return nil
 	case "postgres", "postgresql":
-		return errors.New("postgres:// is not implemented yet: it comes with the PostgreSQL adapter, which is planned; use memory://")
+		if _, err := pgxpool.ParseConfig(s); err != nil {
+			return fmt.Errorf("bad PostgreSQL URL: %v (want postgres://user:password@host:port/db)", err)
+		}
+		return nil
 	default:
-		return fmt.Errorf("unsupported store %q: want memory://", u.Scheme+"://")
+		return fmt.Errorf("unsupported store %q: want memory://, redis:// or postgres://", u.Scheme+"://")
 	}
 }
 

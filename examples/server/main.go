@@ -73,10 +73,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
-	st, err := openStore(cfg.storeURL)
+	st, closeStore, err := openStore(ctx, cfg.storeURL)
 	if err != nil {
 		return err
 	}
+	defer closeStore()
 	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.addr)
 	if err != nil {
 		return err
@@ -87,10 +88,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		// With -addr :0 only the bound address says where clients can reach us.
 		cfg.issuer = defaultIssuer(addr)
 	}
-	handler, issuer, err := newHandler(cfg, st, logger)
+	handler, issuer, err := newHandler(ctx, cfg, st, logger)
 	if err != nil {
 		return err
 	}
+	cleanCtx, stopCleaning := context.WithCancel(ctx)
+	defer stopCleaning()
+	go cleanExpired(cleanCtx, st, logger)
 
 	srv := &http.Server{
 		Handler:           handler,

@@ -64,8 +64,10 @@ func TestParseFlags(t *testing.T) {
 		},
 		{name: "memory store", args: []string{"-store", "memory://"}, want: defaults},
 
-		{name: "redis store not yet", args: []string{"-store", "redis://localhost:6379/0"}, wantErr: "comes with the Redis adapter"},
-		{name: "postgres store not yet", args: []string{"-store", "postgres://localhost/oauth2"}, wantErr: "comes with the PostgreSQL adapter"},
+		{name: "redis store", args: []string{"-store", "redis://localhost:6379/0"}, want: with(func(c *config) { c.storeURL = "redis://localhost:6379/0" })},
+		{name: "postgres store", args: []string{"-store", "postgres://u:p@localhost/oauth2"}, want: with(func(c *config) { c.storeURL = "postgres://u:p@localhost/oauth2" })},
+		{name: "bad redis db", args: []string{"-store", "redis://localhost:6379/x"}, wantErr: "bad Redis URL"},
+		{name: "bad postgres option", args: []string{"-store", "postgres://localhost/db?sslmode=sometimes"}, wantErr: "bad PostgreSQL URL"},
 		{name: "unknown store scheme", args: []string{"-store", "mysql://localhost"}, wantErr: `unsupported store "mysql://"`},
 		{name: "store without scheme", args: []string{"-store", "localhost:6379"}, wantErr: "want a URL such as memory://"},
 		{name: "memory store with a path", args: []string{"-store", "memory://host/x"}, wantErr: "memory:// takes no host"},
@@ -311,7 +313,7 @@ func TestPrintedCommands(t *testing.T) {
 
 func TestHandlerRoutes(t *testing.T) {
 	cfg := config{issuer: "http://auth.test", accessTTL: time.Minute, refreshTTL: time.Hour}
-	h, _, err := newHandler(cfg, memstore.New(), slog.New(slog.NewTextHandler(t.Output(), nil)))
+	h, _, err := newHandler(t.Context(), cfg, memstore.New(), slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

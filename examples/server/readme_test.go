@@ -26,7 +26,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := config{issuer: "http://" + defaultAddr, accessTTL: time.Minute, refreshTTL: time.Hour}
-	_, issuer, err := newHandler(cfg, memstore.New(), discardLogger())
+	_, issuer, err := newHandler(t.Context(), cfg, memstore.New(), discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
-	"github.com/oauth2kit/oauth2kit/adapters/memstore"
 	"github.com/oauth2kit/oauth2kit/oauth2"
 )
 
@@ -27,28 +25,14 @@ const (
 // profile and email.
 var demoScopes = []string{"profile", "email", "admin"}
 
-// openStore opens the storage the -store URL names; parseFlags has already
-// turned away the schemes it cannot open.
-func openStore(rawURL string) (oauth2.Store, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("store URL: %w", err)
-	}
-	if u.Scheme != "memory" {
-		return nil, fmt.Errorf("unsupported store %q", rawURL)
-	}
-	return memstore.New(), nil
-}
-
 // newHandler wires the demo on st: a fresh EdDSA signing key, the demo
 // clients and user, the Issuer's endpoints and the protected /api/me route.
 // It returns the Issuer too, whose metadata names the endpoints.
-func newHandler(cfg config, st oauth2.Store, logger *slog.Logger) (http.Handler, *oauth2.Issuer, error) {
-	key, err := oauth2.GenerateKey(oauth2.EdDSA)
+func newHandler(ctx context.Context, cfg config, st oauth2.Store, logger *slog.Logger) (http.Handler, *oauth2.Issuer, error) {
+	keys, err := signingKeys(ctx, st, cfg, logger)
 	if err != nil {
 		return nil, nil, err
 	}
-	keys := oauth2.NewKeySet(key)
 	clients, err := demoClients()
 	if err != nil {
 		return nil, nil, err

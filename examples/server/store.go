@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/oauth2kit/oauth2kit/adapters/memstore"
+	"github.com/oauth2kit/oauth2kit/adapters/pgstore"
+	"github.com/oauth2kit/oauth2kit/adapters/redisstore"
+	"github.com/oauth2kit/oauth2kit/oauth2"
+	"github.com/oauth2kit/oauth2kit/store"
+)
+
+// kekEnv names the environment variable holding the key-encryption key
+// (32 bytes, base64) that seals signing keys kept in Redis or PostgreSQL.
+const kekEnv = "OAUTH2KIT_KEY_ENCRYPTION_KEY"
+
+// cleanupInterval is how often expired records are deleted from stores
+// without native expiry.
+const cleanupInterval = time.Minute
+
+// openStore opens the storage the -store URL names (parseFlags has already
+// checked its form) and returns it with a function that releases it. The
+// PostgreSQL schema is migrated here, so a fresh database just works.
+func openStore(ctx context.Context, rawURL string) (store.Store, func(), error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store URL: %w", err)
+	}
+	switch u.Scheme {
+	case "memory":
+		return memstore.New(), func() {}, nil
+	case "redis", "rediss":
+		opts, err := redis.ParseURL(rawURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("store URL: %w", err)
+		}
+		client := redis.NewClient(opts)
+		if err := client.Ping(ctx).Err(); err != nil {
+			client.Close()
+			return nil, nil, fmt.Errorf("connecting to Redis: %w", err)
+		}
+		return redisstore.New(client), func() { client.Close() }, nil
+	case "postgres", "postgresql":
+		cfg, err := pgxpool.ParseConfig(rawURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("store URL: %w", err)
+		}
+		// When a store call times out, have the server cancel the statement
+		// rather than let it commit after the caller gave up: a rotation
+		// committed so would make the client's retry look like reuse.
+		cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+			return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 5 * time.Second}
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
+		}
+		st, err := pgstore.New(pool)
+		if err == nil {
+			err = st.Migrate(ctx)
+		}
+		if err != nil {
+			pool.Close()
+			return nil, nil, fmt.Errorf("opening PostgreSQL: %w", err)
+		}
+		return st, pool.Close, nil
+	default:
+		return nil, nil, fmt.Errorf("unsupported store %q", rawURL)
+	}
+}
+
+// signingKeys returns the key set, shared through the store so that every
+// instance on the same store signs and verifies alike and a restart keeps
+// the keys (and so the access tokens issued before it).
+func signingKeys(ctx context.Context, st store.Store, cfg config, logger *slog.Logger) (*oauth2.KeySet, error) {
+	ks, ok := st.(store.KeyStore)
+	if !ok {
+		key, err := oauth2.GenerateKey(oauth2.EdDSA)
+		if err != nil {
+			return nil, err
+		}
+		return oauth2.NewKeySet(key), nil
+	}
+	kek, err := keyEncryptionKey()
+	if err != nil {
+		return nil, err
+	}
+	if kek == nil && cfg.storeURL != "memory://" {
+		logger.Warn("signing keys are stored unencrypted; set " + kekEnv + " to 32 random bytes, base64-encoded, to seal them")
+	}
+	return oauth2.NewSharedKeySet(ctx, oauth2.SharedKeysConfig{
+		Store:            ks,
+		Algorithm:        oauth2.EdDSA,
+		KeyEncryptionKey: kek,
+		RetainFor:        cfg.accessTTL + cfg.leeway + oauth2.DefaultRetireGrace,
+	})
+}
+
+func keyEncryptionKey() ([]byte, error) {
+	v := os.Getenv(kekEnv)
+	if v == "" {
+		return nil, nil
+	}
+	kek, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(kek) != 32 {
+		return nil, errors.New(kekEnv + " must be 32 bytes, base64-encoded")
+	}
+	return kek, nil
+}
+
+// cleanExpired deletes expired records every cleanupInterval until ctx
+// ends, for stores that do not expire records by themselves.
+func cleanExpired(ctx context.Context, st store.Store, logger *slog.Logger) {
+	d, ok := st.(store.ExpiredDeleter)
+	if !ok {
+		return
+	}
+	tick := time.NewTicker(cleanupInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			n, err := d.DeleteExpired(cctx)
+			cancel()
+			if err != nil {
+				logger.Warn("deleting expired records", "err", err)
+			} else if n > 0 {
+				logger.Info("deleted expired records", "count", n)
+			}
+		}
+	}
+}

@@ -130,14 +130,35 @@ func requireEngine(t testing.TB, urlEnv string) {
 		defer provider.Close()
 		err = provider.Health(ctx)
 	}
+	switch verdict, msg := noEngine(err, urlEnv, os.Getenv("CI")); verdict {
+	case fail:
+		t.Fatal(msg)
+	case skip:
+		t.Skip(msg)
+	}
+}
+
+type verdict int
+
+const (
+	proceed verdict = iota
+	skip
+	fail
+)
+
+// noEngine decides what a test does when probing the engine gave err:
+// proceed if there was no error, else skip with the reason on a developer's
+// machine, or fail when ci is set, where a skip would hide that the real
+// servers were never exercised.
+func noEngine(err error, urlEnv, ci string) (verdict, string) {
 	if err == nil {
-		return
+		return proceed, ""
 	}
 	msg := fmt.Sprintf("testenv: no container engine answers (%v) and %s is not set", err, urlEnv)
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s; CI is set, so this is a failure, not a skip", msg)
+	if ci != "" {
+		return fail, msg + "; CI is set, so this is a failure, not a skip"
 	}
-	t.Skipf("%s: skipping; start Docker or set %s to run this test", msg, urlEnv)
+	return skip, msg + ": skipping; start Docker or set " + urlEnv + " to run this test"
 }
 
 // fixedPort binds the container port to a free host port chosen now, rather

@@ -47,6 +47,11 @@ type VerifierConfig struct {
 	// StoreTimeout bounds the revocation lookup, so a hung store answers
 	// 503 rather than holding requests; 0 means DefaultStoreTimeout.
 	StoreTimeout time.Duration
+	// CacheSize is how many verified tokens are remembered, so that a
+	// token presented again skips parsing and signature verification (its
+	// expiry and revocation are still checked on every use). 0 means
+	// DefaultCacheSize; a negative value disables the cache.
+	CacheSize int
 	// MaxTokenSize is the longest token accepted, in bytes; 0 means
 	// DefaultMaxTokenSize.
 	MaxTokenSize int
@@ -60,8 +65,13 @@ type VerifierConfig struct {
 // Verifier checks JWT access tokens (RFC 9068) and guards HTTP handlers
 // with them (RFC 6750). It is safe for concurrent use.
 type Verifier struct {
-	cfg VerifierConfig
+	cfg   VerifierConfig
+	cache *tokenCache // nil when disabled
 }
+
+// DefaultCacheSize is the default number of verified tokens a Verifier
+// remembers: a few megabytes at typical token sizes.
+const DefaultCacheSize = 4096
 
 // NewVerifier validates cfg and returns a Verifier.
 func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
@@ -91,7 +101,14 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Verifier{cfg: cfg}, nil
+	v := &Verifier{cfg: cfg}
+	switch {
+	case cfg.CacheSize == 0:
+		v.cache = newTokenCache(DefaultCacheSize)
+	case cfg.CacheSize > 0:
+		v.cache = newTokenCache(cfg.CacheSize)
+	}
+	return v, nil
 }
 
 // Verify checks raw and returns its claims. The error wraps one of the
@@ -99,8 +116,11 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 // ErrMissingClaim values (all of which match ErrInvalidToken), or
 // ErrRevocationUnavailable or ErrKeysUnavailable when a store or the JWKS
 // could not be asked.
+//
+// The returned Claims may be shared, through the cache, with other callers
+// verifying the same token: treat them as read-only.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
-	c, err := v.verifySignedClaims(ctx, raw)
+	c, err := v.signedClaims(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +129,25 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	}
 	if err := v.checkRevoked(ctx, c); err != nil {
 		return nil, err
+	}
+	return c, nil
+}
+
+// signedClaims returns the verified signed claims of raw, from the cache
+// when it was verified before.
+func (v *Verifier) signedClaims(ctx context.Context, raw string) (*Claims, error) {
+	if v.cache == nil {
+		return v.verifySignedClaims(ctx, raw)
+	}
+	if c := v.cache.get(raw); c != nil {
+		return c, nil
+	}
+	c, err := v.verifySignedClaims(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if now := v.cfg.Now(); now.Before(c.ExpiresAt.Add(v.cfg.Leeway)) {
+		v.cache.put(raw, c, now)
 	}
 	return c, nil
 }

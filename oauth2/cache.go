@@ -1,0 +1,132 @@
+package oauth2
+
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// tokenCache holds the claims of tokens whose signature, issuer and
+// audience were verified, so that a token presented again skips parsing
+// and signature verification. It is keyed by the whole token (Go's map
+// hashes it; equality is exact, so no collision can substitute one token for
+// another), bounded in entries, and split into shards so that concurrent
+// hits do not contend on one lock. Eviction is CLOCK (second chance): a hit
+// only sets a flag, and inserting into a full shard evicts the first entry
+// not used since the hand last passed, or any expired one.
+//
+// What the cache skips is exactly what cannot change for a given token
+// string: its signature and signed claims. Expiry, not-before and
+// revocation are checked on every hit.
+type tokenCache struct {
+	seed   maphash.Seed
+	shards []cacheShard
+}
+
+const cacheShards = 16
+
+type cacheShard struct {
+	mu      sync.RWMutex
+	entries map[string]*cacheEntry
+	ring    []*cacheEntry // insertion ring the CLOCK hand walks
+	hand    int
+	limit   int
+}
+
+type cacheEntry struct {
+	raw    string
+	claims *Claims
+	used   atomic.Bool
+}
+
+func newTokenCache(size int) *tokenCache {
+	per := max(1, size/cacheShards)
+	c := &tokenCache{seed: maphash.MakeSeed(), shards: make([]cacheShard, cacheShards)}
+	for i := range c.shards {
+		c.shards[i] = cacheShard{entries: make(map[string]*cacheEntry, per), limit: per}
+	}
+	return c
+}
+
+func (c *tokenCache) shard(raw string) *cacheShard {
+	return &c.shards[maphash.String(c.seed, raw)%cacheShards]
+}
+
+// get returns the cached claims of raw, if any.
+func (c *tokenCache) get(raw string) *Claims {
+	s := c.shard(raw)
+	s.mu.RLock()
+	e := s.entries[raw]
+	s.mu.RUnlock()
+	if e == nil {
+		return nil
+	}
+	if !e.used.Load() {
+		e.used.Store(true)
+	}
+	return e.claims
+}
+
+// put caches the claims of raw, evicting an old entry if the shard is full.
+func (c *tokenCache) put(raw string, claims *Claims, now time.Time) {
+	s := c.shard(raw)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.entries[raw]; ok {
+		return
+	}
+	e := &cacheEntry{raw: raw, claims: claims}
+	if len(s.ring) < s.limit {
+		s.ring = append(s.ring, e)
+		s.entries[raw] = e
+		return
+	}
+	// Walk at most two laps: the first clears the flags it passes.
+	for range 2 * len(s.ring) {
+		victim := s.ring[s.hand]
+		if victim.used.Load() && now.Before(victim.claims.ExpiresAt) {
+			victim.used.Store(false)
+			s.hand = (s.hand + 1) % len(s.ring)
+			continue
+		}
+		break
+	}
+	delete(s.entries, s.ring[s.hand].raw)
+	s.ring[s.hand] = e
+	s.entries[raw] = e
+	s.hand = (s.hand + 1) % len(s.ring)
+}
+
+// remove drops raw, for a token this process learned is revoked.
+func (c *tokenCache) remove(raw string) {
+	s := c.shard(raw)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[raw]
+	if !ok {
+		return
+	}
+	delete(s.entries, raw)
+	for i, r := range s.ring {
+		if r == e {
+			s.ring = append(s.ring[:i], s.ring[i+1:]...)
+			if s.hand >= len(s.ring) {
+				s.hand = 0
+			}
+			return
+		}
+	}
+}
+
+// len reports the number of cached tokens.
+func (c *tokenCache) len() int {
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.RLock()
+		n += len(s.entries)
+		s.mu.RUnlock()
+	}
+	return n
+}

@@ -143,6 +143,12 @@ var brokenCases = []brokenCase{
 		wantFail: []string{"Refresh/RotateOntoTakenHashChangesNothing"},
 	},
 	{
+		name:     "WatchDropsGrants",
+		newStore: func() store.Store { return watchDropsGrants{memstore.New()} },
+		run:      "Watch",
+		wantFail: []string{"Watch/Delivers", "Watch/ConcurrentRevocationsDelivered"},
+	},
+	{
 		name:     "KeySwapIgnoresVersion",
 		newStore: func() store.Store { return keySwapIgnoresVersion{memstore.New()} },
 		run:      "Keys",
@@ -566,4 +572,20 @@ func (s takenHashHidesReuse) RotateRefreshToken(ctx context.Context, oldHash []b
 		return fmt.Errorf("broken: %w", store.ErrAlreadyExists)
 	}
 	return s.Store.RotateRefreshToken(ctx, oldHash, next)
+}
+
+// watchDropsGrants forgets to publish grant revocations: a view fed by it
+// would keep accepting the access tokens of revoked grants.
+type watchDropsGrants struct{ *memstore.Store }
+
+type grantFilter struct{ store.RevocationHandler }
+
+func (f grantFilter) Revoked(r store.Revocation) {
+	if r.GrantID == "" {
+		f.RevocationHandler.Revoked(r)
+	}
+}
+
+func (s watchDropsGrants) WatchRevocations(ctx context.Context, h store.RevocationHandler) error {
+	return s.Store.WatchRevocations(ctx, grantFilter{h})
 }

@@ -138,8 +138,24 @@
 //   - Keys/Context: with a cancelled context GetKeySet and SwapKeySet MUST
 //     fail with an error matching context.Canceled and store nothing.
 //
+// Optional capability store.RevocationWatcher (revocations pushed to an
+// in-memory view); stores that do not implement it skip these subtests:
+//
+//   - Watch/Delivers: once WatchRevocations has called Alive, every later
+//     RevokeGrant and RevokeAccessToken MUST be delivered to Revoked with its
+//     id and expiry (to the millisecond).
+//   - Watch/Alive: a quiet subscription MUST keep calling Alive, at least
+//     every store.WatchHeartbeat (the suite allows three times that).
+//   - Watch/EndsWithContext: cancelling the context MUST end
+//     WatchRevocations with an error matching context.Canceled.
+//   - Watch/ListRevocations: ListRevocations MUST list every revocation
+//     that has not expired, and none that has.
+//
 // # Concurrency tier (RunConcurrency)
 //
+//   - Watch/ConcurrentRevocationsDelivered: of 64 concurrent revocations
+//     every one MUST be delivered to a watcher. (Skipped without
+//     store.RevocationWatcher.)
 //   - Keys/SwapIsAtomic: of 64 concurrent swaps from one version, exactly
 //     one MUST succeed, every other MUST fail with ErrConflict, and the
 //     winner's set MUST be the one stored. (Skipped without store.KeyStore.)

@@ -88,6 +88,11 @@ var basic = []requirement{
 	{name: "Keys/RoundTrip", test: testKeysRoundTrip},
 	{name: "Keys/StaleSwapConflicts", test: testKeysStaleSwapConflicts},
 	{name: "Keys/Context", test: testKeysContext},
+
+	{name: "Watch/Delivers", test: testWatchDelivers},
+	{name: "Watch/Alive", parallel: true, test: testWatchAlive},
+	{name: "Watch/EndsWithContext", test: testWatchEndsWithContext},
+	{name: "Watch/ListRevocations", parallel: true, test: testListRevocations},
 }
 
 var concurrency = []requirement{
@@ -97,6 +102,7 @@ var concurrency = []requirement{
 	{name: "Revocation/ConcurrentRevokeAndCheck", test: testConcurrentRevokeAndCheck},
 	{name: "Revocation/ConcurrentRevokeKeepsLaterExpiry", parallel: true, test: testConcurrentRevokeLater},
 	{name: "Keys/SwapIsAtomic", test: testKeysSwapIsAtomic},
+	{name: "Watch/ConcurrentRevocationsDelivered", test: testWatchConcurrentRevocations},
 }
 
 func run(t *testing.T, newStore NewStore, reqs []requirement) {

@@ -30,6 +30,7 @@ type Store struct {
 	grants    map[string]time.Time          // revoked grant ID -> expiry
 	jtis      map[string]time.Time          // revoked access-token jti -> expiry
 	keySet    store.KeySet
+	watchers  map[*watcher]struct{}
 	lastSweep time.Time
 }
 
@@ -123,15 +124,15 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, next sto
 
 // RevokeGrant implements store.RevocationStore.
 func (s *Store) RevokeGrant(ctx context.Context, grantID string, expiresAt time.Time) error {
-	return s.revoke(ctx, s.grants, grantID, expiresAt)
+	return s.revoke(ctx, s.grants, grantID, expiresAt, store.Revocation{GrantID: grantID, ExpiresAt: expiresAt})
 }
 
 // RevokeAccessToken implements store.RevocationStore.
 func (s *Store) RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error {
-	return s.revoke(ctx, s.jtis, jti, expiresAt)
+	return s.revoke(ctx, s.jtis, jti, expiresAt, store.Revocation{JTI: jti, ExpiresAt: expiresAt})
 }
 
-func (s *Store) revoke(ctx context.Context, m map[string]time.Time, id string, expiresAt time.Time) error {
+func (s *Store) revoke(ctx context.Context, m map[string]time.Time, id string, expiresAt time.Time, r store.Revocation) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: %w", err)
 	}
@@ -141,6 +142,7 @@ func (s *Store) revoke(ctx context.Context, m map[string]time.Time, id string, e
 	if cur, ok := m[id]; !ok || expiresAt.After(cur) {
 		m[id] = expiresAt
 	}
+	s.publishLocked(r)
 	return nil
 }
 

@@ -1,0 +1,48 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Revocation is one revocation, as a RevocationWatcher reports it: exactly
+// one of GrantID and JTI is set.
+type Revocation struct {
+	GrantID   string
+	JTI       string
+	ExpiresAt time.Time
+}
+
+// RevocationHandler receives what RevocationWatcher.WatchRevocations
+// reports. Its methods are called from one goroutine at a time and must not
+// block for long.
+type RevocationHandler interface {
+	// Alive reports that the subscription is working: every revocation made
+	// from now on will be delivered. It is called first once subscribed, then
+	// again at least every WatchHeartbeat while the subscription is known to
+	// work, so the caller can tell a quiet subscription from a dead one.
+	Alive()
+	// Revoked reports one revocation made by any process using the same
+	// backend.
+	Revoked(Revocation)
+}
+
+// WatchHeartbeat is the longest a working subscription may go without
+// calling RevocationHandler.Alive.
+const WatchHeartbeat = time.Second
+
+// RevocationWatcher is an optional capability: it lets a process keep an
+// in-memory view of the revocations, pushed to it by the backend (Redis
+// pub/sub, PostgreSQL LISTEN/NOTIFY, in-process for memstore), so that
+// checking a token needs no round trip. Callers find it by type assertion.
+type RevocationWatcher interface {
+	// ListRevocations returns every revocation that has not expired, for a
+	// full resync.
+	ListRevocations(ctx context.Context) ([]Revocation, error)
+
+	// WatchRevocations subscribes to revocations and reports them to h
+	// until ctx ends (it then returns an error wrapping ctx's error) or the
+	// subscription fails (it returns why). A caller that lists after the
+	// first Alive and applies what both report misses nothing.
+	WatchRevocations(ctx context.Context, h RevocationHandler) error
+}

@@ -1,0 +1,228 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oauth2kit/oauth2kit/store"
+)
+
+// revocationWatcher returns s as a store.RevocationWatcher, or skips the
+// subtest: pushing revocations is an optional capability.
+func revocationWatcher(t *testing.T, s store.Store) store.RevocationWatcher {
+	t.Helper()
+	w, ok := s.(store.RevocationWatcher)
+	if !ok {
+		t.Skipf("storetest: %T does not implement store.RevocationWatcher: capability not implemented, nothing to test", s)
+	}
+	return w
+}
+
+// deliveryTimeout bounds how long a revocation may take to reach a watcher.
+const deliveryTimeout = 5 * time.Second
+
+// recorder is a RevocationHandler that records what it is told.
+type recorder struct {
+	alive chan struct{} // one send per Alive, dropped when full
+	mu    sync.Mutex
+	got   []store.Revocation
+	more  chan struct{}
+}
+
+func newRecorder() *recorder {
+	return &recorder{alive: make(chan struct{}, 16), more: make(chan struct{}, 1)}
+}
+
+func (r *recorder) Alive() {
+	select {
+	case r.alive <- struct{}{}:
+	default:
+	}
+}
+
+func (r *recorder) Revoked(rev store.Revocation) {
+	r.mu.Lock()
+	r.got = append(r.got, rev)
+	r.mu.Unlock()
+	select {
+	case r.more <- struct{}{}:
+	default:
+	}
+}
+
+// watch starts WatchRevocations and waits for its first Alive. The
+// returned function cancels the watch and returns its error.
+func watch(ctx context.Context, t *testing.T, w store.RevocationWatcher) (*recorder, func() error) {
+	t.Helper()
+	rec := newRecorder()
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.WatchRevocations(wctx, rec) }()
+	select {
+	case <-rec.alive:
+	case err := <-done:
+		cancel()
+		t.Fatalf("WatchRevocations() = %v before its first Alive", err)
+	case <-ctx.Done():
+		cancel()
+		t.Fatalf("WatchRevocations() never called Alive: %v", ctx.Err())
+	}
+	var once sync.Once
+	var err error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-ctx.Done():
+				err = errors.New("storetest: WatchRevocations did not return after its context was cancelled")
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return rec, stop
+}
+
+// waitFor waits until rec holds every revocation in want (with expiries
+// equal to the millisecond, the precision of Redis expiry).
+func (r *recorder) waitFor(ctx context.Context, t *testing.T, want ...store.Revocation) {
+	t.Helper()
+	// Delivery is meant to take milliseconds; seconds is a failure, and the
+	// subtest need not wait for its whole timeout to say so.
+	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
+	defer cancel()
+	for {
+		r.mu.Lock()
+		missing := missingRevocations(r.got, want)
+		r.mu.Unlock()
+		if len(missing) == 0 {
+			return
+		}
+		select {
+		case <-r.more:
+		case <-ctx.Done():
+			t.Fatalf("revocations never delivered: %+v", missing)
+		}
+	}
+}
+
+func missingRevocations(got, want []store.Revocation) []store.Revocation {
+	var missing []store.Revocation
+	for _, w := range want {
+		found := false
+		for _, g := range got {
+			if g.GrantID == w.GrantID && g.JTI == w.JTI && sameMillisecond(g.ExpiresAt, w.ExpiresAt) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, w)
+		}
+	}
+	return missing
+}
+
+func sameMillisecond(a, b time.Time) bool {
+	d := a.Sub(b)
+	return d > -time.Millisecond && d < time.Millisecond
+}
+
+func testWatchDelivers(ctx context.Context, t *testing.T, s store.Store) {
+	w := revocationWatcher(t, s)
+	rec, _ := watch(ctx, t, w)
+	exp := now().Add(time.Hour)
+	grant, jti := newID("grant"), newID("jti")
+	mustRevokeGrant(ctx, t, s, grant, exp)
+	mustRevokeAccessToken(ctx, t, s, jti, exp)
+	rec.waitFor(ctx, t, store.Revocation{GrantID: grant, ExpiresAt: exp}, store.Revocation{JTI: jti, ExpiresAt: exp})
+}
+
+func testWatchAlive(ctx context.Context, t *testing.T, s store.Store) {
+	w := revocationWatcher(t, s)
+	rec, _ := watch(ctx, t, w)
+	// Two more heartbeats, each within WatchHeartbeat plus a generous margin
+	// for a loaded machine: a quiet subscription must still prove itself.
+	for i := range 2 {
+		select {
+		case <-rec.alive:
+		case <-time.After(3 * store.WatchHeartbeat):
+			t.Fatalf("no Alive within %s after heartbeat %d", 3*store.WatchHeartbeat, i+1)
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		}
+	}
+}
+
+func testWatchEndsWithContext(ctx context.Context, t *testing.T, s store.Store) {
+	w := revocationWatcher(t, s)
+	_, stop := watch(ctx, t, w)
+	if err := stop(); !errors.Is(err, context.Canceled) {
+		t.Errorf("WatchRevocations() after cancel = %v, want an error matching %v", err, context.Canceled)
+	}
+}
+
+func testListRevocations(ctx context.Context, t *testing.T, s store.Store) {
+	w := revocationWatcher(t, s)
+	base := now()
+	live := []store.Revocation{
+		{GrantID: newID("grant"), ExpiresAt: base.Add(time.Hour)},
+		{JTI: newID("jti"), ExpiresAt: base.Add(time.Hour)},
+	}
+	short := store.Revocation{JTI: newID("jti"), ExpiresAt: base.Add(shortTTL)}
+	mustRevokeGrant(ctx, t, s, live[0].GrantID, live[0].ExpiresAt)
+	mustRevokeAccessToken(ctx, t, s, live[1].JTI, live[1].ExpiresAt)
+	mustRevokeAccessToken(ctx, t, s, short.JTI, short.ExpiresAt)
+	got, err := w.ListRevocations(ctx)
+	if err != nil {
+		t.Fatalf("ListRevocations() error = %v", err)
+	}
+	if m := missingRevocations(got, append(live, short)); len(m) > 0 {
+		t.Errorf("ListRevocations() lacks %+v", m)
+	}
+	sleepPast(ctx, t, short.ExpiresAt)
+	got, err = w.ListRevocations(ctx)
+	if err != nil {
+		t.Fatalf("ListRevocations() error = %v", err)
+	}
+	if m := missingRevocations(got, []store.Revocation{short}); len(m) == 0 {
+		t.Errorf("ListRevocations() still lists %+v after it expired", short)
+	}
+	if m := missingRevocations(got, live); len(m) > 0 {
+		t.Errorf("ListRevocations() lacks %+v", m)
+	}
+}
+
+func testWatchConcurrentRevocations(ctx context.Context, t *testing.T, s store.Store) {
+	w := revocationWatcher(t, s)
+	rec, _ := watch(ctx, t, w)
+	const n = 64
+	exp := now().Add(time.Hour)
+	want := make([]store.Revocation, n)
+	for i := range want {
+		if i%2 == 0 {
+			want[i] = store.Revocation{GrantID: newID("grant"), ExpiresAt: exp}
+		} else {
+			want[i] = store.Revocation{JTI: newID("jti"), ExpiresAt: exp}
+		}
+	}
+	errs := make([]error, n)
+	wait := start(n, func(i int) {
+		if want[i].GrantID != "" {
+			errs[i] = s.RevokeGrant(ctx, want[i].GrantID, exp)
+		} else {
+			errs[i] = s.RevokeAccessToken(ctx, want[i].JTI, exp)
+		}
+	})
+	wait(ctx, t)
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("revoke error = %v", err)
+		}
+	}
+	rec.waitFor(ctx, t, want...)
+}

@@ -123,11 +123,13 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if sk := cfg.Keys.stored; sk != nil && sk.cfg.RetainFor < cfg.AccessTokenTTL+cfg.Leeway {
-		// Other instances drop a retired key RetainFor after its retirement;
-		// tokens it signed just before must not outlive it.
-		return nil, fmt.Errorf("oauth2: SharedKeysConfig.RetainFor (%s) is shorter than AccessTokenTTL plus Leeway (%s)",
-			sk.cfg.RetainFor, cfg.AccessTokenTTL+cfg.Leeway)
+	if sk := cfg.Keys.stored; sk != nil && sk.cfg.RetainFor < cfg.AccessTokenTTL+cfg.Leeway+sk.cfg.ReloadInterval {
+		// Other instances drop a retired key RetainFor after its retirement.
+		// An instance that has not reloaded yet signs with it for up to
+		// ReloadInterval more, and those tokens live AccessTokenTTL plus the
+		// verifiers' Leeway: the key must outlive all of that.
+		return nil, fmt.Errorf("oauth2: SharedKeysConfig.RetainFor (%s) is shorter than AccessTokenTTL plus Leeway plus ReloadInterval (%s)",
+			sk.cfg.RetainFor, cfg.AccessTokenTTL+cfg.Leeway+sk.cfg.ReloadInterval)
 	}
 	v, err := NewVerifier(VerifierConfig{
 		Issuer:       cfg.Issuer,
@@ -402,9 +404,24 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 	case errors.Is(err, store.ErrNotFound):
 		return nil, invalid(err)
 	case err != nil:
+		if i.rotationLanded(ctx, next) {
+			return resp, nil
+		}
 		return nil, storeError(err)
 	}
 	return resp, nil
+}
+
+// rotationLanded reports whether a rotation whose outcome is unknown (the
+// store failed or timed out after it may have committed) did commit, by
+// looking for the successor. Answering 503 for a rotation that committed
+// would leave the client holding a consumed token, and its retry would look
+// like reuse and revoke the grant.
+func (i *Issuer) rotationLanded(ctx context.Context, next store.RefreshToken) bool {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), i.cfg.StoreTimeout)
+	defer cancel()
+	got, err := i.cfg.Store.GetRefreshToken(sctx, next.Hash)
+	return err == nil && got.GrantID == next.GrantID && !got.Consumed()
 }
 
 // reuseDetected revokes the grant of a refresh token presented after its

@@ -1,6 +1,7 @@
 package oauth2
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/oauth2kit/oauth2kit/store"
 )
 
 func TestPasswordGrantScope(t *testing.T) {
@@ -475,5 +478,32 @@ func TestRevokeInsideLeeway(t *testing.T) {
 	}
 	if _, err := v.Verify(t.Context(), tok.AccessToken); !errors.Is(err, ErrTokenRevoked) {
 		t.Errorf("Verify() after revocation inside the leeway error = %v, want %v", err, ErrTokenRevoked)
+	}
+}
+
+// lostReplyStore commits a rotation and then reports a transport error, as
+// when the reply is lost or the statement commits after the caller's
+// deadline.
+type lostReplyStore struct{ Store }
+
+func (s lostReplyStore) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken) error {
+	if err := s.Store.RotateRefreshToken(ctx, oldHash, next); err != nil {
+		return err
+	}
+	return errors.New("read tcp 127.0.0.1:6379: i/o timeout")
+}
+
+func TestRefreshWhoseReplyWasLost(t *testing.T) {
+	f := newFixture(t)
+	f.issuer.cfg.Store = lostReplyStore{f.store}
+	first := f.login(t, f.confid)
+	second, err := f.issuer.RefreshGrant(t.Context(), f.confid, first.RefreshToken, nil)
+	if err != nil {
+		t.Fatalf("RefreshGrant() error = %v, want success: the rotation committed", err)
+	}
+	// The successor the client got is the one stored: it works, and the
+	// grant was not revoked.
+	if _, err := f.issuer.RefreshGrant(t.Context(), f.confid, second.RefreshToken, nil); err != nil {
+		t.Errorf("RefreshGrant(successor) error = %v", err)
 	}
 }

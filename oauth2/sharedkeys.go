@@ -40,7 +40,8 @@ type SharedKeysConfig struct {
 	RotateAfter time.Duration
 	// RetainFor is how long a retired key keeps verifying after its
 	// retirement: at least the access token lifetime plus the verifiers'
-	// leeway. 0 means DefaultAccessTokenTTL plus DefaultRetireGrace.
+	// leeway plus ReloadInterval (NewIssuer checks). 0 means
+	// DefaultAccessTokenTTL plus DefaultRetireGrace.
 	RetainFor time.Duration
 	// ReloadInterval is how often an instance rereads the set to pick up
 	// another instance's rotation; 0 means DefaultKeyReloadInterval.

@@ -131,7 +131,7 @@ func TestSharedKeySetRotatesOnceAndKeepsRetiredKeys(t *testing.T) {
 func TestSharedKeySetReloadsOnUnknownKid(t *testing.T) {
 	st := memstore.New()
 	clock := newFakeClock()
-	cfg := SharedKeysConfig{Store: st, RotateAfter: time.Hour, ReloadInterval: 24 * time.Hour, Now: clock.Now}
+	cfg := SharedKeysConfig{Store: st, RotateAfter: time.Hour, ReloadInterval: 24 * time.Hour, RetainFor: 25 * time.Hour, Now: clock.Now}
 	a, b := sharedKeys(t, cfg), sharedKeys(t, cfg)
 	clock.Advance(2 * time.Hour)
 	if err := a.Sync(t.Context()); err != nil {

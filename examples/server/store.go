@@ -104,7 +104,7 @@ func signingKeys(ctx context.Context, st store.Store, cfg config, logger *slog.L
 		Store:            ks,
 		Algorithm:        oauth2.EdDSA,
 		KeyEncryptionKey: kek,
-		RetainFor:        cfg.accessTTL + cfg.leeway + oauth2.DefaultRetireGrace,
+		RetainFor:        cfg.accessTTL + cfg.leeway + oauth2.DefaultKeyReloadInterval + oauth2.DefaultRetireGrace,
 	})
 }
 

@@ -35,6 +35,11 @@ type SharedKeysConfig struct {
 	// clear, and a key in the store that is not sealed under it is refused.
 	// Keep it out of the store (an environment secret, a KMS).
 	KeyEncryptionKey []byte
+	// AllowUnencryptedKeys permits a nil KeyEncryptionKey. Then anyone who
+	// can read the store can sign tokens, and anyone who can write it can
+	// choose the signing key: acceptable for memstore and tests, rarely
+	// elsewhere.
+	AllowUnencryptedKeys bool
 	// RotateAfter is the age at which the active key is replaced (by the
 	// first instance to notice, once); 0 means never.
 	RotateAfter time.Duration
@@ -55,10 +60,11 @@ type storedKeys struct {
 	cfg  SharedKeysConfig
 	aead cipher.AEAD // nil without a key-encryption key
 
-	mu         sync.Mutex // serialises syncs
-	lastSync   atomic.Int64
-	lastReload atomic.Int64
-	syncing    atomic.Bool
+	mu          sync.Mutex      // serialises syncs
+	retiredSeen map[string]bool // under mu: kids this process saw retired
+	lastSync    atomic.Int64
+	lastReload  atomic.Int64
+	syncing     atomic.Bool
 }
 
 // NewSharedKeySet loads the key set from cfg.Store, creating it if no
@@ -87,7 +93,10 @@ func NewSharedKeySet(ctx context.Context, cfg SharedKeysConfig) (*KeySet, error)
 	if _, err := GenerateKey(cfg.Algorithm); err != nil {
 		return nil, err
 	}
-	sk := &storedKeys{cfg: cfg}
+	sk := &storedKeys{cfg: cfg, retiredSeen: make(map[string]bool)}
+	if cfg.KeyEncryptionKey == nil && !cfg.AllowUnencryptedKeys {
+		return nil, errors.New("oauth2: SharedKeysConfig needs a KeyEncryptionKey (or AllowUnencryptedKeys)")
+	}
 	if cfg.KeyEncryptionKey != nil {
 		if len(cfg.KeyEncryptionKey) != 32 {
 			return nil, fmt.Errorf("oauth2: SharedKeysConfig.KeyEncryptionKey has %d bytes, want 32", len(cfg.KeyEncryptionKey))
@@ -125,6 +134,11 @@ func (s *KeySet) Sync(ctx context.Context) error {
 			return fmt.Errorf("oauth2: loading the key set: %w", err)
 		}
 		now := sk.cfg.Now()
+		// Check the set before building on it: rotating a tampered set
+		// would write the tampering back, sealed.
+		if err := sk.check(set); err != nil {
+			return err
+		}
 		if sk.due(set, now) {
 			keys, err := sk.rotated(set, now)
 			if err != nil {
@@ -148,6 +162,27 @@ func (s *KeySet) Sync(ctx context.Context) error {
 	return errors.New("oauth2: the stored key set kept changing while being loaded")
 }
 
+// check refuses a stored set that is malformed or tampered with: only the
+// first key may be unretired, every seal must open (it authenticates the
+// dates), and a key this process once saw retired never becomes active
+// again, so a stale or replayed set cannot bring back a rotated-out key.
+func (sk *storedKeys) check(set store.KeySet) error {
+	for i, rec := range set.Keys {
+		if (i == 0) != rec.RetiredAt.IsZero() {
+			return fmt.Errorf("oauth2: stored key set is malformed: key %d (%q) retired at %v", i, rec.ID, rec.RetiredAt)
+		}
+		if i == 0 && sk.retiredSeen[rec.ID] {
+			return fmt.Errorf("oauth2: stored key set makes the retired key %q active again", rec.ID)
+		}
+		if sk.aead != nil {
+			if _, err := sk.open(rec); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // due reports whether the stored set needs a new active key.
 func (sk *storedKeys) due(set store.KeySet, now time.Time) bool {
 	if len(set.Keys) == 0 {
@@ -163,14 +198,22 @@ func (sk *storedKeys) rotated(set store.KeySet, now time.Time) ([]store.SigningK
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := sk.seal(k)
-	if err != nil {
+	active := store.SigningKey{ID: k.id, Algorithm: k.alg, CreatedAt: now.Truncate(time.Microsecond)}
+	if active.Private, err = sk.seal(active, k.key); err != nil {
 		return nil, err
 	}
-	keys := []store.SigningKey{{ID: k.id, Algorithm: k.alg, Private: sealed, CreatedAt: now}}
+	keys := []store.SigningKey{active}
 	for i, old := range set.Keys {
 		if i == 0 {
-			old.RetiredAt = now
+			// Retiring changes what the seal authenticates: reseal.
+			private, err := sk.open(old)
+			if err != nil {
+				return nil, err
+			}
+			old.RetiredAt = now.Truncate(time.Microsecond)
+			if old.Private, err = sk.seal(old, private); err != nil {
+				return nil, err
+			}
 		}
 		if now.Before(old.RetiredAt.Add(sk.cfg.RetainFor)) {
 			keys = append(keys, old)
@@ -210,6 +253,7 @@ func (s *KeySet) install(set store.KeySet, now time.Time) error {
 			active = k
 			continue
 		}
+		sk.retiredSeen[rec.ID] = true
 		k.keepUntil.Store(rec.RetiredAt.Add(sk.cfg.RetainFor + sk.cfg.ReloadInterval).Unix())
 		if k.inUse(now, s.grace) {
 			retired = append(retired, k)
@@ -270,18 +314,20 @@ const (
 	sealedGCM   = 0x01
 )
 
-// seal encodes k's private key (PKCS #8, or the raw HS256 secret) and
-// encrypts it when a key-encryption key is configured. The kid and
-// algorithm are authenticated with it, so a stored key cannot be moved
-// under another id or algorithm.
-func (sk *storedKeys) seal(k *Key) ([]byte, error) {
+// seal encodes a private key (PKCS #8, or the raw HS256 secret) and
+// encrypts it when a key-encryption key is configured. Everything stored
+// beside it (kid, algorithm, creation and retirement dates) is
+// authenticated with it, so without the key-encryption key a stored key can
+// be neither moved under another id or algorithm nor re-dated to stay
+// active or keep verifying longer.
+func (sk *storedKeys) seal(rec store.SigningKey, private any) ([]byte, error) {
 	var plain []byte
-	if b, ok := k.key.([]byte); ok {
+	if b, ok := private.([]byte); ok {
 		plain = b
 	} else {
-		der, err := x509.MarshalPKCS8PrivateKey(k.key)
+		der, err := x509.MarshalPKCS8PrivateKey(private)
 		if err != nil {
-			return nil, fmt.Errorf("oauth2: encoding key %q: %w", k.id, err)
+			return nil, fmt.Errorf("oauth2: encoding key %q: %w", rec.ID, err)
 		}
 		plain = der
 	}
@@ -290,10 +336,23 @@ func (sk *storedKeys) seal(k *Key) ([]byte, error) {
 	}
 	nonce := make([]byte, sk.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("oauth2: sealing key %q: %w", k.id, err)
+		return nil, fmt.Errorf("oauth2: sealing key %q: %w", rec.ID, err)
 	}
 	out := append([]byte{sealedGCM}, nonce...)
-	return sk.aead.Seal(out, nonce, plain, []byte(k.alg+"\x00"+k.id)), nil
+	return sk.aead.Seal(out, nonce, plain, sealedData(rec)), nil
+}
+
+// sealedData is what a seal authenticates besides the key itself.
+func sealedData(rec store.SigningKey) []byte {
+	return fmt.Appendf(nil, "oauth2kit-key-v1\x00%s\x00%s\x00%d\x00%d",
+		rec.Algorithm, rec.ID, unixMicro(rec.CreatedAt), unixMicro(rec.RetiredAt))
+}
+
+func unixMicro(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
 }
 
 // open reverses seal.
@@ -319,7 +378,7 @@ func (sk *storedKeys) open(rec store.SigningKey) (any, error) {
 			return nil, fmt.Errorf("oauth2: stored key %q is truncated", rec.ID)
 		}
 		var err error
-		plain, err = sk.aead.Open(nil, plain[:ns], plain[ns:], []byte(rec.Algorithm+"\x00"+rec.ID))
+		plain, err = sk.aead.Open(nil, plain[:ns], plain[ns:], sealedData(rec))
 		if err != nil {
 			return nil, fmt.Errorf("oauth2: stored key %q does not decrypt with the configured KeyEncryptionKey", rec.ID)
 		}

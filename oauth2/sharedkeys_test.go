@@ -44,7 +44,7 @@ func TestSharedKeySetCreatedOnce(t *testing.T) {
 	sets := make([]*KeySet, n)
 	var wg sync.WaitGroup
 	for i := range sets {
-		wg.Go(func() { sets[i] = sharedKeys(t, SharedKeysConfig{Store: st, Algorithm: ES256}) })
+		wg.Go(func() { sets[i] = sharedKeys(t, SharedKeysConfig{Store: st, Algorithm: ES256, AllowUnencryptedKeys: true}) })
 	}
 	wg.Wait()
 	stored, _ := st.GetKeySet(t.Context())
@@ -79,7 +79,7 @@ func TestSharedKeySetAcrossInstancesAndRestart(t *testing.T) {
 func TestSharedKeySetRotatesOnceAndKeepsRetiredKeys(t *testing.T) {
 	st := memstore.New()
 	clock := newFakeClock()
-	cfg := SharedKeysConfig{Store: st, RotateAfter: time.Hour, RetainFor: 20 * time.Minute, ReloadInterval: time.Minute, Now: clock.Now}
+	cfg := SharedKeysConfig{Store: st, RotateAfter: time.Hour, RetainFor: 20 * time.Minute, ReloadInterval: time.Minute, AllowUnencryptedKeys: true, Now: clock.Now}
 	sets := []*KeySet{sharedKeys(t, cfg), sharedKeys(t, cfg), sharedKeys(t, cfg), sharedKeys(t, cfg)}
 	first := sets[0].Active().ID()
 	clock.Advance(55 * time.Minute)
@@ -131,7 +131,7 @@ func TestSharedKeySetRotatesOnceAndKeepsRetiredKeys(t *testing.T) {
 func TestSharedKeySetReloadsOnUnknownKid(t *testing.T) {
 	st := memstore.New()
 	clock := newFakeClock()
-	cfg := SharedKeysConfig{Store: st, RotateAfter: time.Hour, ReloadInterval: 24 * time.Hour, RetainFor: 25 * time.Hour, Now: clock.Now}
+	cfg := SharedKeysConfig{Store: st, RotateAfter: time.Hour, ReloadInterval: 24 * time.Hour, RetainFor: 25 * time.Hour, AllowUnencryptedKeys: true, Now: clock.Now}
 	a, b := sharedKeys(t, cfg), sharedKeys(t, cfg)
 	clock.Advance(2 * time.Hour)
 	if err := a.Sync(t.Context()); err != nil {
@@ -167,7 +167,8 @@ func TestSharedKeySetEncryptsPrivateKeys(t *testing.T) {
 		mutate func(*store.SigningKey)
 	}{
 		{name: "wrong key-encryption key", cfg: SharedKeysConfig{Store: st, KeyEncryptionKey: bytes.Repeat([]byte{8}, 32)}},
-		{name: "no key-encryption key", cfg: SharedKeysConfig{Store: st}},
+		{name: "no key-encryption key", cfg: SharedKeysConfig{Store: st, AllowUnencryptedKeys: true}},
+		{name: "retirement date moved", cfg: SharedKeysConfig{Store: st, KeyEncryptionKey: kek}, mutate: func(k *store.SigningKey) { k.CreatedAt = k.CreatedAt.Add(24 * time.Hour) }},
 		{name: "record moved to another kid", cfg: SharedKeysConfig{Store: st, KeyEncryptionKey: kek}, mutate: func(k *store.SigningKey) { k.ID = "other" }},
 		{name: "plaintext key planted", cfg: SharedKeysConfig{Store: st, KeyEncryptionKey: kek}, mutate: func(k *store.SigningKey) {
 			planted, _ := GenerateKey(EdDSA)
@@ -201,7 +202,7 @@ func TestSharedKeySetEncryptsPrivateKeys(t *testing.T) {
 
 func TestIssuerRejectsShortKeyRetention(t *testing.T) {
 	st := memstore.New()
-	keys := sharedKeys(t, SharedKeysConfig{Store: st, RetainFor: 20 * time.Minute})
+	keys := sharedKeys(t, SharedKeysConfig{Store: st, RetainFor: 20 * time.Minute, AllowUnencryptedKeys: true})
 	f := newFixture(t)
 	cfg := f.issuer.cfg
 	cfg.Keys, cfg.AccessTokenTTL = keys, time.Hour
@@ -211,5 +212,46 @@ func TestIssuerRejectsShortKeyRetention(t *testing.T) {
 	cfg.AccessTokenTTL = 10 * time.Minute
 	if _, err := NewIssuer(cfg); err != nil {
 		t.Errorf("NewIssuer() error = %v", err)
+	}
+}
+
+func TestSharedKeySetRequiresEncryptionOrConsent(t *testing.T) {
+	if _, err := NewSharedKeySet(t.Context(), SharedKeysConfig{Store: memstore.New()}); err == nil {
+		t.Errorf("NewSharedKeySet(no KEK, no consent) error = nil, want an error")
+	}
+}
+
+// Whoever can write the store but lacks the key-encryption key must not be
+// able to bring back a retired key, by reordering the set or replaying an
+// older one.
+func TestSharedKeySetRefusesResurrectedKeys(t *testing.T) {
+	st := memstore.New()
+	clock := newFakeClock()
+	kek := bytes.Repeat([]byte{9}, 32)
+	cfg := SharedKeysConfig{Store: st, KeyEncryptionKey: kek, RotateAfter: time.Hour, Now: clock.Now}
+	ks := sharedKeys(t, cfg)
+	old, _ := st.GetKeySet(t.Context())
+	clock.Advance(2 * time.Hour)
+	if err := ks.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	cur, _ := st.GetKeySet(t.Context())
+
+	// Replay the set from before the rotation.
+	if _, err := st.SwapKeySet(t.Context(), cur.Version, old.Keys); err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.Sync(t.Context()); err == nil && ks.Active().ID() == old.Keys[0].ID {
+		t.Errorf("Sync() over a replayed older set made the retired key %q active again", old.Keys[0].ID)
+	}
+	// Put the retired key first.
+	cur2, _ := st.GetKeySet(t.Context())
+	swapped := []store.SigningKey{cur.Keys[1], cur.Keys[0]}
+	if _, err := st.SwapKeySet(t.Context(), cur2.Version, swapped); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := NewSharedKeySet(t.Context(), cfg)
+	if err == nil {
+		t.Errorf("NewSharedKeySet() over a reordered set = %v, want an error", fresh.Active().ID())
 	}
 }

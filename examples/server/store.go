@@ -104,7 +104,10 @@ func signingKeys(ctx context.Context, st store.Store, cfg config, logger *slog.L
 		Store:            ks,
 		Algorithm:        oauth2.EdDSA,
 		KeyEncryptionKey: kek,
-		RetainFor:        cfg.accessTTL + cfg.leeway + oauth2.DefaultKeyReloadInterval + oauth2.DefaultRetireGrace,
+		// A demo must start with no setup; the warning above says what a
+		// real deployment sets.
+		AllowUnencryptedKeys: kek == nil,
+		RetainFor:            cfg.accessTTL + cfg.leeway + oauth2.DefaultKeyReloadInterval + oauth2.DefaultRetireGrace,
 	})
 }
 

@@ -1,6 +1,6 @@
 // Package pgstore is a PostgreSQL implementation of the oauth2kit storage
-// contract (store.Store, store.KeyStore and store.ExpiredDeleter) on the
-// caller's github.com/jackc/pgx/v5 pool.
+// contract (store.Store, store.KeyStore, store.ExpiredDeleter and
+// store.RevocationWatcher) on the caller's github.com/jackc/pgx/v5 pool.
 //
 // # Schema and migrations
 //
@@ -60,6 +60,19 @@
 //	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 //		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 5 * time.Second}
 //	}
+//
+// # Watching revocations
+//
+// Each revocation is announced with NOTIFY by the statement that stores it,
+// on a channel named after the schema, so it is announced exactly when it
+// commits. WatchRevocations listens on a connection that it takes from the
+// pool for good and closes when it returns (so a watch holds one server
+// connection beyond the pool's MaxConns), and proves the connection alive
+// with a trivial query whenever it has been quiet for half a
+// store.WatchHeartbeat. The connection's waits are bounded by its own
+// deadlines, whatever context watcher handler the pool is configured with.
+// LISTEN needs a direct connection or a pooler in session mode, and the
+// pool's ConnConfig.OnNotification must be left nil.
 //
 // # Cleanup
 //

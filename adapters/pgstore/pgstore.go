@@ -16,6 +16,8 @@ var (
 	_ store.Store          = (*Store)(nil)
 	_ store.KeyStore       = (*Store)(nil)
 	_ store.ExpiredDeleter = (*Store)(nil)
+
+	_ store.RevocationWatcher = (*Store)(nil)
 )
 
 // DefaultSchema is the schema a Store uses unless WithSchema says otherwise.
@@ -26,12 +28,13 @@ const DefaultSchema = "oauth2kit"
 // large enough that a backlog clears in few round trips.
 const defaultDeleteBatch = 1000
 
-// Store is a store.Store, store.KeyStore and store.ExpiredDeleter backed by
-// PostgreSQL. It is safe for concurrent use. The zero value is not usable;
-// call New, then Migrate.
+// Store is a store.Store, store.KeyStore, store.ExpiredDeleter and
+// store.RevocationWatcher backed by PostgreSQL. It is safe for concurrent
+// use. The zero value is not usable; call New, then Migrate.
 type Store struct {
 	pool        *pgxpool.Pool
 	schema      string
+	channel     string // of revocation notifications, see watch.go
 	now         func() time.Time
 	retry       retryPolicy
 	deleteBatch int
@@ -95,6 +98,7 @@ func New(pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("pgstore: New: delete batch size %d, want at least 1", s.deleteBatch)
 	}
 	s.q = newQueries(pgx.Identifier{s.schema}.Sanitize())
+	s.channel = channelName(s.schema)
 	return s, nil
 }
 

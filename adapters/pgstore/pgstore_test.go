@@ -45,6 +45,10 @@ func TestConformance(t *testing.T) {
 	t.Run("pgstore/ExpiredHashIsFree", db.testExpiredHashIsFree)
 	t.Run("pgstore/Retry/SerializationFailure", db.testRetrySerializationFailure)
 	t.Run("pgstore/Retry/RotateUnderSerializable", db.testRotateUnderSerializable)
+	t.Run("pgstore/Watch/CancellingPool", db.testWatchCancellingPool)
+	t.Run("pgstore/Watch/LongSchema", db.testWatchLongSchema)
+	t.Run("pgstore/Watch/SchemasApart", db.testWatchSchemasApart)
+	t.Run("pgstore/Watch/LongID", db.testWatchLongID)
 }
 
 // testDB hands out isolated stores on one server.

@@ -1,13 +1,16 @@
 package pgstore
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // queries are the statements of one Store, with its schema written in. Names
 // are qualified rather than found through search_path because the pool is
 // the caller's: its sessions' search_path is none of the Store's business.
 type queries struct {
 	createRefresh, getRefresh, rotate, rotateOutcome, deleteExpiredRefresh string
-	revokeGrant, revokeAccessToken, isRevoked                              string
+	revokeGrant, revokeAccessToken, isRevoked, listRevocations             string
 	getKeySet, insertKeySet, updateKeySet                                  string
 	deleteExpired                                                          []string
 }
@@ -75,14 +78,21 @@ WHERE hash = $1 AND expires_at > $2`),
 		deleteExpiredRefresh: sql(`
 DELETE FROM {schema}.refresh_tokens WHERE hash = $1 AND expires_at <= $2`),
 
-		revokeGrant:       sql(revokeSQL("revoked_grants")),
-		revokeAccessToken: sql(revokeSQL("revoked_access_tokens")),
+		revokeGrant:       sql(revokeSQL("revoked_grants", kindGrant)),
+		revokeAccessToken: sql(revokeSQL("revoked_access_tokens", kindJTI)),
 
 		// An empty id is never looked up, even if it was revoked.
 		isRevoked: sql(`
 SELECT
 	EXISTS (SELECT 1 FROM {schema}.revoked_access_tokens WHERE $1 <> '' AND id = $1 AND expires_at > $3)
 	OR EXISTS (SELECT 1 FROM {schema}.revoked_grants WHERE $2 <> '' AND id = $2 AND expires_at > $3)`),
+
+		// One statement, so one snapshot of both tables. An empty id is
+		// never looked up, so it is not listed either.
+		listRevocations: sql(`
+SELECT true, id, expires_at FROM {schema}.revoked_grants WHERE expires_at > $1 AND id <> ''
+UNION ALL
+SELECT false, id, expires_at FROM {schema}.revoked_access_tokens WHERE expires_at > $1 AND id <> ''`),
 
 		getKeySet: sql(`SELECT version, keys FROM {schema}.key_set`),
 		// The table holds at most one row (its key is the constant true),
@@ -106,11 +116,33 @@ RETURNING version`),
 }
 
 // revokeSQL records a revocation in table, keeping the later expiry when the
-// id is revoked already, whatever order concurrent revocations land in.
-func revokeSQL(table string) string {
+// id is revoked already, whatever order concurrent revocations land in, and
+// announces it on channel $3 to the watchers (see watch.go) as
+// kind:expiry-in-µs:id, with the expiry as stored. The NOTIFY is part of the
+// statement's transaction: PostgreSQL delivers it when the revocation
+// commits and discards it if it does not, so no revocation is stored
+// unannounced and none is announced that was not stored. An attempt that the
+// retry policy runs again was aborted, so its NOTIFY went with it; the same
+// revocation can still be announced twice (revoked again by the
+// application, or retried by it after an ambiguous failure), which is
+// harmless: a watcher keeps the later expiry, as the table does. An id too
+// long for a payload (PostgreSQL takes under 8000 bytes) is announced without
+// it, as kindResync, so that watchers list again rather than the revocation
+// failing.
+func revokeSQL(table string, kind byte) string {
+	k := string(kind)
 	return `
-INSERT INTO {schema}.` + table + ` AS r (id, expires_at) VALUES ($1, $2)
-ON CONFLICT (id) DO UPDATE SET expires_at = GREATEST(r.expires_at, EXCLUDED.expires_at)`
+WITH up AS (
+	INSERT INTO {schema}.` + table + ` AS r (id, expires_at) VALUES ($1, $2)
+	ON CONFLICT (id) DO UPDATE SET expires_at = GREATEST(r.expires_at, EXCLUDED.expires_at)
+	RETURNING id, expires_at
+)
+SELECT pg_notify($3, CASE
+	WHEN octet_length(id) <= ` + strconv.Itoa(maxPayloadID) + `
+	THEN '` + k + `:' || (extract(epoch FROM expires_at) * 1000000)::bigint || ':' || id
+	ELSE '` + string(kindResync) + `'
+END)
+FROM up`
 }
 
 // deleteExpiredSQL removes at most $2 rows of table that expired by $1.

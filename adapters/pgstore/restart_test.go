@@ -12,7 +12,9 @@ import (
 
 // While the server is down every call fails with an error that is not an
 // answer, and once it is back the same pool and Store carry on where they
-// were: no rotation lost, rotation working again.
+// were: no rotation lost, rotation working again. A watch running when the
+// server goes away ends with an error rather than hanging, so that its
+// caller stops trusting it, and a new one works once the server is back.
 func TestServerRestart(t *testing.T) {
 	t.Parallel()
 	srv := testenv.Postgres(t, testenv.Options{Own: true})
@@ -30,8 +32,21 @@ func TestServerRestart(t *testing.T) {
 		t.Fatalf("RotateRefreshToken() = %v, want nil", err)
 	}
 
+	rec, watchDone := startWatch(t, s)
+	waitAlive(t, rec, watchDone)
+
 	if err := srv.Stop(ctx); err != nil {
 		t.Fatalf("Stop() = %v, want nil", err)
+	}
+	// The server closes its sessions as it stops, which ends the watch at
+	// once; one that vanished silently would be noticed by the next ping.
+	select {
+	case err := <-watchDone:
+		if err == nil || errors.Is(err, context.Canceled) {
+			t.Errorf("WatchRevocations() when the server stopped = %v, want an error saying why", err)
+		}
+	case <-time.After(watchBound):
+		t.Errorf("WatchRevocations() still running %s after the server stopped", watchBound)
 	}
 	// A bound in case the pool waited on a connection that never answers;
 	// the calls are expected to fail long before.
@@ -60,6 +75,14 @@ func TestServerRestart(t *testing.T) {
 	if err := s.RotateRefreshToken(ctx, next.Hash, successor(next, now())); err != nil {
 		t.Errorf("RotateRefreshToken(successor) after the restart = %v, want nil", err)
 	}
+
+	rec, watchDone = startWatch(t, s)
+	waitAlive(t, rec, watchDone)
+	want := store.Revocation{GrantID: tok.GrantID, ExpiresAt: now().Add(time.Hour)}
+	if err := s.RevokeGrant(ctx, want.GrantID, want.ExpiresAt); err != nil {
+		t.Fatalf("RevokeGrant() after the restart = %v, want nil", err)
+	}
+	waitRevoked(t, rec, watchDone, want)
 }
 
 // waitForServer calls ping until it succeeds, a bounded number of times: the

@@ -17,7 +17,7 @@ func (s *Store) RevokeAccessToken(ctx context.Context, jti string, expiresAt tim
 
 func (s *Store) revoke(ctx context.Context, op, query, id string, expiresAt time.Time) error {
 	return s.retry.do(ctx, op, func() error {
-		_, err := s.pool.Exec(ctx, query, id, expiresAt)
+		_, err := s.pool.Exec(ctx, query, id, expiresAt, s.channel)
 		return err
 	})
 }

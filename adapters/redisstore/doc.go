@@ -1,5 +1,6 @@
 // Package redisstore is an oauth2kit storage adapter on Redis 7.0 or later
-// (store.Store and store.KeyStore), for a single node, Sentinel or Cluster,
+// (store.Store, store.KeyStore and store.RevocationWatcher), for a single
+// node, Sentinel or Cluster,
 // through any go-redis v9 redis.UniversalClient the application passes to New.
 //
 // # Keys
@@ -12,6 +13,8 @@
 //	rvg:<grant ID>                a revoked grant
 //	rvj:<jti>                     a revoked access token
 //	keyset                        the shared signing keys, a hash with their version
+//
+// and one pub/sub channel, revocations, on which each revocation is announced.
 //
 // GetRefreshToken knows only a token's hash, so it reads the index entry to
 // find the grant, then the record: two round trips. A rotation writes two
@@ -56,6 +59,24 @@
 // nothing. Errors from Redis or the network are returned wrapped, never as a
 // sentinel of package store: a server that cannot be reached is not a
 // missing record.
+//
+// # Revocations pushed
+//
+// The script that writes a revocation also PUBLISHes it, as
+// "<kind>:<PXAT>:<id>" ("g" for a grant, "j" for an access token), so that a
+// revocation is never stored without being announced. Cluster forwards a
+// PUBLISH to every node's subscribers. A revocation is announced even when
+// it extends nothing, and twice when go-redis resends the script: a watcher's
+// caller keeps the later expiry, as the key does, so repeats are harmless.
+//
+// WatchRevocations holds a connection of its own, subscribed to the channel,
+// and PINGs it every half store.WatchHeartbeat, calling Alive on each reply.
+// Redis keeps no message for a subscriber that is not connected, and go-redis
+// reconnects a subscription by itself, so a watch ends with an error on any
+// failure instead, and on a second subscription confirmation, the sign of a
+// reconnection: its caller subscribes again and resyncs by ListRevocations,
+// which SCANs the revocation keys (on every master of a Cluster) and asks
+// their expiries. An ACL user needs the channel besides the keys.
 //
 // # Contexts
 //

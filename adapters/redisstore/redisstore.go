@@ -79,9 +79,25 @@ func (s *Store) recordKey(grantID string, hash []byte) string {
 	return s.prefix + "{rt:" + grantID + "}:" + hex.EncodeToString(hash)
 }
 
-func (s *Store) revokedGrantKey(grantID string) string { return s.prefix + "rvg:" + grantID }
+// The kinds of revocation, as they appear in their keys ("rvg:", "rvj:")
+// and in the messages announcing them.
+const (
+	kindGrant byte = 'g'
+	kindJTI   byte = 'j'
+)
 
-func (s *Store) revokedJTIKey(jti string) string { return s.prefix + "rvj:" + jti }
+func (s *Store) revocationKey(kind byte, id string) string {
+	return s.prefix + "rv" + string(kind) + ":" + id
+}
+
+func (s *Store) revokedGrantKey(grantID string) string { return s.revocationKey(kindGrant, grantID) }
+
+func (s *Store) revokedJTIKey(jti string) string { return s.revocationKey(kindJTI, jti) }
+
+// revocationChannel is where revocations are announced. A channel is not a
+// key: it lies in no slot, and Cluster delivers a PUBLISH to the subscribers
+// of every node.
+func (s *Store) revocationChannel() string { return s.prefix + "revocations" }
 
 func (s *Store) keySetKey() string { return s.prefix + "keyset" }
 

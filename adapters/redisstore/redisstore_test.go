@@ -23,7 +23,7 @@ import (
 // sends is watched for keys that would span Cluster slots.
 //
 // The adapter's own promises, which the suite cannot see (TTLs, Cluster
-// slots, resent commands), run here too, under redisstore/, so that the
+// slots, resent commands, pub/sub), run here too, under redisstore/, so that the
 // package needs one container rather than one per test function.
 func TestConformance(t *testing.T) {
 	// In parallel with TestServerRestart, which mostly waits for its
@@ -49,6 +49,9 @@ func TestConformance(t *testing.T) {
 	t.Run("redisstore/ExpiredSuccessorNotStored", func(t *testing.T) { testExpiredSuccessor(t, client) })
 	t.Run("redisstore/ResentCommandsAreIdempotent", func(t *testing.T) { testResentCommands(t, srv.URL) })
 	t.Run("redisstore/ExpiredHashIsFree", func(t *testing.T) { testExpiredHashIsFree(t, client) })
+	t.Run("redisstore/WatchEndsWhenConnectionDrops", func(t *testing.T) { testWatchEndsWhenConnectionDrops(t, srv.URL) })
+	t.Run("redisstore/ListRevocationsEscapesPrefix", func(t *testing.T) { testListRevocationsEscapesPrefix(t, client) })
+	t.Run("redisstore/ListRevocationsPaged", func(t *testing.T) { testListRevocationsPaged(t, client) })
 }
 
 // An empty hash tag in the prefix would scatter a grant's records across

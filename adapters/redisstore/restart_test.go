@@ -15,8 +15,9 @@ import (
 
 // TestServerRestart stops Redis under a store and starts it again: while it
 // is down every call fails with an error that no caller could mistake for an
-// answer, and once it is back the same store, on the same client, finds the
-// state it left, and works.
+// answer, a running watch ends with an error rather than hang or pretend,
+// and once it is back the same store, on the same client, finds the state it
+// left, and works, a new watch included.
 func TestServerRestart(t *testing.T) {
 	t.Parallel()
 	srv := testenv.Redis(t, testenv.Options{Own: true})
@@ -38,8 +39,13 @@ func TestServerRestart(t *testing.T) {
 		t.Fatalf("SwapKeySet() = %v, want nil", err)
 	}
 
+	_, watchDone := startWatch(ctx, t, s)
+
 	if err := srv.Stop(ctx); err != nil {
 		t.Fatalf("Stop() error = %v", err)
+	}
+	if err := waitForEnd(ctx, t, watchDone); err == nil || errors.Is(err, context.Canceled) {
+		t.Errorf("WatchRevocations() when the server stopped = %v, want an error of its own", err)
 	}
 	lost := successor(second, base.Add(2*time.Minute))
 	calls := []struct {
@@ -61,6 +67,16 @@ func TestServerRestart(t *testing.T) {
 			return err
 		}},
 		{"GetKeySet()", func() error { _, err := s.GetKeySet(ctx); return err }},
+		{"ListRevocations()", func() error { _, err := s.ListRevocations(ctx); return err }},
+		{"WatchRevocations()", func() error {
+			wctx, cancel := context.WithTimeout(ctx, watchEndTimeout)
+			defer cancel()
+			err := s.WatchRevocations(wctx, &watchRecorder{})
+			if wctx.Err() != nil {
+				t.Errorf("WatchRevocations() while stopped still running after %s, want an error", watchEndTimeout)
+			}
+			return err
+		}},
 		{"SwapKeySet()", func() error { _, err := s.SwapKeySet(ctx, version, nil); return err }},
 	}
 	for _, c := range calls {
@@ -94,6 +110,20 @@ func TestServerRestart(t *testing.T) {
 	mustRotate(ctx, t, s, second.Hash, third)
 	wantToken(ctx, t, s, third)
 	wantErr(t, "RotateRefreshToken(first, after restart)", s.RotateRefreshToken(ctx, first.Hash, lost), store.ErrReused)
+
+	rec, _ := startWatch(ctx, t, s)
+	revoked := store.Revocation{GrantID: newID("grant"), ExpiresAt: base.Add(time.Hour)}
+	if err := s.RevokeGrant(ctx, revoked.GrantID, revoked.ExpiresAt); err != nil {
+		t.Fatalf("RevokeGrant() after restart = %v, want nil", err)
+	}
+	rec.waitFor(ctx, t, revoked)
+	list, err := s.ListRevocations(ctx)
+	if err != nil {
+		t.Fatalf("ListRevocations() after restart error = %v", err)
+	}
+	if len(list) != 2 {
+		t.Errorf("ListRevocations() after restart = %+v, want %s and %s", list, jti, revoked.GrantID)
+	}
 }
 
 // waitForServer polls until the restarted server answers, a bounded number

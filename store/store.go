@@ -57,9 +57,9 @@ type RefreshTokenStore interface {
 
 	// RotateRefreshToken atomically consumes the token whose hash is oldHash
 	// (setting its ConsumedAt to next.IssuedAt, which callers never leave
-	// zero) and stores next, its successor in the same grant: next.GrantID
-	// is the old token's GrantID, and adapters may look the old token up
-	// under it. Either both happen or neither does.
+	// zero) and stores next, its successor in the same grant. The old token
+	// is looked up under next.GrantID (a token of another grant is not
+	// found). Either both happen or neither does.
 	//
 	// It fails with ErrNotFound if no live token has hash oldHash, with
 	// ErrReused if that token was consumed already (next is then not

@@ -56,6 +56,9 @@
 //     the consumed token or its first successor.
 //   - Refresh/RotateUnknownIsNotFound: rotating a Hash never stored MUST
 //     fail with ErrNotFound and MUST NOT store the successor.
+//   - Refresh/RotateOtherGrantIsNotFound: rotating with a successor whose
+//     GrantID is not the old token's MUST fail with ErrNotFound and change
+//     nothing (the old token is looked up under the successor's grant).
 //   - Refresh/RotateOntoTakenHashChangesNothing: rotating onto a successor
 //     whose Hash is taken (by another token or by the old one) MUST fail
 //     with ErrAlreadyExists and MUST NOT consume the old token or change

@@ -147,6 +147,17 @@ func testConsumedIsReuse(ctx context.Context, t *testing.T, s store.Store) {
 	wantToken(ctx, t, s, next)
 }
 
+func testRotateOtherGrant(ctx context.Context, t *testing.T, s store.Store) {
+	base := now()
+	tok := newToken(base)
+	mustCreate(ctx, t, s, tok)
+	next := successor(tok, base.Add(time.Minute))
+	next.GrantID = newID("grant")
+	wantErr(t, "RotateRefreshToken(successor in another grant)", s.RotateRefreshToken(ctx, tok.Hash, next), store.ErrNotFound)
+	wantToken(ctx, t, s, tok)
+	wantNotFound(ctx, t, s, next.Hash)
+}
+
 func testRotateUnknown(ctx context.Context, t *testing.T, s store.Store) {
 	tok := newToken(now())
 	next := successor(tok, tok.IssuedAt.Add(time.Minute))

@@ -56,6 +56,7 @@ var basic = []requirement{
 	{name: "Refresh/RotateChain", test: testRotateChain},
 	{name: "Refresh/ConsumedIsReuse", test: testConsumedIsReuse},
 	{name: "Refresh/RotateUnknownIsNotFound", test: testRotateUnknown},
+	{name: "Refresh/RotateOtherGrantIsNotFound", test: testRotateOtherGrant},
 	{name: "Refresh/RotateOntoTakenHashChangesNothing", test: testRotateOntoTaken},
 
 	{name: "Expiry/CreatedExpiredNeverReturned", test: testCreatedExpired},

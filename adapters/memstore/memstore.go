@@ -108,7 +108,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, next sto
 	s.maybeSweepLocked(now)
 	old, ok := s.liveLocked(oldHash, now)
 	switch {
-	case !ok:
+	case !ok, old.GrantID != next.GrantID:
 		return fmt.Errorf("memstore: rotate refresh token: %w", store.ErrNotFound)
 	case old.Consumed():
 		return fmt.Errorf("memstore: rotate refresh token: %w", store.ErrReused)

@@ -82,6 +82,7 @@ func (db testDB) testExpiredHashIsFree(t *testing.T) {
 		{"create", func(tok store.RefreshToken) error { return s.CreateRefreshToken(ctx, tok) }},
 		{"rotate", func(tok store.RefreshToken) error {
 			old := token(base, base.Add(time.Hour))
+			old.GrantID = tok.GrantID // a successor is in its predecessor's grant
 			if err := s.CreateRefreshToken(ctx, old); err != nil {
 				return err
 			}

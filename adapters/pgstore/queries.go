@@ -56,7 +56,7 @@ WHERE hash = $1 AND expires_at > $2`),
 WITH consumed AS (
 	UPDATE {schema}.refresh_tokens
 	SET consumed_at = $2
-	WHERE hash = $1 AND consumed_at IS NULL AND expires_at > $3
+	WHERE hash = $1 AND grant_id = $5 AND consumed_at IS NULL AND expires_at > $3
 	RETURNING hash
 )
 INSERT INTO {schema}.refresh_tokens
@@ -71,7 +71,7 @@ WHERE EXISTS (SELECT 1 FROM consumed)`),
 		rotateOutcome: sql(`
 SELECT consumed_at IS NOT NULL
 FROM {schema}.refresh_tokens
-WHERE hash = $1 AND expires_at > $2`),
+WHERE hash = $1 AND expires_at > $2 AND grant_id = $3`),
 
 		// Removes a successor's hash that is taken only by an expired
 		// token, which is as good as absent.

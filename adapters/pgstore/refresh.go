@@ -89,7 +89,9 @@ func (s *Store) rotate(ctx context.Context, oldHash []byte, next store.RefreshTo
 		return err
 	}
 	var consumed bool
-	err = s.pool.QueryRow(ctx, s.q.rotateOutcome, oldHash, now).Scan(&consumed)
+	// The old token is looked up under next.GrantID, as the contract
+	// allows and redisstore must: a successor names its predecessor's grant.
+	err = s.pool.QueryRow(ctx, s.q.rotateOutcome, oldHash, now, next.GrantID).Scan(&consumed)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return store.ErrNotFound

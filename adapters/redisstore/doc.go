@@ -78,6 +78,17 @@
 // which SCANs the revocation keys (on every master of a Cluster) and asks
 // their expiries. An ACL user needs the channel besides the keys.
 //
+// # Redis configuration
+//
+// Every key has a TTL, so a server whose maxmemory-policy is anything but
+// noeviction may evict revocations under memory pressure, and revoked
+// tokens would be accepted again without an error anywhere. Call
+// Store.Check at start-up: it refuses such a server with ErrUnsafeConfig.
+// Durability is the operator's part: use appendonly yes (and, with replicas,
+// min-replicas-to-write), or a crash or failover can roll back revocations
+// and rotations. A *redis.Ring is refused by New: it rehashes keys over the
+// shards left when one fails, losing what the failed shard held.
+//
 // # Contexts
 //
 // A call whose context has ended fails with an error wrapping the context's

@@ -46,10 +46,15 @@ func WithKeyPrefix(prefix string) Option {
 
 // New returns a Store on client, which may be a single node, Sentinel
 // (redis.NewFailoverClient) or Cluster client, on Redis 7.0 or later. The
-// caller owns client and closes it. New panics if the key prefix contains an
-// empty hash tag, a programming error that would otherwise fail only on
-// Cluster, with CROSSSLOT errors.
+// caller owns client and closes it. New panics on a programming error that
+// would otherwise fail silently later: a key prefix containing an empty hash
+// tag (CROSSSLOT errors, only on Cluster), or a *redis.Ring, which rehashes
+// keys over the shards left when one fails, so revocations on the dead shard
+// would read as absent: a revoked token would be accepted again.
 func New(client redis.UniversalClient, opts ...Option) *Store {
+	if _, ring := client.(*redis.Ring); ring {
+		panic("redisstore: a *redis.Ring loses revocations when a shard fails; use a single node, Sentinel or Cluster client")
+	}
 	s := &Store{client: client, prefix: DefaultKeyPrefix}
 	for _, opt := range opts {
 		opt(s)

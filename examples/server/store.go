@@ -51,7 +51,12 @@ func openStore(ctx context.Context, rawURL string) (store.Store, func(), error) 
 			client.Close()
 			return nil, nil, fmt.Errorf("connecting to Redis: %w", err)
 		}
-		return redisstore.New(client), func() { client.Close() }, nil
+		st := redisstore.New(client)
+		if err := st.Check(ctx); err != nil {
+			client.Close()
+			return nil, nil, fmt.Errorf("%w (set maxmemory-policy noeviction)", err)
+		}
+		return st, func() { client.Close() }, nil
 	case "postgres", "postgresql":
 		cfg, err := pgxpool.ParseConfig(rawURL)
 		if err != nil {

@@ -14,8 +14,10 @@ type Revocation struct {
 }
 
 // RevocationHandler receives what RevocationWatcher.WatchRevocations
-// reports. Its methods are called from one goroutine at a time and must not
-// block for long.
+// reports. Its methods are called from one goroutine at a time; they may
+// block for a bounded time (a handler lists revocations in its first
+// Alive), during which the watcher buffers or, failing that, ends the watch
+// with an error.
 type RevocationHandler interface {
 	// Alive reports that the subscription is working: every revocation made
 	// from now on will be delivered. It is called first once subscribed, then
@@ -23,7 +25,8 @@ type RevocationHandler interface {
 	// work, so the caller can tell a quiet subscription from a dead one.
 	Alive()
 	// Revoked reports one revocation made by any process using the same
-	// backend.
+	// backend. A revocation may be reported more than once, or with an
+	// earlier expiry than one already reported: keep the later expiry.
 	Revoked(Revocation)
 }
 
@@ -42,7 +45,9 @@ type RevocationWatcher interface {
 
 	// WatchRevocations subscribes to revocations and reports them to h
 	// until ctx ends (it then returns an error wrapping ctx's error) or the
-	// subscription fails (it returns why). A caller that lists after the
-	// first Alive and applies what both report misses nothing.
+	// subscription fails (it returns why). A watcher that learns it missed a
+	// revocation, or cannot report one, MUST return an error, so that the
+	// caller resynchronises. A caller that lists after the first Alive and
+	// applies what both report misses nothing.
 	WatchRevocations(ctx context.Context, h RevocationHandler) error
 }

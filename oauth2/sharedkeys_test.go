@@ -44,7 +44,9 @@ func TestSharedKeySetCreatedOnce(t *testing.T) {
 	sets := make([]*KeySet, n)
 	var wg sync.WaitGroup
 	for i := range sets {
-		wg.Go(func() { sets[i] = sharedKeys(t, SharedKeysConfig{Store: st, Algorithm: ES256, AllowUnencryptedKeys: true}) })
+		wg.Go(func() {
+			sets[i] = sharedKeys(t, SharedKeysConfig{Store: st, Algorithm: ES256, AllowUnencryptedKeys: true})
+		})
 	}
 	wg.Wait()
 	stored, _ := st.GetKeySet(t.Context())

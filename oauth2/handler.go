@@ -89,13 +89,8 @@ func (i *Issuer) TokenHandler() http.Handler {
 // RevocationHandler serves the revocation endpoint (RFC 7009).
 func (i *Issuer) RevocationHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, ok := readForm(w, r)
+		form, c, ok := i.clientForm(w, r)
 		if !ok {
-			return
-		}
-		c, err := i.authenticateRequest(r, form)
-		if err != nil {
-			i.writeError(w, r, err)
 			return
 		}
 		if err := i.Revoke(r.Context(), c, form.Get("token"), form.Get("token_type_hint")); err != nil {
@@ -111,13 +106,8 @@ func (i *Issuer) RevocationHandler() http.Handler {
 // confidential clients may introspect.
 func (i *Issuer) IntrospectionHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, ok := readForm(w, r)
+		form, c, ok := i.clientForm(w, r)
 		if !ok {
-			return
-		}
-		c, err := i.authenticateRequest(r, form)
-		if err != nil {
-			i.writeError(w, r, err)
 			return
 		}
 		if c.Public() {
@@ -136,6 +126,22 @@ func (i *Issuer) IntrospectionHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, in)
 	})
+}
+
+// clientForm reads the form of a request to an endpoint that requires
+// client authentication and authenticates the client, answering the request
+// itself and returning false if either fails.
+func (i *Issuer) clientForm(w http.ResponseWriter, r *http.Request) (url.Values, *Client, bool) {
+	form, ok := readForm(w, r)
+	if !ok {
+		return nil, nil, false
+	}
+	c, err := i.authenticateRequest(r, form)
+	if err != nil {
+		i.writeError(w, r, err)
+		return nil, nil, false
+	}
+	return form, c, true
 }
 
 // JWKSHandler serves the public signing keys as a JWK Set (RFC 7517).

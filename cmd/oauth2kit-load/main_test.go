@@ -73,6 +73,9 @@ func newServer(t *testing.T, seen ...func(*http.Request)) *httptest.Server {
 		claims, _ := oauth2.ClaimsFromContext(r.Context())
 		fmt.Fprintf(w, `{"sub":%q}`, claims.Subject)
 	})))
+	mux.HandleFunc("GET /api/ping", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"ok":true}`)
+	})
 	mux.Handle("/", issuer.Handler())
 	return srv
 }
@@ -109,6 +112,7 @@ func TestMixes(t *testing.T) {
 		{name: "password", args: []string{"-mix", "password"}, want: map[string]int{"password": 1}},
 		{name: "refresh", args: []string{"-mix", "refresh"}, want: map[string]int{"refresh": 1}},
 		{name: "revoke", args: []string{"-mix", "revoke"}, want: map[string]int{"revoke": 1}},
+		{name: "public", args: []string{"-mix", "public"}, want: map[string]int{"public": 1}},
 		{
 			name: "weighted",
 			args: []string{"-mix", "me=7,refresh=2,revoke=1"},

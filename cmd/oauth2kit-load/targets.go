@@ -19,6 +19,7 @@ const (
 	tokenPath  = "/oauth2/token"
 	revokePath = "/oauth2/revoke"
 	mePath     = "/api/me"
+	pingPath   = "/api/ping"
 )
 
 // mix is one kind of request: how to build its target and how to judge
@@ -160,6 +161,12 @@ func buildMixes(cfg config, p preparedTokens, stop <-chan struct{}) []*mix {
 			}
 			m.target = func(t *vegeta.Target) error {
 				*t = vegeta.Target{Method: http.MethodGet, URL: m.url, Header: headers.get()}
+				return nil
+			}
+		case mixPublic:
+			m.url = cfg.baseURL + pingPath + "#" + m.name
+			m.target = func(t *vegeta.Target) error {
+				*t = vegeta.Target{Method: http.MethodGet, URL: m.url}
 				return nil
 			}
 		case mixRevoke:

@@ -66,6 +66,11 @@ type IssuerConfig struct {
 	GrantMaxLifetime time.Duration
 	// StoreTimeout bounds every store call.
 	StoreTimeout time.Duration
+	// ClientAuthCacheTTL is how long a confidential client's verified
+	// secret is remembered (as a keyed MAC, in memory), so that frequent
+	// refreshes do not each pay a slow password hash. 0 means
+	// DefaultClientAuthCacheTTL; a negative value turns the cache off.
+	ClientAuthCacheTTL time.Duration
 	// Leeway is the clock skew tolerated when the Issuer itself checks an
 	// access token (introspection, revocation); give it the resource
 	// servers' leeway so that both agree on whether a token is live.
@@ -82,6 +87,8 @@ type IssuerConfig struct {
 type Issuer struct {
 	cfg      IssuerConfig
 	verifier *Verifier // for the Issuer's own access tokens
+
+	clientAuth *clientAuthCache // nil when disabled
 
 	// dummySecret is checked for unknown clients, so that timing does not
 	// tell which client ids exist. It takes the cost of the first real
@@ -143,7 +150,14 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Issuer{cfg: cfg, verifier: v}, nil
+	iss := &Issuer{cfg: cfg, verifier: v}
+	switch {
+	case cfg.ClientAuthCacheTTL == 0:
+		iss.clientAuth = newClientAuthCache(DefaultClientAuthCacheTTL)
+	case cfg.ClientAuthCacheTTL > 0:
+		iss.clientAuth = newClientAuthCache(cfg.ClientAuthCacheTTL)
+	}
+	return iss, nil
 }
 
 // validIssuer reports whether s is an issuer identifier RFC 8414 §2 allows
@@ -189,12 +203,19 @@ func (i *Issuer) AuthenticateClient(ctx context.Context, clientID, secret string
 	if secret == "" {
 		return nil, newError(ErrInvalidClient, "client authentication failed", errors.New("no secret for a confidential client"))
 	}
+	now := i.cfg.Now()
+	if i.clientAuth != nil && i.clientAuth.verified(c, secret, now) {
+		return c, nil
+	}
 	i.dummySecretHash(c.SecretHash)
 	if err := checkPasswordContext(ctx, c.SecretHash, secret); err != nil {
 		if errors.Is(err, ErrOverloaded) {
 			return nil, newError(ErrTemporarilyUnavailable, "the authorization server is busy; retry later", err)
 		}
 		return nil, newError(ErrInvalidClient, "client authentication failed", err)
+	}
+	if i.clientAuth != nil {
+		i.clientAuth.remember(c, secret, now)
 	}
 	return c, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -109,17 +108,7 @@ func TestPasswordAuthenticator(t *testing.T) {
 // queueing without bound, and the token endpoint says 503, not 401 or 400.
 func TestPasswordChecksShedLoad(t *testing.T) {
 	f := newFixture(t)
-	saved := hashWait
-	hashWait = 10 * time.Millisecond
-	for range cap(hashSlots) {
-		hashSlots <- struct{}{}
-	}
-	t.Cleanup(func() {
-		for range cap(hashSlots) {
-			<-hashSlots
-		}
-		hashWait = saved
-	})
+	fillHashSlots(t)
 	if _, err := f.issuer.PasswordGrant(t.Context(), f.public, "alice", "wonderland", nil); !errors.Is(err, ErrTemporarilyUnavailable) || !errors.Is(err, ErrOverloaded) {
 		t.Errorf("PasswordGrant() error = %v, want %v wrapping %v", err, ErrTemporarilyUnavailable, ErrOverloaded)
 	}

@@ -98,27 +98,6 @@ func (c *tokenCache) put(raw string, claims *Claims, now time.Time) {
 	s.hand = (s.hand + 1) % len(s.ring)
 }
 
-// remove drops raw, for a token this process learned is revoked.
-func (c *tokenCache) remove(raw string) {
-	s := c.shard(raw)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.entries[raw]
-	if !ok {
-		return
-	}
-	delete(s.entries, raw)
-	for i, r := range s.ring {
-		if r == e {
-			s.ring = append(s.ring[:i], s.ring[i+1:]...)
-			if s.hand >= len(s.ring) {
-				s.hand = 0
-			}
-			return
-		}
-	}
-}
-
 // len reports the number of cached tokens.
 func (c *tokenCache) len() int {
 	n := 0

@@ -277,15 +277,6 @@ func (r *response) errorCode() string {
 	return e.Error
 }
 
-// errorDescription returns the "error_description" member, or "".
-func (r *response) errorDescription() string {
-	var e struct {
-		Description string `json:"error_description"`
-	}
-	_ = json.Unmarshal(r.body, &e)
-	return e.Description
-}
-
 // clientAuth adds client credentials to a raw request.
 type clientAuth func(r *http.Request, form url.Values)
 
@@ -307,9 +298,6 @@ func postAuth(id, secret string) clientAuth {
 		}
 	}
 }
-
-// noAuth sends no client credentials.
-func noAuth(*http.Request, url.Values) {}
 
 // postForm POSTs form to the issuer endpoint at path (e.g. oauth2.TokenPath).
 func (f *fixture) postForm(tb testing.TB, path string, auth clientAuth, form url.Values) *response {

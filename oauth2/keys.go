@@ -52,8 +52,6 @@ type Key struct {
 	// keepUntil is, for a key retired by another instance, until when the
 	// tokens that instance signed with it may still be live (Unix seconds).
 	keepUntil atomic.Int64
-	// createdAt is when the key was generated; zero if unknown.
-	createdAt time.Time
 }
 
 // inUse reports whether a retired key may still have live tokens at now.

@@ -247,7 +247,6 @@ func (s *KeySet) install(set store.KeySet, now time.Time) error {
 			if k, err = NewKey(rec.ID, rec.Algorithm, private); err != nil {
 				return fmt.Errorf("oauth2: stored key %q: %w", rec.ID, err)
 			}
-			k.createdAt = rec.CreatedAt
 		}
 		if i == 0 {
 			active = k

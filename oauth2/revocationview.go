@@ -26,6 +26,9 @@ type RevocationViewConfig struct {
 	// store (and so fails closed if the store is down too). 0 means
 	// DefaultMaxStaleness.
 	MaxStaleness time.Duration
+	// StoreTimeout bounds each store call made while the view is not
+	// trusted; 0 means DefaultStoreTimeout.
+	StoreTimeout time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -68,6 +71,9 @@ func NewRevocationView(cfg RevocationViewConfig) (*RevocationView, error) {
 	if cfg.MaxStaleness == 0 {
 		cfg.MaxStaleness = DefaultMaxStaleness
 	}
+	if cfg.StoreTimeout <= 0 {
+		cfg.StoreTimeout = DefaultStoreTimeout
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -93,10 +99,12 @@ func (v *RevocationView) Trusted() bool {
 }
 
 // IsRevoked implements RevocationChecker: from memory while the view is
-// trusted, from the store otherwise.
+// trusted, from the store (within StoreTimeout) otherwise.
 func (v *RevocationView) IsRevoked(ctx context.Context, jti, grantID string) (bool, error) {
 	now := v.cfg.Now()
 	if now.UnixNano() >= v.trustedUntil.Load() {
+		ctx, cancel := context.WithTimeout(ctx, v.cfg.StoreTimeout)
+		defer cancel()
 		return v.cfg.Store.IsRevoked(ctx, jti, grantID)
 	}
 	v.mu.RLock()
@@ -109,6 +117,8 @@ func (v *RevocationView) IsRevoked(ctx context.Context, jti, grantID string) (bo
 	}
 	return false, nil
 }
+
+func (v *RevocationView) boundsStoreCalls() {}
 
 // run keeps the subscription up, resynchronising after every
 // (re)subscription, with a capped backoff between failures.

@@ -147,3 +147,31 @@ func TestVerifierWithRevocationView(t *testing.T) {
 		return errors.Is(err, ErrTokenRevoked)
 	})
 }
+
+// neverAliveStore subscribes but never proves alive, and its IsRevoked
+// hangs: a view over it must still bound the fallback call itself, since
+// the verifier adds no timer for views.
+type neverAliveStore struct{ *memstore.Store }
+
+func (neverAliveStore) WatchRevocations(ctx context.Context, _ store.RevocationHandler) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (neverAliveStore) IsRevoked(ctx context.Context, _, _ string) (bool, error) {
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+func TestRevocationViewBoundsItsFallback(t *testing.T) {
+	f := newFixture(t)
+	tok := f.login(t, f.confid)
+	view := newView(t, RevocationViewConfig{Store: neverAliveStore{memstore.New()}, StoreTimeout: 20 * time.Millisecond})
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: view, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), tok.AccessToken); !errors.Is(err, ErrRevocationUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Verify() through an untrusted view over a hung store error = %v, want ErrRevocationUnavailable wrapping context.DeadlineExceeded", err)
+	}
+}

@@ -67,6 +67,18 @@ type VerifierConfig struct {
 type Verifier struct {
 	cfg   VerifierConfig
 	cache *tokenCache // nil when disabled
+
+	// selfBounded is set when Revocations bounds its own store calls (a
+	// RevocationView, which mostly answers from memory), so Verify adds no
+	// timer of its own on the hot path.
+	selfBounded bool
+}
+
+// selfBoundedChecker is a RevocationChecker that puts a timeout on every
+// store call it makes itself.
+type selfBoundedChecker interface {
+	RevocationChecker
+	boundsStoreCalls()
 }
 
 // DefaultCacheSize is the default number of verified tokens a Verifier
@@ -102,6 +114,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		cfg.Now = time.Now
 	}
 	v := &Verifier{cfg: cfg}
+	_, v.selfBounded = cfg.Revocations.(selfBoundedChecker)
 	switch {
 	case cfg.CacheSize == 0:
 		v.cache = newTokenCache(DefaultCacheSize)
@@ -253,10 +266,8 @@ func (v *Verifier) checkRevoked(ctx context.Context, c *Claims) error {
 	}
 	var revoked bool
 	var err error
-	if view, ok := v.cfg.Revocations.(*RevocationView); ok && view.Trusted() {
-		// Answered from memory: no store call to bound, and no timer to
-		// allocate on the hot path.
-		revoked, err = view.IsRevoked(ctx, c.ID, c.GrantID)
+	if v.selfBounded {
+		revoked, err = v.cfg.Revocations.IsRevoked(ctx, c.ID, c.GrantID)
 	} else {
 		ctx, cancel := context.WithTimeout(ctx, v.cfg.StoreTimeout)
 		revoked, err = v.cfg.Revocations.IsRevoked(ctx, c.ID, c.GrantID)

@@ -15,7 +15,6 @@ import (
 	"github.com/oauth2kit/oauth2kit/adapters/redisstore"
 	"github.com/oauth2kit/oauth2kit/internal/testenv"
 	"github.com/oauth2kit/oauth2kit/oauth2"
-	"github.com/oauth2kit/oauth2kit/store"
 )
 
 const issuerURL = "https://auth.crossinstance.test"
@@ -198,6 +197,3 @@ func TestRevocationReachesOtherInstance(t *testing.T) {
 		})
 	}
 }
-
-var _ store.RevocationWatcher = (*redisstore.Store)(nil)
-var _ store.RevocationWatcher = (*pgstore.Store)(nil)

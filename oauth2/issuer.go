@@ -276,7 +276,7 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 	}
 	resp := &TokenResponse{}
 	if c.AllowsGrant(GrantRefreshToken) {
-		raw, hash, err := newRefreshToken()
+		raw, hash, err := i.newRefreshToken()
 		if err != nil {
 			return nil, newError(ErrServerError, "", err)
 		}
@@ -361,7 +361,7 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 	invalid := func(cause error) error {
 		return newError(ErrInvalidGrant, "the refresh token is invalid, expired or revoked", cause)
 	}
-	hash := hashToken(refreshToken)
+	hash := i.hashToken(refreshToken)
 	old, err := i.getRefreshToken(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, invalid(err)
@@ -399,7 +399,7 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 		accessScope = scope
 	}
 
-	raw, nextHash, err := newRefreshToken()
+	raw, nextHash, err := i.newRefreshToken()
 	if err != nil {
 		return nil, newError(ErrServerError, "", err)
 	}
@@ -512,19 +512,28 @@ func (i *Issuer) issueAccessToken(resp *TokenResponse, now time.Time, clientID, 
 // refreshTokenBytes is the entropy of a refresh token: 256 bits.
 const refreshTokenBytes = 32
 
-// newRefreshToken returns a fresh opaque refresh token and its SHA-256.
-func newRefreshToken() (raw string, hash []byte, err error) {
+// newRefreshToken returns a fresh opaque refresh token and its hash.
+func (i *Issuer) newRefreshToken() (raw string, hash []byte, err error) {
 	b := make([]byte, refreshTokenBytes)
 	if _, err := rand.Read(b); err != nil {
 		return "", nil, fmt.Errorf("oauth2: generating refresh token: %w", err)
 	}
 	raw = base64.RawURLEncoding.EncodeToString(b)
-	return raw, hashToken(raw), nil
+	return raw, i.hashToken(raw), nil
 }
 
-func hashToken(raw string) []byte {
-	sum := sha256.Sum256([]byte(raw))
-	return sum[:]
+// hashToken is what the store knows a refresh token by: SHA-256 over the
+// issuer identifier and the token. Only the issuer that issued a token can
+// find it, so Issuers with different identifiers on one store neither
+// redeem, revoke nor burn each other's refresh tokens: to any other issuer
+// it is unknown. The NUL cannot occur in an issuer URL, so no identifier
+// and token can hash as another pair.
+func (i *Issuer) hashToken(raw string) []byte {
+	h := sha256.New()
+	h.Write([]byte(i.cfg.Issuer))
+	h.Write([]byte{0})
+	h.Write([]byte(raw))
+	return h.Sum(nil)
 }
 
 // randomID returns 128 random bits, base64url-encoded, for jti and grant ids.

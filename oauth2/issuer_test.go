@@ -507,3 +507,34 @@ func TestRefreshWhoseReplyWasLost(t *testing.T) {
 		t.Errorf("RefreshGrant(successor) error = %v", err)
 	}
 }
+
+// Two Issuers with different identifiers on one store do not share refresh
+// tokens: to the other issuer a token is unknown, so it can neither redeem,
+// revoke nor burn it, and the issuer that issued it still can.
+func TestRefreshTokenBoundToIssuer(t *testing.T) {
+	var cfg IssuerConfig
+	f := newFixture(t, func(c *IssuerConfig) { cfg = *c })
+	cfg.Issuer = "https://other-tenant.example.test"
+	other, err := NewIssuer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := f.login(t, f.confid)
+
+	if _, err := other.RefreshGrant(t.Context(), f.confid, tok.RefreshToken, nil); !errors.Is(err, ErrInvalidGrant) {
+		t.Errorf("other.RefreshGrant() error = %v, want %v", err, ErrInvalidGrant)
+	}
+	if in, err := other.Introspect(t.Context(), f.confid, tok.RefreshToken, HintRefreshToken); err != nil || in.Active {
+		t.Errorf("other.Introspect() = %+v, %v, want inactive", in, err)
+	}
+	if err := other.Revoke(t.Context(), f.confid, tok.RefreshToken, HintRefreshToken); err != nil {
+		t.Errorf("other.Revoke() error = %v, want nil (an unknown token, RFC 7009 §2.2)", err)
+	}
+	next, err := f.issuer.RefreshGrant(t.Context(), f.confid, tok.RefreshToken, nil)
+	if err != nil {
+		t.Fatalf("RefreshGrant() by the issuing issuer after the other's attempts error = %v, want success", err)
+	}
+	if _, err := f.verifier.Verify(t.Context(), next.AccessToken); err != nil {
+		t.Errorf("Verify(new access token) error = %v: the grant must not have been revoked", err)
+	}
+}

@@ -45,7 +45,7 @@ func (i *Issuer) revokeRefreshToken(ctx context.Context, c *Client, token string
 	if looksLikeJWT(token) {
 		return false, nil
 	}
-	rt, err := i.getRefreshToken(ctx, hashToken(token))
+	rt, err := i.getRefreshToken(ctx, i.hashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
@@ -175,7 +175,7 @@ func (i *Issuer) introspectRefreshToken(ctx context.Context, token string) (*Int
 	if looksLikeJWT(token) || token == "" {
 		return nil, nil
 	}
-	rt, err := i.getRefreshToken(ctx, hashToken(token))
+	rt, err := i.getRefreshToken(ctx, i.hashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}

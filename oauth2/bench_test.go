@@ -95,10 +95,10 @@ func BenchmarkVerify(b *testing.B) {
 			name string
 			cfg  VerifierConfig
 		}{
-			{"cold/no-revocation", VerifierConfig{SkipRevocationCheck: true, CacheSize: -1}},
+			{"cold/no-revocation", VerifierConfig{Revocation: RevocationUnchecked, CacheSize: -1}},
 			{"cold/memstore", VerifierConfig{Revocations: s.store, CacheSize: -1}},
 			{"cold/view", VerifierConfig{Revocations: view, CacheSize: -1}},
-			{"cached/no-revocation", VerifierConfig{SkipRevocationCheck: true}},
+			{"cached/no-revocation", VerifierConfig{Revocation: RevocationUnchecked}},
 			{"cached/memstore", VerifierConfig{Revocations: s.store}},
 			{"cached/view", VerifierConfig{Revocations: view}},
 		}

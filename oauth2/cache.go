@@ -18,7 +18,9 @@ import (
 //
 // What the cache skips is exactly what cannot change for a given token
 // string: its signature and signed claims. Expiry, not-before and
-// revocation are checked on every hit.
+// revocation are checked on every hit, and so is that the key which
+// verified the signature is still the one its kid resolves to. The cached
+// claims are never handed out, only copies of them.
 type tokenCache struct {
 	seed   maphash.Seed
 	shards []cacheShard
@@ -35,9 +37,9 @@ type cacheShard struct {
 }
 
 type cacheEntry struct {
-	raw    string
-	claims *Claims
-	used   atomic.Bool
+	raw   string
+	token atomic.Pointer[verifiedToken] // replaced, never modified
+	used  atomic.Bool
 }
 
 func newTokenCache(size int) *tokenCache {
@@ -53,8 +55,8 @@ func (c *tokenCache) shard(raw string) *cacheShard {
 	return &c.shards[maphash.String(c.seed, raw)%cacheShards]
 }
 
-// get returns the cached claims of raw, if any.
-func (c *tokenCache) get(raw string) *Claims {
+// get returns what is cached of raw, if anything.
+func (c *tokenCache) get(raw string) *verifiedToken {
 	s := c.shard(raw)
 	s.mu.RLock()
 	e := s.entries[raw]
@@ -65,18 +67,21 @@ func (c *tokenCache) get(raw string) *Claims {
 	if !e.used.Load() {
 		e.used.Store(true)
 	}
-	return e.claims
+	return e.token.Load()
 }
 
-// put caches the claims of raw, evicting an old entry if the shard is full.
-func (c *tokenCache) put(raw string, claims *Claims, now time.Time) {
+// put caches t for raw, replacing what was cached for it (verified with a
+// key since replaced) or evicting an old entry if the shard is full.
+func (c *tokenCache) put(raw string, t *verifiedToken, now time.Time) {
 	s := c.shard(raw)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.entries[raw]; ok {
+	if e, ok := s.entries[raw]; ok {
+		e.token.Store(t)
 		return
 	}
-	e := &cacheEntry{raw: raw, claims: claims}
+	e := &cacheEntry{raw: raw}
+	e.token.Store(t)
 	if len(s.ring) < s.limit {
 		s.ring = append(s.ring, e)
 		s.entries[raw] = e
@@ -85,7 +90,7 @@ func (c *tokenCache) put(raw string, claims *Claims, now time.Time) {
 	// Walk at most two laps: the first clears the flags it passes.
 	for range 2 * len(s.ring) {
 		victim := s.ring[s.hand]
-		if victim.used.Load() && now.Before(victim.claims.ExpiresAt) {
+		if victim.used.Load() && now.Before(victim.token.Load().claims.ExpiresAt) {
 			victim.used.Store(false)
 			s.hand = (s.hand + 1) % len(s.ring)
 			continue

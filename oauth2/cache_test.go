@@ -1,11 +1,19 @@
 package oauth2
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // A cached token is still checked for expiry and revocation on every use.
@@ -20,8 +28,8 @@ func TestCachedTokenStillChecked(t *testing.T) {
 		t.Fatalf("Got %d cached tokens after one verification, want 1", f.verifier.cache.len())
 	}
 	again, err := f.verifier.Verify(t.Context(), tok.AccessToken)
-	if err != nil || again != first {
-		t.Fatalf("Verify() again = %p, %v, want the cached claims %p", again, err, first)
+	if err != nil || !reflect.DeepEqual(again, first) {
+		t.Fatalf("Verify() again = %+v, %v, want %+v", again, err, first)
 	}
 	if err := f.issuer.Revoke(t.Context(), f.confid, tok.AccessToken, ""); err != nil {
 		t.Fatal(err)
@@ -46,7 +54,7 @@ func TestCacheIsBounded(t *testing.T) {
 	now := time.Now()
 	claims := &Claims{ExpiresAt: now.Add(time.Hour)}
 	for i := range 10 * size {
-		c.put(fmt.Sprint("token-", i), claims, now)
+		c.put(fmt.Sprint("token-", i), &verifiedToken{claims: claims}, now)
 		if i%3 == 0 { // keep some in use, so eviction has to choose
 			c.get(fmt.Sprint("token-", i))
 		}
@@ -56,7 +64,7 @@ func TestCacheIsBounded(t *testing.T) {
 	}
 	// An expired entry goes before a used live one.
 	c = newTokenCache(cacheShards) // one entry per shard
-	c.put("old", &Claims{ExpiresAt: now.Add(-time.Second)}, now)
+	c.put("old", &verifiedToken{claims: &Claims{ExpiresAt: now.Add(-time.Second)}}, now)
 	s := c.shard("old")
 	var fresh string
 	for i := 0; ; i++ {
@@ -64,7 +72,7 @@ func TestCacheIsBounded(t *testing.T) {
 			break
 		}
 	}
-	c.put(fresh, claims, now)
+	c.put(fresh, &verifiedToken{claims: claims}, now)
 	if c.get("old") != nil || c.get(fresh) == nil {
 		t.Errorf("Got the expired entry kept over a new one")
 	}
@@ -77,9 +85,10 @@ func TestCacheDisabled(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := f.login(t, f.confid)
-	a, _ := v.Verify(t.Context(), tok.AccessToken)
-	b, _ := v.Verify(t.Context(), tok.AccessToken)
-	if v.cache != nil || a == b {
+	if _, err := v.Verify(t.Context(), tok.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	if v.cache != nil {
 		t.Errorf("Got a cache with CacheSize -1")
 	}
 }
@@ -109,5 +118,141 @@ func TestCacheConcurrent(t *testing.T) {
 	wg.Wait()
 	if got := v.cache.len(); got > 32 {
 		t.Errorf("Got %d cached tokens, want at most 32", got)
+	}
+}
+
+// What a caller does to the Claims it got must not reach any other caller:
+// the cache hands out copies, never what it holds.
+func TestVerifiedClaimsAreTheCallersOwn(t *testing.T) {
+	f := newFixture(t)
+	tok := f.login(t, f.confid, "profile", "email")
+	want, err := f.verifier.Verify(t.Context(), tok.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = want.clone() // what the first caller saw, before anyone changes it
+	for i := range 3 {
+		c, err := f.verifier.Verify(t.Context(), tok.AccessToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(c, want) {
+			t.Fatalf("Verify() call %d = %+v, want %+v", i+2, c, want)
+		}
+		// Everything a careless handler might do.
+		c.Subject = "mallory"
+		c.Scope[0] = "admin"
+		c.Audience[0] = "https://evil.test"
+		c.Audience = append(c.Audience, "https://evil.test")
+		c.Scope = append(c.Scope, "admin")
+	}
+}
+
+// mapResolver is a KeyResolver whose keys a test changes at will.
+type mapResolver struct {
+	mu   sync.Mutex
+	keys map[string]*jose.JSONWebKey
+}
+
+func (r *mapResolver) VerificationKey(_ context.Context, kid string) (*jose.JSONWebKey, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if k, ok := r.keys[kid]; ok {
+		return k, nil
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownKey, kid)
+}
+
+func (r *mapResolver) set(kid string, k *jose.JSONWebKey) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if k == nil {
+		delete(r.keys, kid)
+	} else {
+		r.keys[kid] = k
+	}
+}
+
+// A key that leaves the key set stops its cached tokens at once, as it stops
+// tokens never seen; a key replaced under the same kid is used to verify
+// the cached token again.
+func TestCacheFollowsKeyRemoval(t *testing.T) {
+	f := newFixture(t)
+	tok := f.login(t, f.confid)
+	active := f.keys.Active()
+	res := &mapResolver{keys: map[string]*jose.JSONWebKey{active.ID(): active.verify}}
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: res, Revocations: f.store, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), tok.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	if v.cache.len() != 1 {
+		t.Fatalf("Got %d cached tokens, want 1", v.cache.len())
+	}
+	res.set(active.ID(), nil)
+	if _, err := v.Verify(t.Context(), tok.AccessToken); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("Verify(cached, key removed) error = %v, want %v", err, ErrUnknownKey)
+	}
+	// Another key published under the kid: the signature no longer verifies.
+	other, err := GenerateKey(EdDSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := *other.verify
+	forged.KeyID = active.ID()
+	res.set(active.ID(), &forged)
+	if _, err := v.Verify(t.Context(), tok.AccessToken); !errors.Is(err, ErrInvalidSignature) {
+		t.Errorf("Verify(cached, kid now names another key) error = %v, want %v", err, ErrInvalidSignature)
+	}
+	// The same key back, as a new object (a refetched JWKS): valid again.
+	again := *active.verify
+	res.set(active.ID(), &again)
+	if _, err := v.Verify(t.Context(), tok.AccessToken); err != nil {
+		t.Errorf("Verify(cached, same key refetched) error = %v, want nil", err)
+	}
+}
+
+// The same through a RemoteKeySet: once a reload of the JWKS no longer has
+// the key, the cached token is refused.
+func TestCacheFollowsRemoteKeyRemoval(t *testing.T) {
+	f := newFixture(t)
+	tok := f.login(t, f.confid)
+	var removed atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		set := f.keys.JWKS()
+		if removed.Load() {
+			set.Keys = set.Keys[:0]
+			other, _ := GenerateKey(ES256)
+			set.Keys = append(set.Keys, other.publicJWK())
+		}
+		_ = json.NewEncoder(w).Encode(set)
+	}))
+	t.Cleanup(srv.Close)
+	remote := NewRemoteKeySet(srv.URL, RemoteKeySetOptions{RefreshInterval: time.Millisecond, MinRefetchInterval: time.Millisecond})
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: remote, Revocations: f.store, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), tok.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	removed.Store(true)
+	// Each Verify of a stale set starts a reload in the background; the
+	// first one that completes without the key must end the token.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := v.Verify(t.Context(), tok.AccessToken)
+		if errors.Is(err, ErrUnknownKey) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("Verify() error = %v, want nil or %v", err, ErrUnknownKey)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Verify() still accepts the cached token after the JWKS dropped its key")
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }

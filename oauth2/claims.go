@@ -2,9 +2,12 @@ package oauth2
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	josejson "github.com/go-jose/go-jose/v4/json"
 )
 
 // Claims are the claims of a verified access token (RFC 9068 §2.2).
@@ -19,6 +22,28 @@ type Claims struct {
 	ClientID  string    // client_id
 	Scope     []string  // scope, split on spaces
 	GrantID   string    // grant_id: the refresh-token family the token was issued under
+}
+
+// clone returns a deep copy of c, so that what one caller does to its Claims
+// never reaches another. Audience and Scope share one backing array, capped
+// so that appending to either reallocates instead of overwriting the other.
+func (c *Claims) clone() *Claims {
+	out := new(Claims)
+	*out = *c
+	na, ns := len(c.Audience), len(c.Scope)
+	if na+ns == 0 {
+		return out
+	}
+	buf := make([]string, na+ns)
+	if c.Audience != nil {
+		out.Audience = buf[:na:na]
+		copy(out.Audience, c.Audience)
+	}
+	if c.Scope != nil {
+		out.Scope = buf[na : na+ns : na+ns]
+		copy(out.Scope, c.Scope)
+	}
+	return out
 }
 
 // HasScope reports whether the token grants every scope given.
@@ -45,9 +70,39 @@ type wireClaims struct {
 	GrantID   string   `json:"grant_id,omitempty"`
 }
 
+// parseClaims decodes a verified payload. Member names compare exactly and a
+// name may appear once (RFC 7519 §4, RFC 8259 §4): encoding/json would match
+// "SCOPE" to scope and let the last duplicate win, so that a payload could
+// mean one thing to this verifier and another to every other JWT library.
+// go-jose's fork of encoding/json has exactly these rules, and is what it
+// uses for JOSE headers.
+func parseClaims(payload []byte) (*wireClaims, error) {
+	var w wireClaims
+	if err := josejson.Unmarshal(payload, &w); err != nil {
+		return nil, err
+	}
+	for _, d := range []struct {
+		name string
+		n    *numeric
+	}{{"exp", w.ExpiresAt}, {"iat", w.IssuedAt}, {"nbf", w.NotBefore}} {
+		if d.n != nil && !d.n.valid() {
+			return nil, fmt.Errorf("%s %v is not a NumericDate between 0 and year 9999", d.name, float64(*d.n))
+		}
+	}
+	return &w, nil
+}
+
 // numeric is a JWT NumericDate: seconds since the epoch, possibly
 // fractional on input; whole seconds on output.
 type numeric float64
+
+// maxNumericDate is the last second of year 9999. Anything later (or
+// negative, or not finite) is refused: converting it to int64 seconds would
+// wrap, and a wrapped nbf or exp fails open.
+const maxNumericDate = 253402300799
+
+// valid also refuses NaN and infinities, for which every comparison is false.
+func (n numeric) valid() bool { return n >= 0 && n <= maxNumericDate }
 
 func (n numeric) time() time.Time {
 	sec := float64(n)
@@ -66,12 +121,12 @@ type audience []string
 
 func (a *audience) UnmarshalJSON(b []byte) error {
 	var one string
-	if err := json.Unmarshal(b, &one); err == nil {
+	if err := josejson.Unmarshal(b, &one); err == nil {
 		*a = audience{one}
 		return nil
 	}
 	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
+	if err := josejson.Unmarshal(b, &many); err != nil {
 		return err
 	}
 	*a = many

@@ -254,10 +254,10 @@ func sign(tb testing.TB, alg jwa.SignatureAlgorithm, key any, h jws.Headers) str
 func remoteVerifier(tb testing.TB, url string, client *http.Client) *oauth2.Verifier {
 	tb.Helper()
 	v, err := oauth2.NewVerifier(oauth2.VerifierConfig{
-		Issuer:              remoteIssuer,
-		Audience:            remoteAudience,
-		Keys:                oauth2.NewRemoteKeySet(url, oauth2.RemoteKeySetOptions{Client: client}),
-		SkipRevocationCheck: true, // a third-party issuer: no shared store
+		Issuer:     remoteIssuer,
+		Audience:   remoteAudience,
+		Keys:       oauth2.NewRemoteKeySet(url, oauth2.RemoteKeySetOptions{Client: client}),
+		Revocation: oauth2.RevocationUnchecked, // a third-party issuer: no shared store
 	})
 	if err != nil {
 		tb.Fatalf("NewVerifier() error = %v", err)

@@ -25,10 +25,17 @@ const (
 	DefaultStoreTimeout     = 5 * time.Second
 )
 
-// revocationMargin is how long a revocation outlives the latest moment a
-// verifier with the configured leeway could still accept what it revokes,
-// to cover clock differences between the issuer and the store.
+// revocationMargin is how long a revocation outlives the latest moment any
+// verifier could still accept what it revokes, to cover clock differences
+// between the issuer and the store.
 const revocationMargin = 5 * time.Minute
+
+// lastAccepted is the latest moment a verifier could accept a token expiring
+// at exp. Verifiers differ in leeway, and the issuer does not know theirs, so
+// revocations are kept past the largest leeway any of them may have: one
+// verifier more lenient than the issuer must not accept a revoked token
+// again.
+func lastAccepted(exp time.Time) time.Time { return exp.Add(MaxLeeway) }
 
 // IssuerConfig configures an Issuer.
 type IssuerConfig struct {
@@ -72,8 +79,9 @@ type IssuerConfig struct {
 	// DefaultClientAuthCacheTTL; a negative value turns the cache off.
 	ClientAuthCacheTTL time.Duration
 	// Leeway is the clock skew tolerated when the Issuer itself checks an
-	// access token (introspection, revocation); give it the resource
-	// servers' leeway so that both agree on whether a token is live.
+	// access token (introspection, revocation), at most MaxLeeway; give it
+	// the resource servers' leeway so that both agree on whether a token is
+	// live.
 	Leeway time.Duration
 	// Logger, when set, receives the causes of server-side failures, which
 	// clients only see as a generic error.
@@ -111,6 +119,8 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 		return nil, errors.New("oauth2: IssuerConfig.Clients is required")
 	case cfg.AccessTokenTTL < 0, cfg.RefreshTokenTTL < 0, cfg.RefreshIdleTTL < 0, cfg.GrantMaxLifetime < 0, cfg.StoreTimeout < 0, cfg.Leeway < 0:
 		return nil, errors.New("oauth2: IssuerConfig durations must not be negative")
+	case cfg.Leeway > MaxLeeway:
+		return nil, fmt.Errorf("oauth2: IssuerConfig.Leeway %s is above MaxLeeway (%s)", cfg.Leeway, MaxLeeway)
 	}
 	if len(cfg.Audience) == 0 {
 		cfg.Audience = []string{cfg.Issuer}
@@ -457,7 +467,7 @@ func (i *Issuer) reuseDetected(ctx context.Context, rt store.RefreshToken) error
 
 func (i *Issuer) revokeGrant(ctx context.Context, rt store.RefreshToken) error {
 	// Access tokens of the grant live at most AccessTokenTTL past its end.
-	until := rt.GrantExpiresAt.Add(i.cfg.AccessTokenTTL + i.cfg.Leeway + revocationMargin)
+	until := lastAccepted(rt.GrantExpiresAt.Add(i.cfg.AccessTokenTTL)).Add(revocationMargin)
 	sctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
 	defer cancel()
 	return i.cfg.Store.RevokeGrant(sctx, rt.GrantID, until)

@@ -393,6 +393,7 @@ func TestNewIssuerValidates(t *testing.T) {
 		{"no clients", func(c *IssuerConfig) { c.Clients = nil }},
 		{"negative ttl", func(c *IssuerConfig) { c.AccessTokenTTL = -time.Second }},
 		{"negative leeway", func(c *IssuerConfig) { c.Leeway = -time.Second }},
+		{"leeway above MaxLeeway", func(c *IssuerConfig) { c.Leeway = MaxLeeway + time.Second }},
 		{"issuer not a URL", func(c *IssuerConfig) { c.Issuer = "not a url at all" }},
 		{"issuer ftp", func(c *IssuerConfig) { c.Issuer = "ftp://x" }},
 		{"issuer with query", func(c *IssuerConfig) { c.Issuer = "https://x/a?b=c" }},

@@ -112,7 +112,7 @@ func TestRemoteKeySetFetchFailureIsUnavailable(t *testing.T) {
 	// Behind the middleware that is a 503: the token may be fine.
 	f := newFixture(t)
 	tok := f.login(t, f.confid)
-	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: remote, SkipRevocationCheck: true, Now: f.clock.Now})
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: remote, Revocation: RevocationUnchecked, Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,13 +65,12 @@ func (i *Issuer) revokeAccessToken(ctx context.Context, c *Client, token string)
 	if !looksLikeJWT(token) {
 		return false, nil
 	}
-	claims, err := i.verifier.verifySignedClaims(ctx, token)
+	t, err := i.verifier.verifySignedClaims(ctx, token)
 	if err != nil {
 		return false, nil // not one of ours: nothing to revoke
 	}
-	// Verifiers accept a token until exp plus their leeway: revocation
-	// must hold that long too.
-	usableUntil := claims.ExpiresAt.Add(i.cfg.Leeway)
+	claims := t.claims
+	usableUntil := lastAccepted(claims.ExpiresAt)
 	if !i.cfg.Now().Before(usableUntil) {
 		return true, nil // already unusable everywhere
 	}

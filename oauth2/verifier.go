@@ -2,7 +2,6 @@ package oauth2
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -21,6 +20,29 @@ type RevocationChecker interface {
 	IsRevoked(ctx context.Context, jti, grantID string) (bool, error)
 }
 
+// RevocationPolicy says how a Verifier treats revocation.
+type RevocationPolicy int
+
+const (
+	// RevocationFailClosed rejects revoked tokens, and tokens whose
+	// revocation status cannot be read (ErrRevocationUnavailable; 503 from
+	// the middleware).
+	RevocationFailClosed RevocationPolicy = iota
+	// RevocationFailOpen rejects revoked tokens but accepts a token whose
+	// revocation status cannot be read because the store failed. It trades
+	// the guarantee that a revoked token is refused for availability while
+	// the store is down.
+	RevocationFailOpen
+	// RevocationUnchecked accepts revoked tokens until they expire, for a
+	// resource server that cannot reach the store. Revocations must be nil.
+	RevocationUnchecked
+)
+
+// MaxLeeway is the largest clock skew a Verifier or an Issuer tolerates.
+// Revocations, and retired signing keys (DefaultRetireGrace), are kept that
+// long past the expiry of the tokens they concern.
+const MaxLeeway = 5 * time.Minute
+
 // VerifierConfig configures a Verifier.
 type VerifierConfig struct {
 	// Issuer is the required iss claim.
@@ -32,17 +54,15 @@ type VerifierConfig struct {
 	// *RemoteKeySet, or your own.
 	Keys KeyResolver
 	// Revocations is checked for the token's jti and grant. It is required
-	// unless SkipRevocationCheck is set.
+	// unless Revocation is RevocationUnchecked, and must then be nil.
 	Revocations RevocationChecker
-	// SkipRevocationCheck accepts revoked tokens until they expire. It must
-	// be set explicitly when Revocations is nil.
-	SkipRevocationCheck bool
-	// RevocationFailOpen accepts a token whose revocation status cannot be
-	// read because the store failed, instead of rejecting it (the default:
-	// fail closed, 503 from the middleware). It trades the guarantee that a
-	// revoked token is refused for availability while the store is down.
-	RevocationFailOpen bool
-	// Leeway is the clock skew tolerated on exp, nbf and iat.
+	// Revocation is what Verify does about revocation; the zero value is
+	// RevocationFailClosed.
+	Revocation RevocationPolicy
+	// Leeway is the clock skew tolerated on exp, nbf and iat, at most
+	// MaxLeeway: revocations are kept for MaxLeeway past a token's expiry,
+	// so a verifier more lenient than that would accept a revoked token
+	// again.
 	Leeway time.Duration
 	// StoreTimeout bounds the revocation lookup, so a hung store answers
 	// 503 rather than holding requests; 0 means DefaultStoreTimeout.
@@ -94,10 +114,14 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		return nil, errors.New("oauth2: VerifierConfig.Audience is required")
 	case cfg.Keys == nil:
 		return nil, errors.New("oauth2: VerifierConfig.Keys is required")
-	case cfg.Revocations == nil && !cfg.SkipRevocationCheck:
-		return nil, errors.New("oauth2: VerifierConfig.Revocations is required (or set SkipRevocationCheck)")
-	case cfg.Leeway < 0:
-		return nil, errors.New("oauth2: VerifierConfig.Leeway must not be negative")
+	case cfg.Revocation < RevocationFailClosed || cfg.Revocation > RevocationUnchecked:
+		return nil, fmt.Errorf("oauth2: VerifierConfig.Revocation %d is not a RevocationPolicy", cfg.Revocation)
+	case cfg.Revocation == RevocationUnchecked && cfg.Revocations != nil:
+		return nil, errors.New("oauth2: VerifierConfig.Revocations is set but Revocation is RevocationUnchecked")
+	case cfg.Revocation != RevocationUnchecked && cfg.Revocations == nil:
+		return nil, errors.New("oauth2: VerifierConfig.Revocations is required (or set Revocation to RevocationUnchecked)")
+	case cfg.Leeway < 0 || cfg.Leeway > MaxLeeway:
+		return nil, fmt.Errorf("oauth2: VerifierConfig.Leeway %s is outside [0, MaxLeeway = %s]", cfg.Leeway, MaxLeeway)
 	case strings.ContainsAny(cfg.Realm, "\"\\"):
 		return nil, errors.New("oauth2: VerifierConfig.Realm must not contain quotes or backslashes")
 	}
@@ -130,8 +154,8 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 // ErrRevocationUnavailable or ErrKeysUnavailable when a store or the JWKS
 // could not be asked.
 //
-// The returned Claims may be shared, through the cache, with other callers
-// verifying the same token: treat them as read-only.
+// The returned Claims are the caller's own: changing them affects no other
+// caller, whatever the cache holds.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	c, err := v.signedClaims(ctx, raw)
 	if err != nil {
@@ -147,28 +171,43 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 }
 
 // signedClaims returns the verified signed claims of raw, from the cache
-// when it was verified before.
+// when it was verified before with a key the resolver still returns.
 func (v *Verifier) signedClaims(ctx context.Context, raw string) (*Claims, error) {
 	if v.cache == nil {
-		return v.verifySignedClaims(ctx, raw)
+		t, err := v.verifySignedClaims(ctx, raw)
+		if err != nil {
+			return nil, err
+		}
+		return t.claims, nil
 	}
-	if c := v.cache.get(raw); c != nil {
-		return c, nil
+	if hit := v.cache.get(raw); hit != nil {
+		// Ask for the key on every hit: a key removed from the set (a JWKS
+		// refetched without it, a shared set that dropped it) must stop its
+		// cached tokens as it stops new ones. A resolver that returns another
+		// key object for the kid (a refetched JWKS) costs one verification.
+		key, err := v.key(ctx, hit.kid)
+		if err != nil {
+			return nil, err
+		}
+		if key == hit.key {
+			return hit.claims.clone(), nil
+		}
 	}
-	c, err := v.verifySignedClaims(ctx, raw)
+	t, err := v.verifySignedClaims(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
-	if now := v.cfg.Now(); now.Before(c.ExpiresAt.Add(v.cfg.Leeway)) {
-		v.cache.put(raw, c, now)
+	if now := v.cfg.Now(); now.Before(t.claims.ExpiresAt.Add(v.cfg.Leeway)) {
+		// The cache keeps a copy that no caller ever holds.
+		v.cache.put(raw, &verifiedToken{claims: t.claims.clone(), kid: t.kid, key: t.key}, now)
 	}
-	return c, nil
+	return t.claims, nil
 }
 
 // verifySignedClaims checks everything that does not depend on the clock or
 // the store: shape, typ, key, algorithm, signature, required claims, iss
 // and aud.
-func (v *Verifier) verifySignedClaims(ctx context.Context, raw string) (*Claims, error) {
+func (v *Verifier) verifySignedClaims(ctx context.Context, raw string) (*verifiedToken, error) {
 	if len(raw) > v.cfg.MaxTokenSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTokenTooLarge, len(raw), v.cfg.MaxTokenSize)
 	}
@@ -189,12 +228,9 @@ func (v *Verifier) verifySignedClaims(ctx context.Context, raw string) (*Claims,
 	if hdr.KeyID == "" {
 		return nil, fmt.Errorf("%w: no kid header", ErrUnknownKey)
 	}
-	key, err := v.cfg.Keys.VerificationKey(ctx, hdr.KeyID)
+	key, err := v.key(ctx, hdr.KeyID)
 	if err != nil {
-		if errors.Is(err, ErrUnknownKey) || errors.Is(err, ErrKeysUnavailable) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: resolving kid %q: %v", ErrUnknownKey, hdr.KeyID, err)
+		return nil, err
 	}
 	// The key, not the token, decides the algorithm: a token cannot
 	// downgrade to another algorithm or turn a public key into an HMAC secret.
@@ -205,11 +241,11 @@ func (v *Verifier) verifySignedClaims(ctx context.Context, raw string) (*Claims,
 	if err != nil {
 		return nil, ErrInvalidSignature
 	}
-	var w wireClaims
-	if err := json.Unmarshal(payload, &w); err != nil {
+	w, err := parseClaims(payload)
+	if err != nil {
 		return nil, fmt.Errorf("%w: claims: %v", ErrTokenMalformed, err)
 	}
-	if err := requireClaims(&w); err != nil {
+	if err := requireClaims(w); err != nil {
 		return nil, err
 	}
 	if w.Issuer != v.cfg.Issuer {
@@ -218,7 +254,31 @@ func (v *Verifier) verifySignedClaims(ctx context.Context, raw string) (*Claims,
 	if !slices.Contains(w.Audience, v.cfg.Audience) {
 		return nil, fmt.Errorf("%w: %q", ErrInvalidAudience, []string(w.Audience))
 	}
-	return w.claims(), nil
+	return &verifiedToken{claims: w.claims(), kid: hdr.KeyID, key: key}, nil
+}
+
+// key resolves kid, wrapping any failure the resolver does not classify
+// itself as ErrUnknownKey.
+func (v *Verifier) key(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
+	key, err := v.cfg.Keys.VerificationKey(ctx, kid)
+	switch {
+	case err == nil && key == nil:
+		return nil, fmt.Errorf("%w: resolving kid %q: no key returned", ErrUnknownKey, kid)
+	case err == nil:
+		return key, nil
+	case errors.Is(err, ErrUnknownKey) || errors.Is(err, ErrKeysUnavailable):
+		return nil, err
+	default:
+		return nil, fmt.Errorf("%w: resolving kid %q: %v", ErrUnknownKey, kid, err)
+	}
+}
+
+// verifiedToken is what signature verification established about a token:
+// its claims, and the key that verified them.
+type verifiedToken struct {
+	claims *Claims
+	kid    string
+	key    *jose.JSONWebKey
 }
 
 // requireClaims checks the claims RFC 9068 §2.2 makes required.
@@ -274,7 +334,7 @@ func (v *Verifier) checkRevoked(ctx context.Context, c *Claims) error {
 		cancel()
 	}
 	if err != nil {
-		if v.cfg.RevocationFailOpen {
+		if v.cfg.Revocation == RevocationFailOpen {
 			return nil
 		}
 		return fmt.Errorf("%w: %w", ErrRevocationUnavailable, err)

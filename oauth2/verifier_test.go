@@ -192,7 +192,7 @@ func TestVerifyRevocationFailOpen(t *testing.T) {
 	f := newFixture(t)
 	tok := f.login(t, f.confid)
 	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: failingStore{},
-		RevocationFailOpen: true, Now: f.clock.Now})
+		Revocation: RevocationFailOpen, Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,12 +217,19 @@ func TestNewVerifierValidates(t *testing.T) {
 		name string
 		cfg  VerifierConfig
 	}{
-		{"no issuer", VerifierConfig{Audience: "a", Keys: keys, SkipRevocationCheck: true}},
-		{"no audience", VerifierConfig{Issuer: "i", Keys: keys, SkipRevocationCheck: true}},
-		{"no keys", VerifierConfig{Issuer: "i", Audience: "a", SkipRevocationCheck: true}},
+		{"no issuer", VerifierConfig{Audience: "a", Keys: keys, Revocation: RevocationUnchecked}},
+		{"no audience", VerifierConfig{Issuer: "i", Keys: keys, Revocation: RevocationUnchecked}},
+		{"no keys", VerifierConfig{Issuer: "i", Audience: "a", Revocation: RevocationUnchecked}},
 		{"no revocations", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys}},
-		{"negative leeway", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, SkipRevocationCheck: true, Leeway: -1}},
-		{"quote in realm", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, SkipRevocationCheck: true, Realm: `a"b`}},
+		{"negative leeway", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, Revocation: RevocationUnchecked, Leeway: -1}},
+		{"quote in realm", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, Revocation: RevocationUnchecked, Realm: `a"b`}},
+		// One setting for one policy: a checker that would be ignored, or a
+		// policy with nothing to check, is a mistake to report.
+		{"revocations but unchecked", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, Revocations: failingStore{}, Revocation: RevocationUnchecked}},
+		{"fail open without revocations", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, Revocation: RevocationFailOpen}},
+		{"unknown policy", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, Revocations: failingStore{}, Revocation: RevocationUnchecked + 1}},
+		{"negative policy", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, Revocations: failingStore{}, Revocation: -1}},
+		{"leeway above MaxLeeway", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, Revocations: failingStore{}, Leeway: MaxLeeway + time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,12 +264,50 @@ func TestVerifyBoundsTheRevocationLookup(t *testing.T) {
 }
 
 func TestVerifyWithEmptyKeySet(t *testing.T) {
-	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: NewKeySet(nil), SkipRevocationCheck: true})
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: NewKeySet(nil), Revocation: RevocationUnchecked})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tok := newFixture(t).login(t, newFixture(t).confid)
 	if _, err := v.Verify(t.Context(), tok.AccessToken); !errors.Is(err, ErrUnknownKey) {
 		t.Errorf("Verify() error = %v, want %v", err, ErrUnknownKey)
+	}
+}
+
+// However lenient a verifier is allowed to be, an access token revoked at
+// the issuer stays revoked until that verifier would reject it as expired:
+// the issuer does not know verifiers' leeways, so either the verifier's
+// leeway is refused or the revocation outlives it.
+func TestRevocationOutlivesEveryAllowedLeeway(t *testing.T) {
+	for _, leeway := range []time.Duration{0, 30 * time.Second, 5 * time.Minute, 6 * time.Minute, 30 * time.Minute} {
+		t.Run(leeway.String(), func(t *testing.T) {
+			f := newFixture(t) // the issuer's own Leeway is 0
+			v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: f.store,
+				Leeway: leeway, CacheSize: -1, Now: f.clock.Now})
+			if err != nil {
+				if leeway <= MaxLeeway {
+					t.Fatalf("NewVerifier(Leeway %s) error = %v, want nil", leeway, err)
+				}
+				return // refused: no such verifier can exist
+			}
+			tok := f.login(t, f.confid)
+			claims, err := v.Verify(t.Context(), tok.AccessToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.issuer.Revoke(t.Context(), f.confid, tok.AccessToken, HintAccessToken); err != nil {
+				t.Fatal(err)
+			}
+			// Walk the clock to the last second this verifier accepts exp.
+			for f.clock.Now().Before(claims.ExpiresAt.Add(leeway - time.Second)) {
+				f.clock.Advance(time.Minute)
+				if d := claims.ExpiresAt.Add(leeway - time.Second).Sub(f.clock.Now()); d < 0 {
+					f.clock.Advance(d)
+				}
+				if _, err := v.Verify(t.Context(), tok.AccessToken); !errors.Is(err, ErrTokenRevoked) {
+					t.Fatalf("Verify(revoked) at exp%+v error = %v, want %v", f.clock.Now().Sub(claims.ExpiresAt), err, ErrTokenRevoked)
+				}
+			}
+		})
 	}
 }

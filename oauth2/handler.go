@@ -164,7 +164,7 @@ type Metadata struct {
 	TokenEndpoint                             string   `json:"token_endpoint"`
 	JWKSURI                                   string   `json:"jwks_uri"`
 	ScopesSupported                           []string `json:"scopes_supported,omitempty"`
-	ResponseTypesSupported                    []string `json:"response_types_supported"`
+	ResponseTypesSupported                    []string `json:"response_types_supported,omitempty"`
 	GrantTypesSupported                       []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported         []string `json:"token_endpoint_auth_methods_supported"`
 	RevocationEndpoint                        string   `json:"revocation_endpoint"`
@@ -181,17 +181,20 @@ func (i *Issuer) Metadata() Metadata {
 		grants = []string{GrantPassword, GrantRefreshToken}
 	}
 	auth := []string{"client_secret_basic", "client_secret_post", "none"}
+	// response_types_supported is omitted. §2 calls it REQUIRED, but it
+	// lists what the authorization endpoint answers, and this server has
+	// none; §3.2 says a claim with zero elements MUST be omitted, and
+	// metadata validators (authlib's among them) reject the empty array.
 	return Metadata{
-		Issuer:                                    i.cfg.Issuer,
-		TokenEndpoint:                             base + TokenPath,
-		JWKSURI:                                   base + JWKSPath,
-		ScopesSupported:                           i.cfg.ScopesSupported,
-		ResponseTypesSupported:                    []string{}, // no authorization endpoint
-		GrantTypesSupported:                       grants,
-		TokenEndpointAuthMethodsSupported:         auth,
-		RevocationEndpoint:                        base + RevocationPath,
-		RevocationEndpointAuthMethodsSupported:    auth,
-		IntrospectionEndpoint:                     base + IntrospectionPath,
+		Issuer:                                 i.cfg.Issuer,
+		TokenEndpoint:                          base + TokenPath,
+		JWKSURI:                                base + JWKSPath,
+		ScopesSupported:                        i.cfg.ScopesSupported,
+		GrantTypesSupported:                    grants,
+		TokenEndpointAuthMethodsSupported:      auth,
+		RevocationEndpoint:                     base + RevocationPath,
+		RevocationEndpointAuthMethodsSupported: auth,
+		IntrospectionEndpoint:                  base + IntrospectionPath,
 		IntrospectionEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post"},
 	}
 }

@@ -329,16 +329,19 @@ func basicCredentials(r *http.Request) (id, secret string, ok bool, err error) {
 	return id, secret, true, nil
 }
 
-// writeError answers with err as an OAuth error. An invalid_client answer
-// to a request that tried Basic authentication carries a Basic challenge
-// (RFC 6749 §5.2). Server-side failures are logged with their cause and
-// answered generically.
+// writeError answers with err as an OAuth error. Every error response of
+// the Issuer's handlers goes through it, so that every 401 carries a
+// challenge: RFC 9110 §15.5.2 requires one on any 401, whether the client
+// tried Basic, sent its secret in the body or sent nothing, and Basic is the
+// one HTTP authentication scheme the endpoints take (RFC 6749 §5.2).
+// Server-side failures are logged with their cause and answered
+// generically.
 func (i *Issuer) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
 		e = newError(ErrServerError, "", err)
 	}
-	if e.Code == ErrInvalidClient.Code && usesBasic(r) {
+	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="oauth2kit", charset="UTF-8"`)
 	}
 	if e.Status >= 500 {

@@ -164,7 +164,7 @@ type Metadata struct {
 	TokenEndpoint                             string   `json:"token_endpoint"`
 	JWKSURI                                   string   `json:"jwks_uri"`
 	ScopesSupported                           []string `json:"scopes_supported,omitempty"`
-	ResponseTypesSupported                    []string `json:"response_types_supported"`
+	ResponseTypesSupported                    []string `json:"response_types_supported,omitempty"`
 	GrantTypesSupported                       []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported         []string `json:"token_endpoint_auth_methods_supported"`
 	RevocationEndpoint                        string   `json:"revocation_endpoint"`
@@ -181,17 +181,20 @@ func (i *Issuer) Metadata() Metadata {
 		grants = []string{GrantPassword, GrantRefreshToken}
 	}
 	auth := []string{"client_secret_basic", "client_secret_post", "none"}
+	// response_types_supported is omitted. §2 calls it REQUIRED, but it
+	// lists what the authorization endpoint answers, and this server has
+	// none; §3.2 says a claim with zero elements MUST be omitted, and
+	// metadata validators (authlib's among them) reject the empty array.
 	return Metadata{
-		Issuer:                                    i.cfg.Issuer,
-		TokenEndpoint:                             base + TokenPath,
-		JWKSURI:                                   base + JWKSPath,
-		ScopesSupported:                           i.cfg.ScopesSupported,
-		ResponseTypesSupported:                    []string{}, // no authorization endpoint
-		GrantTypesSupported:                       grants,
-		TokenEndpointAuthMethodsSupported:         auth,
-		RevocationEndpoint:                        base + RevocationPath,
-		RevocationEndpointAuthMethodsSupported:    auth,
-		IntrospectionEndpoint:                     base + IntrospectionPath,
+		Issuer:                                 i.cfg.Issuer,
+		TokenEndpoint:                          base + TokenPath,
+		JWKSURI:                                base + JWKSPath,
+		ScopesSupported:                        i.cfg.ScopesSupported,
+		GrantTypesSupported:                    grants,
+		TokenEndpointAuthMethodsSupported:      auth,
+		RevocationEndpoint:                     base + RevocationPath,
+		RevocationEndpointAuthMethodsSupported: auth,
+		IntrospectionEndpoint:                  base + IntrospectionPath,
 		IntrospectionEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post"},
 	}
 }
@@ -326,16 +329,19 @@ func basicCredentials(r *http.Request) (id, secret string, ok bool, err error) {
 	return id, secret, true, nil
 }
 
-// writeError answers with err as an OAuth error. An invalid_client answer
-// to a request that tried Basic authentication carries a Basic challenge
-// (RFC 6749 §5.2). Server-side failures are logged with their cause and
-// answered generically.
+// writeError answers with err as an OAuth error. Every error response of
+// the Issuer's handlers goes through it, so that every 401 carries a
+// challenge: RFC 9110 §15.5.2 requires one on any 401, whether the client
+// tried Basic, sent its secret in the body or sent nothing, and Basic is the
+// one HTTP authentication scheme the endpoints take (RFC 6749 §5.2).
+// Server-side failures are logged with their cause and answered
+// generically.
 func (i *Issuer) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
 		e = newError(ErrServerError, "", err)
 	}
-	if e.Code == ErrInvalidClient.Code && usesBasic(r) {
+	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="oauth2kit", charset="UTF-8"`)
 	}
 	if e.Status >= 500 {

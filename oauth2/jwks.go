@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +29,10 @@ const (
 // RemoteKeySetOptions tune a RemoteKeySet.
 type RemoteKeySetOptions struct {
 	// Client fetches the JWKS; nil means a client with a 10 s timeout.
+	// Redirects are followed only within the origin (scheme, host and
+	// port) of the JWKS URL, at most 10 as http.Client does by default,
+	// unless Client has a CheckRedirect of its own: then that decides. The
+	// Client given is not modified.
 	Client *http.Client
 	// RefreshInterval is how long a fetched set is used before it is
 	// fetched again; 0 means DefaultJWKSRefreshInterval.
@@ -41,7 +47,9 @@ type RemoteKeySetOptions struct {
 // caches the set, refetches it when a token names an unknown kid (at most
 // once per MinRefetchInterval) and when it is older than RefreshInterval.
 // Symmetric keys in the document are ignored: a shared secret is never taken
-// from the network. It is safe for concurrent use.
+// from the network. A document in which two keys share a kid is refused
+// whole, like any failed fetch: the set fetched before, if any, stays in use.
+// It is safe for concurrent use.
 type RemoteKeySet struct {
 	url  string
 	opts RemoteKeySetOptions
@@ -59,6 +67,11 @@ type RemoteKeySet struct {
 func NewRemoteKeySet(url string, opts RemoteKeySetOptions) *RemoteKeySet {
 	if opts.Client == nil {
 		opts.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if opts.Client.CheckRedirect == nil {
+		c := *opts.Client // the caller's client may be shared; leave it as it is
+		c.CheckRedirect = sameOriginRedirect
+		opts.Client = &c
 	}
 	if opts.RefreshInterval <= 0 {
 		opts.RefreshInterval = DefaultJWKSRefreshInterval
@@ -156,6 +169,36 @@ func (s *RemoteKeySet) load() (map[string]*jose.JSONWebKey, error) {
 	return parseJWKS(body)
 }
 
+// sameOriginRedirect is an http.Client CheckRedirect that refuses to leave
+// the origin of the first request: the keys must come from the host the
+// JWKS URL names, not from wherever a compromised or misconfigured path on
+// it points.
+func sameOriginRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 { // http.Client's own default limit
+		return errors.New("stopped after 10 redirects")
+	}
+	if from, to := origin(via[0].URL), origin(req.URL); from != to {
+		return fmt.Errorf("refusing redirect from %s to another origin, %s", from, to)
+	}
+	return nil
+}
+
+// origin is the RFC 6454 origin of u, with the default port made explicit
+// so that https://h and https://h:443 compare equal.
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		}
+	}
+	return scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
+}
+
 // parseJWKS keeps the usable signing keys of a JWKS document, each with
 // the one algorithm it may verify.
 func parseJWKS(body []byte) (map[string]*jose.JSONWebKey, error) {
@@ -164,6 +207,24 @@ func parseJWKS(body []byte) (map[string]*jose.JSONWebKey, error) {
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("malformed JWKS: %w", err)
+	}
+	// RFC 7517 §4.5: kids SHOULD be distinct. When two entries share one we
+	// cannot know which key the issuer meant, so the whole document is
+	// refused. Every entry with a kid counts, even one skipped below as
+	// unusable: keeping the usable one would still be guessing.
+	seen := make(map[string]bool, len(doc.Keys))
+	for _, raw := range doc.Keys {
+		var id struct {
+			KeyID string `json:"kid"`
+		}
+		_ = json.Unmarshal(raw, &id) // an entry that is not an object has no kid
+		if id.KeyID == "" {
+			continue
+		}
+		if seen[id.KeyID] {
+			return nil, fmt.Errorf("JWKS has more than one key with kid %q", id.KeyID)
+		}
+		seen[id.KeyID] = true
 	}
 	keys := make(map[string]*jose.JSONWebKey, len(doc.Keys))
 	for _, raw := range doc.Keys {

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -54,12 +55,23 @@ type RemoteKeySet struct {
 	url  string
 	opts RemoteKeySetOptions
 
+	// fresh is the set while it is younger than RefreshInterval, read
+	// without the lock: every cached verification asks for its key again,
+	// so the common case must not contend.
+	fresh atomic.Pointer[fetchedKeys]
+
 	mu        sync.Mutex
 	keys      map[string]*jose.JSONWebKey
 	fetchedAt time.Time
 	lastTry   time.Time
 	inflight  chan struct{} // closed when the fetch under way ends
 	lastErr   error
+}
+
+// fetchedKeys is one fetched set, never modified.
+type fetchedKeys struct {
+	keys map[string]*jose.JSONWebKey
+	at   time.Time
 }
 
 // NewRemoteKeySet returns a RemoteKeySet for url. Nothing is fetched until
@@ -90,6 +102,11 @@ func NewRemoteKeySet(url string, opts RemoteKeySetOptions) *RemoteKeySet {
 // the JWKS cannot be fetched at all the error wraps ErrKeysUnavailable, not
 // ErrUnknownKey, because the token may well be valid.
 func (s *RemoteKeySet) VerificationKey(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
+	if f := s.fresh.Load(); f != nil && time.Since(f.at) <= s.opts.RefreshInterval {
+		if k, ok := f.keys[kid]; ok {
+			return k, nil
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		s.mu.Lock()
 		k, known := s.keys[kid]
@@ -141,6 +158,7 @@ func (s *RemoteKeySet) fetch(done chan struct{}) {
 	if err == nil {
 		s.keys = keys
 		s.fetchedAt = time.Now()
+		s.fresh.Store(&fetchedKeys{keys: keys, at: s.fetchedAt})
 	}
 	s.lastErr = err
 	s.inflight = nil

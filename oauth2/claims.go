@@ -26,15 +26,19 @@ type Claims struct {
 
 // clone returns a deep copy of c, so that what one caller does to its Claims
 // never reaches another. Audience and Scope share one backing array, capped
-// so that appending to either reallocates instead of overwriting the other.
+// so that appending to either reallocates instead of overwriting the other;
+// for the usual few elements it is allocated with the Claims, in one go.
 func (c *Claims) clone() *Claims {
-	out := new(Claims)
-	*out = *c
 	na, ns := len(c.Audience), len(c.Scope)
-	if na+ns == 0 {
-		return out
+	var out *Claims
+	var buf []string
+	if na+ns <= len(claimsWithRoom{}.room) {
+		b := new(claimsWithRoom)
+		out, buf = &b.Claims, b.room[:]
+	} else {
+		out, buf = new(Claims), make([]string, na+ns)
 	}
-	buf := make([]string, na+ns)
+	*out = *c
 	if c.Audience != nil {
 		out.Audience = buf[:na:na]
 		copy(out.Audience, c.Audience)
@@ -44,6 +48,12 @@ func (c *Claims) clone() *Claims {
 		copy(out.Scope, c.Scope)
 	}
 	return out
+}
+
+// claimsWithRoom is Claims with room for a few audiences and scopes.
+type claimsWithRoom struct {
+	Claims
+	room [6]string
 }
 
 // HasScope reports whether the token grants every scope given.

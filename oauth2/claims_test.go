@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -138,6 +139,41 @@ func TestVerifyNumericDateRange(t *testing.T) {
 			_, err := v.Verify(t.Context(), forgeRaw(t, key, hdr, tt.payload))
 			if !errors.Is(err, tt.wantErr) {
 				t.Errorf("Verify() error = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestClaimsClone(t *testing.T) {
+	many := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+	tests := []struct {
+		name     string
+		aud, scp []string
+	}{
+		{name: "nil both"},
+		{name: "empty scope", aud: []string{"x"}, scp: []string{}},
+		{name: "few", aud: []string{"x"}, scp: []string{"profile", "email"}},
+		{name: "room exactly full", aud: []string{"x", "y"}, scp: many[:4]},
+		{name: "more than the room", aud: many[:3], scp: many},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			orig := &Claims{Subject: "alice", Audience: tt.aud, Scope: tt.scp}
+			want := &Claims{Subject: "alice", Audience: slices.Clone(tt.aud), Scope: slices.Clone(tt.scp)}
+			c := orig.clone()
+			if !reflect.DeepEqual(c, want) {
+				t.Fatalf("clone() = %+v, want %+v", c, want)
+			}
+			c.Audience = append(c.Audience, "appended")
+			for i := range c.Audience {
+				c.Audience[i] = "changed"
+			}
+			for i := range c.Scope {
+				c.Scope[i] = "changed"
+			}
+			c.Scope = append(c.Scope, "appended")
+			if !reflect.DeepEqual(orig, want) {
+				t.Errorf("after changing the clone, original = %+v, want %+v", orig, want)
 			}
 		})
 	}

@@ -48,7 +48,9 @@ type IssuerConfig struct {
 	// grant; without it the grant is unsupported.
 	Users UserAuthenticator
 	// ScopesSupported is published in the server metadata; when set, a
-	// request for any other scope is invalid_scope.
+	// request for any other scope is invalid_scope. It also caps the number
+	// of distinct scope tokens the token endpoint accepts in one request,
+	// which is 256 when ScopesSupported is not set.
 	ScopesSupported []string
 
 	// AccessTokenTTL is the lifetime of access tokens.

@@ -257,6 +257,13 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 	}
 	u, err := i.cfg.Users.Authenticate(ctx, username, password)
 	switch {
+	case isBadHash(err):
+		// The operator's mistake, not the client's: answered as a wrong
+		// password is, so that it does not tell the user exists.
+		if i.cfg.Logger != nil {
+			i.cfg.Logger.ErrorContext(ctx, "oauth2: password grant: unusable stored password hash", "user", username, "err", err)
+		}
+		return nil, newError(ErrInvalidGrant, "invalid username or password", err)
 	case errors.Is(err, ErrInvalidCredentials):
 		return nil, newError(ErrInvalidGrant, "invalid username or password", err)
 	case errors.Is(err, ErrOverloaded):

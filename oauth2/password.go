@@ -41,6 +41,9 @@ const (
 	bcryptMaxCost    = 14
 )
 
+// bcryptMaxPassword is how many bytes of a password bcrypt reads.
+const bcryptMaxPassword = 72
+
 // ErrOverloaded is returned when too many password checks are already
 // running: each costs tens of megabytes and milliseconds of CPU, so
 // unauthenticated requests must not be able to start them without bound.
@@ -98,6 +101,10 @@ func HashPasswordWith(password string, p Argon2Params) (string, error) {
 // PHC format or a bcrypt hash ($2a$, $2b$, $2y$). It returns nil on a match,
 // an error wrapping ErrPasswordMismatch on a mismatch, and another error if
 // hash is not a hash it understands. The comparison takes constant time.
+//
+// A password longer than 72 bytes never matches a bcrypt hash: bcrypt reads
+// only the first 72, so the longer password cannot be the one hashed, and
+// accepting it would let any suffix of the real password pass.
 func CheckPassword(hash, password string) error {
 	switch {
 	case isArgon2(hash):
@@ -114,12 +121,15 @@ func CheckPassword(hash, password string) error {
 		if err := checkBcrypt(hash); err != nil {
 			return err
 		}
-		err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
-		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
-			return ErrPasswordMismatch
-		}
-		if err != nil {
+		// The check runs on what bcrypt reads even when the length already
+		// decides, so that neither a known user's answer nor an unknown
+		// user's dummy check is quicker for a long password.
+		err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password[:min(len(password), bcryptMaxPassword)]))
+		switch {
+		case err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
 			return &badHashError{fmt.Errorf("oauth2: bad bcrypt hash: %w", err)}
+		case err != nil, len(password) > bcryptMaxPassword:
+			return ErrPasswordMismatch
 		}
 		return nil
 	default:

@@ -94,7 +94,7 @@ func (a *PasswordAuthenticator) Authenticate(ctx context.Context, username, pass
 // StaticUser is one entry of a StaticUsers list.
 type StaticUser struct {
 	Username     string
-	PasswordHash string // from HashPassword, or a bcrypt hash
+	PasswordHash string // from HashPassword, or a bcrypt hash (see CheckPassword)
 	Subject      string // defaults to Username
 	Scopes       []string
 }

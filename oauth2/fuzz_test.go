@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -195,4 +196,84 @@ func FuzzVerify(f *testing.F) {
 			t.Errorf("Verify(%q) = %+v, want claims with sub and jti", raw, claims)
 		}
 	})
+}
+
+// FuzzParseScope checks ParseScope against the plainest implementation of
+// RFC 6749 §3.3 and Appendix A.4, and checks properties a caller relies on:
+// no duplicates, every token a valid scope-token, and FormatScope undoing
+// the parse.
+func FuzzParseScope(f *testing.F) {
+	var many, manyDup []string
+	for i := range 300 {
+		many = append(many, "s"+strconv.Itoa(i))
+		manyDup = append(manyDup, "d"+strconv.Itoa(i%40))
+	}
+	for _, s := range []string{
+		"", " ", "  ", "profile", "profile email", "profile email profile", "b a b c a",
+		" profile", "profile ", "profile  email", "profile\temail", "pro\"file", `pro\file`,
+		"!", "~", "#[]", "\x7f", "\x00", "profilé", "\xff",
+		strings.Join(many, " "), strings.Join(manyDup, " "), strings.Join(manyDup, " ") + " ",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := oauth2.ParseScope(s)
+		want, wantOK := referenceParseScope(s)
+		if ok != wantOK || !slices.Equal(got, want) {
+			t.Fatalf("Got(ParseScope(%q)) = %q, %v, want %q, %v", s, got, ok, want, wantOK)
+		}
+		if !ok {
+			return
+		}
+		seen := make(map[string]bool, len(got))
+		for _, tok := range got {
+			if seen[tok] {
+				t.Errorf("Got(ParseScope(%q)) = %q, want no duplicate of %q", s, got, tok)
+			}
+			seen[tok] = true
+			if !isScopeToken(tok) {
+				t.Errorf("Got(ParseScope(%q)) = %q, want only scope-tokens, not %q", s, got, tok)
+			}
+		}
+		formatted := oauth2.FormatScope(got)
+		again, ok := oauth2.ParseScope(formatted)
+		if !ok || !slices.Equal(again, got) {
+			t.Errorf("Got(ParseScope(FormatScope(%q))) = %q, %v, want the same tokens", got, again, ok)
+		}
+		if len(formatted) > len(s) {
+			t.Errorf("Got(len(FormatScope(ParseScope(%q)))) = %d, want at most %d", s, len(formatted), len(s))
+		}
+	})
+}
+
+// referenceParseScope is ParseScope written as plainly as possible,
+// regardless of cost.
+func referenceParseScope(s string) ([]string, bool) {
+	if s == "" {
+		return nil, true
+	}
+	var out []string
+	for _, tok := range strings.Split(s, " ") {
+		if !isScopeToken(tok) {
+			return nil, false
+		}
+		if !slices.Contains(out, tok) {
+			out = append(out, tok)
+		}
+	}
+	return out, true
+}
+
+// isScopeToken reports whether tok is a scope-token: 1*NQCHAR, NQCHAR =
+// %x21 / %x23-5B / %x5D-7E (RFC 6749 Appendix A.4).
+func isScopeToken(tok string) bool {
+	if tok == "" {
+		return false
+	}
+	for _, c := range []byte(tok) {
+		if !(c == 0x21 || 0x23 <= c && c <= 0x5b || 0x5d <= c && c <= 0x7e) {
+			return false
+		}
+	}
+	return true
 }

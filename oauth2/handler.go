@@ -47,8 +47,17 @@ func (i *Issuer) issuerPath() string {
 }
 
 // TokenHandler serves the token endpoint (RFC 6749 §3.2): the password and
-// refresh_token grants.
+// refresh_token grants. A scope of more distinct tokens than
+// IssuerConfig.ScopesSupported lists (256 when that is not set) is answered
+// with invalid_scope before the client is authenticated.
 func (i *Issuer) TokenHandler() http.Handler {
+	// No scope longer than the supported set can be granted. Refusing it
+	// before client authentication, which runs a deliberately slow hash,
+	// keeps one cheap request from buying a large parse and a hash.
+	scopeLimit := maxScopeTokens
+	if len(i.cfg.ScopesSupported) > 0 {
+		scopeLimit = countDistinct(i.cfg.ScopesSupported)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		form, ok := readForm(w, r)
 		if !ok {
@@ -59,14 +68,18 @@ func (i *Issuer) TokenHandler() http.Handler {
 			i.writeError(w, r, newError(ErrInvalidRequest, "grant_type is required", nil))
 			return
 		}
+		scope, res := parseScope(form.Get("scope"), scopeLimit)
+		switch res {
+		case scopeMalformed:
+			i.writeError(w, r, newError(ErrInvalidScope, "malformed scope", nil))
+			return
+		case scopeTooMany:
+			i.writeError(w, r, newError(ErrInvalidScope, "more scopes than the server supports", nil))
+			return
+		}
 		c, err := i.authenticateRequest(r, form)
 		if err != nil {
 			i.writeError(w, r, err)
-			return
-		}
-		scope, ok := ParseScope(form.Get("scope"))
-		if !ok {
-			i.writeError(w, r, newError(ErrInvalidScope, "malformed scope", nil))
 			return
 		}
 		var resp *TokenResponse

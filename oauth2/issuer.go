@@ -55,7 +55,9 @@ type IssuerConfig struct {
 	// grant; without it the grant is unsupported.
 	Users UserAuthenticator
 	// ScopesSupported is published in the server metadata; when set, a
-	// request for any other scope is invalid_scope.
+	// request for any other scope is invalid_scope. It also caps the number
+	// of distinct scope tokens the token endpoint accepts in one request,
+	// which is 256 when ScopesSupported is not set.
 	ScopesSupported []string
 
 	// AccessTokenTTL is the lifetime of access tokens.
@@ -265,6 +267,13 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 	}
 	u, err := i.cfg.Users.Authenticate(ctx, username, password)
 	switch {
+	case isBadHash(err):
+		// The operator's mistake, not the client's: answered as a wrong
+		// password is, so that it does not tell the user exists.
+		if i.cfg.Logger != nil {
+			i.cfg.Logger.ErrorContext(ctx, "oauth2: password grant: unusable stored password hash", "user", username, "err", err)
+		}
+		return nil, newError(ErrInvalidGrant, "invalid username or password", err)
 	case errors.Is(err, ErrInvalidCredentials):
 		return nil, newError(ErrInvalidGrant, "invalid username or password", err)
 	case errors.Is(err, ErrOverloaded):

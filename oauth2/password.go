@@ -41,6 +41,9 @@ const (
 	bcryptMaxCost    = 14
 )
 
+// bcryptMaxPassword is how many bytes of a password bcrypt reads.
+const bcryptMaxPassword = 72
+
 // ErrOverloaded is returned when too many password checks are already
 // running: each costs tens of megabytes and milliseconds of CPU, so
 // unauthenticated requests must not be able to start them without bound.
@@ -98,9 +101,13 @@ func HashPasswordWith(password string, p Argon2Params) (string, error) {
 // PHC format or a bcrypt hash ($2a$, $2b$, $2y$). It returns nil on a match,
 // an error wrapping ErrPasswordMismatch on a mismatch, and another error if
 // hash is not a hash it understands. The comparison takes constant time.
+//
+// A password longer than 72 bytes never matches a bcrypt hash: bcrypt reads
+// only the first 72, so the longer password cannot be the one hashed, and
+// accepting it would let any suffix of the real password pass.
 func CheckPassword(hash, password string) error {
 	switch {
-	case strings.HasPrefix(hash, "$argon2id$"):
+	case isArgon2(hash):
 		p, salt, want, err := parseArgon2(hash)
 		if err != nil {
 			return err
@@ -110,27 +117,87 @@ func CheckPassword(hash, password string) error {
 			return ErrPasswordMismatch
 		}
 		return nil
-	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
-		if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost > bcryptMaxCost {
-			return fmt.Errorf("oauth2: bad bcrypt hash: cost above %d or unreadable", bcryptMaxCost)
+	case isBcrypt(hash):
+		if err := checkBcrypt(hash); err != nil {
+			return err
 		}
-		err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
-		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+		// The check runs on what bcrypt reads even when the length already
+		// decides, so that neither a known user's answer nor an unknown
+		// user's dummy check is quicker for a long password.
+		err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password[:min(len(password), bcryptMaxPassword)]))
+		switch {
+		case err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
+			return &badHashError{fmt.Errorf("oauth2: bad bcrypt hash: %w", err)}
+		case err != nil, len(password) > bcryptMaxPassword:
 			return ErrPasswordMismatch
-		}
-		if err != nil {
-			return fmt.Errorf("oauth2: bad bcrypt hash: %w", err)
 		}
 		return nil
 	default:
-		return errors.New("oauth2: unrecognised password hash format")
+		return errUnrecognisedHash
 	}
+}
+
+// badHashError is CheckPassword's error for a stored hash it cannot check
+// any password against. That is a fault of the server's data, never of the
+// password presented, so callers answer it as they would a wrong password
+// and log it for the operator.
+type badHashError struct{ err error }
+
+func (e *badHashError) Error() string { return e.err.Error() }
+func (e *badHashError) Unwrap() error { return e.err }
+
+// isBadHash reports whether err comes from a stored hash CheckPassword
+// cannot use.
+func isBadHash(err error) bool {
+	_, ok := errors.AsType[*badHashError](err)
+	return ok
+}
+
+var errUnrecognisedHash = &badHashError{errors.New("oauth2: unrecognised password hash format")}
+
+func isArgon2(hash string) bool { return strings.HasPrefix(hash, "$argon2id$") }
+
+func isBcrypt(hash string) bool {
+	return strings.HasPrefix(hash, "$2a$") || strings.HasPrefix(hash, "$2b$") || strings.HasPrefix(hash, "$2y$")
+}
+
+// usableHash returns the error CheckPassword would give for hash whatever
+// the password, or nil if hash can be checked against: it reads the hash
+// without paying for a check.
+func usableHash(hash string) error {
+	switch {
+	case isArgon2(hash):
+		_, _, _, err := parseArgon2(hash)
+		return err
+	case isBcrypt(hash):
+		return checkBcrypt(hash)
+	default:
+		return errUnrecognisedHash
+	}
+}
+
+// bcryptAlphabet is bcrypt's base64 alphabet.
+const bcryptAlphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// checkBcrypt rejects a bcrypt hash whose cost is above the cap or that is
+// not "$2x$NN$" and 53 characters of salt and digest: the bcrypt package
+// reads some such hashes and then fails on the salt, or compares a digest
+// of the wrong length that nothing ever matches.
+func checkBcrypt(hash string) error {
+	cost, err := bcrypt.Cost([]byte(hash))
+	switch {
+	case err != nil, cost > bcryptMaxCost:
+		return &badHashError{fmt.Errorf("oauth2: bad bcrypt hash: cost above %d or unreadable", bcryptMaxCost)}
+	case len(hash) != 60 || strings.Trim(hash[7:], bcryptAlphabet) != "":
+		return &badHashError{errors.New("oauth2: bad bcrypt hash: malformed salt or digest")}
+	}
+	return nil
 }
 
 func parseArgon2(hash string) (p Argon2Params, salt, sum []byte, err error) {
 	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, hash
 	parts := strings.Split(hash, "$")
-	bad := func(what string) error { return fmt.Errorf("oauth2: bad argon2id hash: %s", what) }
+	bad := func(what string) error { return &badHashError{fmt.Errorf("oauth2: bad argon2id hash: %s", what)} }
 	if len(parts) != 6 {
 		return p, nil, nil, bad("wrong number of fields")
 	}
@@ -166,10 +233,15 @@ func dummyHashLike(hash string) (string, error) {
 		return "", fmt.Errorf("oauth2: generating dummy secret: %w", err)
 	}
 	pw := base64.RawURLEncoding.EncodeToString(secret)
-	if strings.HasPrefix(hash, "$2") {
+	// A sample CheckPassword could not use would give a dummy of another
+	// cost than the real check, or none.
+	if err := usableHash(hash); err != nil {
+		return "", err
+	}
+	if isBcrypt(hash) {
 		cost, err := bcrypt.Cost([]byte(hash))
-		if err != nil || cost > bcryptMaxCost {
-			return "", fmt.Errorf("oauth2: bad bcrypt hash: cost above %d or unreadable", bcryptMaxCost)
+		if err != nil {
+			return "", err
 		}
 		b, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
 		return string(b), err

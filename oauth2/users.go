@@ -27,7 +27,11 @@ type User struct {
 // grant. Implement it on your own user table, or use PasswordAuthenticator
 // with a lookup function. It returns ErrInvalidCredentials (possibly
 // wrapped) for a wrong username or password, ErrOverloaded when it sheds
-// load (answered with 503); any other error is a server failure.
+// load (answered with 503); any other error is a server failure. An error
+// of CheckPassword's about a stored hash it cannot use is the exception:
+// the client gets the answer a wrong password gets, since a different one
+// would tell that the user exists, and the cause goes to
+// IssuerConfig.Logger.
 type UserAuthenticator interface {
 	Authenticate(ctx context.Context, username, password string) (*User, error)
 }
@@ -38,7 +42,9 @@ type UserLookupFunc func(ctx context.Context, username string) (user *User, pass
 
 // PasswordAuthenticator is a UserAuthenticator over a lookup function. For
 // an unknown user it still checks the password against a dummy hash of the
-// same cost, so that response timing does not tell which usernames exist.
+// same cost, so that response timing does not tell which usernames exist;
+// so it does for a user whose stored hash CheckPassword cannot use, and
+// returns ErrInvalidCredentials wrapping the hash's problem.
 type PasswordAuthenticator struct {
 	lookup UserLookupFunc
 	dummy  string
@@ -58,17 +64,26 @@ func NewPasswordAuthenticator(lookup UserLookupFunc, sampleHash string) (*Passwo
 // Authenticate implements UserAuthenticator.
 func (a *PasswordAuthenticator) Authenticate(ctx context.Context, username, password string) (*User, error) {
 	u, hash, err := a.lookup(ctx, username)
-	if errors.Is(err, ErrUserNotFound) {
-		if err := checkPasswordContext(ctx, a.dummy, password); errors.Is(err, ErrOverloaded) {
-			return nil, err
-		}
-		return nil, ErrInvalidCredentials
-	}
-	if err != nil {
+	notFound := errors.Is(err, ErrUserNotFound)
+	if err != nil && !notFound {
 		return nil, fmt.Errorf("oauth2: looking up user: %w", err)
 	}
-	switch err := checkPasswordContext(ctx, hash, password); {
-	case errors.Is(err, ErrPasswordMismatch):
+	var unusable error
+	if notFound {
+		hash = a.dummy
+	} else if unusable = usableHash(hash); unusable != nil {
+		hash = a.dummy
+	}
+	err = checkPasswordContext(ctx, hash, password)
+	if unusable == nil && isBadHash(err) {
+		unusable = err
+	}
+	switch {
+	case errors.Is(err, ErrOverloaded):
+		return nil, err
+	case unusable != nil:
+		return nil, fmt.Errorf("%w: stored password hash of user %q: %w", ErrInvalidCredentials, username, unusable)
+	case notFound, errors.Is(err, ErrPasswordMismatch):
 		return nil, ErrInvalidCredentials
 	case err != nil:
 		return nil, err
@@ -79,13 +94,14 @@ func (a *PasswordAuthenticator) Authenticate(ctx context.Context, username, pass
 // StaticUser is one entry of a StaticUsers list.
 type StaticUser struct {
 	Username     string
-	PasswordHash string // from HashPassword, or a bcrypt hash
+	PasswordHash string // from HashPassword, or a bcrypt hash (see CheckPassword)
 	Subject      string // defaults to Username
 	Scopes       []string
 }
 
 // NewStaticUsers returns a UserAuthenticator over a fixed list of users,
-// for examples, tests and small deployments.
+// for examples, tests and small deployments. It refuses a user whose
+// PasswordHash CheckPassword could not check a password against.
 func NewStaticUsers(users ...StaticUser) (*PasswordAuthenticator, error) {
 	if len(users) == 0 {
 		return nil, errors.New("oauth2: NewStaticUsers needs at least one user")
@@ -97,6 +113,9 @@ func NewStaticUsers(users ...StaticUser) (*PasswordAuthenticator, error) {
 		}
 		if _, dup := byName[u.Username]; dup {
 			return nil, fmt.Errorf("oauth2: static user %q listed twice", u.Username)
+		}
+		if err := usableHash(u.PasswordHash); err != nil {
+			return nil, fmt.Errorf("oauth2: static user %q: %w", u.Username, err)
 		}
 		if u.Subject == "" {
 			u.Subject = u.Username

@@ -1,0 +1,144 @@
+package oauth2
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// unusableHashes are stored hashes CheckPassword cannot check: an
+// operator's mistake, which a client must not be able to tell from a wrong
+// password.
+func unusableHashes(t *testing.T) map[string]string {
+	t.Helper()
+	bc, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{
+		"empty":          "",
+		"unknown format": "$unknown$v=1$c2FsdA$aGFzaA",
+		"plaintext":      "wonderland",
+		"argon2 threads": "$argon2id$v=19$m=64,t=1,p=255$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"short bcrypt":   "$2a$10$short",
+		"bcrypt cost":    strings.Replace(string(bc), "$04$", "$31$", 1),
+		"bcrypt salt":    string(bc[:10]) + "!" + string(bc[11:]),
+	}
+}
+
+func TestPasswordGrantUnusableHashAnswersLikeBadCredentials(t *testing.T) {
+	const password = "the-password-must-not-be-logged"
+	hashes := unusableHashes(t)
+	var logs bytes.Buffer
+	f := newFixture(t, func(c *IssuerConfig) {
+		good := cheapHash(t, "wonderland")
+		users, err := NewPasswordAuthenticator(func(_ context.Context, name string) (*User, string, error) {
+			if name == "alice" {
+				return &User{Subject: "alice"}, good, nil
+			}
+			if h, ok := hashes[name]; ok {
+				return &User{Subject: name}, h, nil
+			}
+			return nil, "", ErrUserNotFound
+		}, good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Users = users
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	h := f.issuer.TokenHandler()
+	grant := func(t *testing.T, username, password string) (int, string, string) {
+		t.Helper()
+		logs.Reset()
+		form := url.Values{"grant_type": {"password"}, "client_id": {"spa"}, "username": {username}, "password": {password}}
+		w, body := post(t, h, form)
+		code, _ := body["error"].(string)
+		return w.Code, w.Body.String(), code
+	}
+	wantStatus, wantBody, wantCode := grant(t, "nobody", password)
+	if wantStatus != 400 || wantCode != "invalid_grant" {
+		t.Fatalf("Got(unknown user) = %d %s, want 400 invalid_grant", wantStatus, wantBody)
+	}
+	if logs.Len() != 0 {
+		t.Errorf("Got(log for an unknown user) = %q, want nothing", logs.String())
+	}
+	if status, body, _ := grant(t, "alice", password); status != wantStatus || body != wantBody {
+		t.Errorf("Got(wrong password) = %d %s, want %d %s", status, body, wantStatus, wantBody)
+	}
+	if logs.Len() != 0 {
+		t.Errorf("Got(log for a wrong password) = %q, want nothing", logs.String())
+	}
+	for name := range hashes {
+		t.Run(name, func(t *testing.T) {
+			status, body, _ := grant(t, name, password)
+			if status != wantStatus || body != wantBody {
+				t.Errorf("Got(user with an unusable hash) = %d %s, want %d %s as for an unknown user", status, body, wantStatus, wantBody)
+			}
+			log := logs.String()
+			if !strings.Contains(log, "level=ERROR") || !strings.Contains(log, name) || !strings.Contains(log, "hash") {
+				t.Errorf("Got(log) = %q, want an error naming the user %q and the hash problem", log, name)
+			}
+			if strings.Contains(log, password) {
+				t.Errorf("Got(log) = %q, want no password in it", log)
+			}
+		})
+	}
+}
+
+func TestPasswordAuthenticatorUnusableHash(t *testing.T) {
+	good := cheapHash(t, "pw")
+	for name, hash := range unusableHashes(t) {
+		t.Run(name, func(t *testing.T) {
+			a, err := NewPasswordAuthenticator(func(context.Context, string) (*User, string, error) {
+				return &User{Subject: "ann"}, hash, nil
+			}, good)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := a.Authenticate(t.Context(), "ann", "pw")
+			if u != nil || !errors.Is(err, ErrInvalidCredentials) {
+				t.Fatalf("Got(Authenticate()) = %v, %v, want nil, %v", u, err, ErrInvalidCredentials)
+			}
+			if !strings.Contains(err.Error(), `"ann"`) {
+				t.Errorf("Got(Authenticate() error) = %v, want it to name the user and the cause", err)
+			}
+		})
+	}
+}
+
+func TestNewStaticUsersRejectsUnusableHash(t *testing.T) {
+	good := cheapHash(t, "pw")
+	bc, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, hash := range unusableHashes(t) {
+		for _, tt := range []struct {
+			name  string
+			users []StaticUser
+		}{
+			{name: "first", users: []StaticUser{{Username: "bad-user", PasswordHash: hash}, {Username: "ok", PasswordHash: good}}},
+			{name: "second", users: []StaticUser{{Username: "ok", PasswordHash: good}, {Username: "bad-user", PasswordHash: hash}}},
+		} {
+			t.Run(name+"/"+tt.name, func(t *testing.T) {
+				_, err := NewStaticUsers(tt.users...)
+				if err == nil || !strings.Contains(err.Error(), `"bad-user"`) {
+					t.Errorf("Got(NewStaticUsers()) error = %v, want an error naming %q", err, "bad-user")
+				}
+			})
+		}
+	}
+	t.Run("usable argon2id and bcrypt", func(t *testing.T) {
+		_, err := NewStaticUsers(StaticUser{Username: "a", PasswordHash: good}, StaticUser{Username: "b", PasswordHash: string(bc)})
+		if err != nil {
+			t.Errorf("Got(NewStaticUsers()) error = %v, want nil", err)
+		}
+	})
+}

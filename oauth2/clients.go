@@ -65,6 +65,11 @@ func NewStaticClients(clients ...Client) (*StaticClients, error) {
 		if _, dup := s.byID[c.ID]; dup {
 			return nil, fmt.Errorf("oauth2: client %q listed twice", c.ID)
 		}
+		if !c.Public() {
+			if err := usableHash(c.SecretHash); err != nil {
+				return nil, fmt.Errorf("oauth2: client %q: %w", c.ID, err)
+			}
+		}
 		if !subset(c.DefaultScopes, c.Scopes) {
 			return nil, fmt.Errorf("oauth2: client %q has default scopes it is not allowed", c.ID)
 		}

@@ -219,11 +219,25 @@ func (i *Issuer) AuthenticateClient(ctx context.Context, clientID, secret string
 	if i.clientAuth != nil && i.clientAuth.verified(c, secret, now) {
 		return c, nil
 	}
-	i.dummySecretHash(c.SecretHash)
-	if err := checkPasswordContext(ctx, c.SecretHash, secret); err != nil {
-		if errors.Is(err, ErrOverloaded) {
-			return nil, newError(ErrTemporarilyUnavailable, "the authorization server is busy; retry later", err)
+	hash, unusable := c.SecretHash, usableHash(c.SecretHash)
+	if unusable != nil {
+		// The operator's mistake: answered as a wrong secret is, after a
+		// check of the same cost, so that it does not tell the client
+		// exists; the cause goes to the log.
+		if i.cfg.Logger != nil {
+			i.cfg.Logger.ErrorContext(ctx, "oauth2: client authentication: unusable stored secret hash", "client_id", c.ID, "err", unusable)
 		}
+		hash = i.dummySecretHash("")
+	} else {
+		i.dummySecretHash(hash)
+	}
+	err = checkPasswordContext(ctx, hash, secret)
+	switch {
+	case errors.Is(err, ErrOverloaded):
+		return nil, newError(ErrTemporarilyUnavailable, "the authorization server is busy; retry later", err)
+	case unusable != nil:
+		return nil, newError(ErrInvalidClient, "client authentication failed", unusable)
+	case err != nil:
 		return nil, newError(ErrInvalidClient, "client authentication failed", err)
 	}
 	if i.clientAuth != nil {

@@ -142,3 +142,53 @@ func TestNewStaticUsersRejectsUnusableHash(t *testing.T) {
 		}
 	})
 }
+
+// clientMap is a ClientRegistry that, unlike NewStaticClients, accepts
+// whatever it is given, as a registry over a database would.
+type clientMap map[string]*Client
+
+func (m clientMap) LookupClient(_ context.Context, id string) (*Client, error) {
+	if c, ok := m[id]; ok {
+		cp := *c
+		return &cp, nil
+	}
+	return nil, ErrClientNotFound
+}
+
+// A confidential client whose stored secret hash cannot be used is answered
+// as an unknown client is, and the operator learns of it from the log.
+func TestClientUnusableSecretHashAnswersLikeUnknownClient(t *testing.T) {
+	const secret = "the-secret-must-not-be-logged"
+	for name, hash := range unusableHashes(t) {
+		if hash == "" {
+			continue // an empty hash is a public client
+		}
+		t.Run(name, func(t *testing.T) {
+			if _, err := NewStaticClients(Client{ID: "broken", SecretHash: hash, GrantTypes: []string{GrantPassword}}); err == nil ||
+				!strings.Contains(err.Error(), `"broken"`) {
+				t.Errorf("Got(NewStaticClients(unusable hash)) error = %v, want an error naming \"broken\"", err)
+			}
+			var logs bytes.Buffer
+			f := newFixture(t, func(c *IssuerConfig) {
+				c.Clients = clientMap{"broken": {ID: "broken", SecretHash: hash, GrantTypes: []string{GrantPassword}}}
+				c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			})
+			h := f.issuer.TokenHandler()
+			answer := func(id string) (int, string) {
+				t.Helper()
+				form := url.Values{"grant_type": {"password"}, "client_id": {id}, "client_secret": {secret},
+					"username": {"alice"}, "password": {"wonderland"}}
+				w, _ := post(t, h, form)
+				return w.Code, w.Body.String()
+			}
+			wantStatus, wantBody := answer("ghost")
+			logs.Reset()
+			if status, body := answer("broken"); status != wantStatus || body != wantBody {
+				t.Errorf("Got(client with an unusable hash) = %d %s, want %d %s as for an unknown client", status, body, wantStatus, wantBody)
+			}
+			if got := logs.String(); !strings.Contains(got, "client_id=broken") || strings.Contains(got, secret) {
+				t.Errorf("Got(log) = %q, want the client named and the secret absent", got)
+			}
+		})
+	}
+}

@@ -26,6 +26,11 @@ type config struct {
 	issuer    string
 	issuerSet bool
 	storeURL  string
+	// kek is the key-encryption key from the environment (kekEnv), nil if
+	// unset. Without it, allowUnencryptedKeys must be set for a store the
+	// keys would leave the process for.
+	kek                  []byte
+	allowUnencryptedKeys bool
 
 	accessTTL  time.Duration
 	refreshTTL time.Duration
@@ -64,14 +69,31 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Var(&durationFlag{&cfg.accessTTL, false}, "access-ttl", "access-token lifetime, a Go `duration`")
 	fs.Var(&durationFlag{&cfg.refreshTTL, false}, "refresh-ttl", "refresh-token lifetime, a Go `duration`")
 	fs.Var(&durationFlag{&cfg.leeway, true}, "leeway", "clock skew the verifier allows on exp, nbf and iat, a Go `duration`")
+	fs.BoolVar(&cfg.allowUnencryptedKeys, "allow-unencrypted-keys", false, "on Redis or PostgreSQL without "+kekEnv+", store the private signing keys\nunencrypted, so that anyone who can read the store can sign tokens")
 	if err := fs.Parse(args); err != nil {
 		return config{}, usageError{err}
 	}
-	if fs.NArg() > 0 {
-		err := fmt.Errorf("unexpected arguments %q", fs.Args())
+	// Problems the flag package cannot see are reported the way it reports
+	// its own.
+	fail := func(err error) (config, error) {
 		fmt.Fprintln(fs.Output(), err)
 		fs.Usage()
 		return config{}, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return fail(fmt.Errorf("unexpected arguments %q", fs.Args()))
+	}
+	var err error
+	if cfg.kek, err = keyEncryptionKey(); err != nil {
+		return fail(err)
+	}
+	// Checked here, before the store is opened: a refusal after it would
+	// come too late, since opening PostgreSQL already migrates the schema.
+	if scheme, persistent := persistentStore(cfg.storeURL); persistent && cfg.kek == nil && !cfg.allowUnencryptedKeys {
+		return fail(fmt.Errorf("refusing to keep the private signing keys unencrypted in the %s store: "+
+			"set %s to 32 random bytes, base64-encoded (head -c32 /dev/urandom | base64), "+
+			"or pass -allow-unencrypted-keys to accept that anyone who can read the store can sign tokens",
+			scheme+"://", kekEnv))
 	}
 	if !cfg.issuerSet {
 		cfg.issuer = defaultIssuer(cfg.addr)
@@ -188,6 +210,18 @@ func checkStoreURL(s string) error {
 	default:
 		return fmt.Errorf("unsupported store %q: want memory://, redis:// or postgres://", u.Scheme+"://")
 	}
+}
+
+// persistentStore reports whether the store at rawURL, which checkStoreURL
+// accepted, keeps what it stores outside this process, and its scheme. The
+// scheme, not the URL, is what error messages may name: the URL can carry a
+// password.
+func persistentStore(rawURL string) (scheme string, persistent bool) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", true
+	}
+	return u.Scheme, u.Scheme != "memory"
 }
 
 type durationFlag struct {

@@ -98,20 +98,17 @@ func signingKeys(ctx context.Context, st store.Store, cfg config, logger *slog.L
 		}
 		return oauth2.NewKeySet(key), nil
 	}
-	kek, err := keyEncryptionKey()
-	if err != nil {
-		return nil, err
-	}
-	if kek == nil && cfg.storeURL != "memory://" {
-		logger.Warn("signing keys are stored unencrypted; set " + kekEnv + " to 32 random bytes, base64-encoded, to seal them")
+	// The memory store's keys never leave the process; any other store's
+	// do, and parseFlags refused those without a KEK or the explicit flag.
+	_, inProcess := st.(*memstore.Store)
+	if cfg.kek == nil && !inProcess {
+		logger.Warn("signing keys are stored unencrypted (-allow-unencrypted-keys); set " + kekEnv + " to 32 random bytes, base64-encoded, to seal them")
 	}
 	return oauth2.NewSharedKeySet(ctx, oauth2.SharedKeysConfig{
-		Store:            ks,
-		Algorithm:        oauth2.EdDSA,
-		KeyEncryptionKey: kek,
-		// A demo must start with no setup; the warning above says what a
-		// real deployment sets.
-		AllowUnencryptedKeys: kek == nil,
+		Store:                ks,
+		Algorithm:            oauth2.EdDSA,
+		KeyEncryptionKey:     cfg.kek,
+		AllowUnencryptedKeys: inProcess || cfg.allowUnencryptedKeys,
 		RetainFor:            cfg.accessTTL + cfg.leeway + oauth2.DefaultKeyReloadInterval + oauth2.DefaultRetireGrace,
 	})
 }

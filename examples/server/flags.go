@@ -31,6 +31,9 @@ type config struct {
 	// keys would leave the process for.
 	kek                  []byte
 	allowUnencryptedKeys bool
+	// alg is the algorithm of the signing keys generated; empty means
+	// EdDSA, as in oauth2.SharedKeysConfig.
+	alg string
 
 	accessTTL  time.Duration
 	refreshTTL time.Duration
@@ -54,6 +57,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		accessTTL:  oauth2.DefaultAccessTokenTTL,
 		refreshTTL: oauth2.DefaultRefreshTokenTTL,
 		leeway:     defaultLeeway,
+		alg:        oauth2.EdDSA,
 	}
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -69,6 +73,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Var(&durationFlag{&cfg.accessTTL, false}, "access-ttl", "access-token lifetime, a Go `duration`")
 	fs.Var(&durationFlag{&cfg.refreshTTL, false}, "refresh-ttl", "refresh-token lifetime, a Go `duration`")
 	fs.Var(&durationFlag{&cfg.leeway, true}, "leeway", "clock skew the verifier allows on exp, nbf and iat, a Go `duration`")
+	fs.Var(&algFlag{&cfg.alg}, "alg", "signing `algorithm`: EdDSA, ES256 or RS256; ES256 and RS256 suit clients without EdDSA,\n"+
+		"such as python-jose. On Redis or PostgreSQL it applies when the store holds no key yet:\n"+
+		"a key already there keeps signing, whatever its algorithm, as this server never rotates")
 	fs.BoolVar(&cfg.allowUnencryptedKeys, "allow-unencrypted-keys", false, "on Redis or PostgreSQL without "+kekEnv+", store the private signing keys\nunencrypted, so that anyone who can read the store can sign tokens")
 	if err := fs.Parse(args); err != nil {
 		return config{}, usageError{err}
@@ -222,6 +229,30 @@ func persistentStore(rawURL string) (scheme string, persistent bool) {
 		return "", true
 	}
 	return u.Scheme, u.Scheme != "memory"
+}
+
+type algFlag struct{ p *string }
+
+func (f *algFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return *f.p
+}
+
+// Set admits the asymmetric algorithms only: clients verify with the
+// server's JWKS, and an HS256 key, which verifies and signs alike, must
+// never be published there (oauth2 leaves it out, so they could not verify).
+func (f *algFlag) Set(s string) error {
+	switch s {
+	case oauth2.EdDSA, oauth2.ES256, oauth2.RS256:
+		*f.p = s
+		return nil
+	case oauth2.HS256:
+		return errors.New("HS256 keys are shared secrets, which a JWKS must not publish: want EdDSA, ES256 or RS256")
+	default:
+		return errors.New("want EdDSA, ES256 or RS256")
+	}
 }
 
 type durationFlag struct {

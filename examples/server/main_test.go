@@ -32,6 +32,7 @@ func TestParseFlags(t *testing.T) {
 		accessTTL:  15 * time.Minute,
 		refreshTTL: 14 * 24 * time.Hour,
 		leeway:     30 * time.Second,
+		alg:        "EdDSA",
 	}
 	with := func(change func(*config)) config {
 		c := defaults
@@ -197,6 +198,50 @@ func TestRunRefusesUnencryptedKeys(t *testing.T) {
 	}
 }
 
+func TestAlgFlag(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		want    string // cfg.alg
+		wantErr string // substring of the error; "" means success
+	}{
+		{name: "default", args: nil, want: "EdDSA"},
+		{name: "EdDSA", args: []string{"-alg", "EdDSA"}, want: "EdDSA"},
+		{name: "ES256", args: []string{"-alg", "ES256"}, want: "ES256"},
+		{name: "RS256", args: []string{"-alg", "RS256"}, want: "RS256"},
+		// A shared secret would have to be published in the JWKS for
+		// anyone to verify with it, and then anyone could sign.
+		{name: "HS256", args: []string{"-alg", "HS256"}, wantErr: "want EdDSA, ES256 or RS256"},
+		{name: "garbage", args: []string{"-alg", "none"}, wantErr: "want EdDSA, ES256 or RS256"},
+		{name: "case matters", args: []string{"-alg", "es256"}, wantErr: "want EdDSA, ES256 or RS256"},
+		{name: "empty", args: []string{"-alg", ""}, wantErr: "want EdDSA, ES256 or RS256"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			got, err := parseFlags(tt.args, &stderr)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("parseFlags(%q) error = %v, want nil", tt.args, err)
+				}
+				if got.alg != tt.want {
+					t.Errorf("parseFlags(%q).alg = %q, want %q", tt.args, got.alg, tt.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("parseFlags(%q) error = %v, want one containing %q", tt.args, err, tt.wantErr)
+			}
+			if code := exitCode(err); code != 2 {
+				t.Errorf("exitCode(%v) = %d, want 2", err, code)
+			}
+			if !strings.Contains(stderr.String(), tt.wantErr) || !strings.Contains(stderr.String(), "Usage:") {
+				t.Errorf("stderr = %q, want the error and the usage", stderr.String())
+			}
+		})
+	}
+}
+
 func TestExitCode(t *testing.T) {
 	tests := []struct {
 		name string
@@ -221,7 +266,7 @@ func TestRunHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) || exitCode(err) != 0 {
 		t.Errorf("run(-h) = %v, want flag.ErrHelp with exit code 0", err)
 	}
-	for _, name := range []string{"-addr", "-issuer", "-store", "-access-ttl", "-refresh-ttl", "-leeway", "-allow-unencrypted-keys"} {
+	for _, name := range []string{"-addr", "-issuer", "-store", "-access-ttl", "-refresh-ttl", "-leeway", "-alg", "-allow-unencrypted-keys"} {
 		if !strings.Contains(stderr.String(), name) {
 			t.Errorf("usage does not mention %s:\n%s", name, stderr.String())
 		}
@@ -354,6 +399,89 @@ func TestServerEndToEnd(t *testing.T) {
 	if _, err := client.Get(srv.url + oauth2.JWKSPath); err == nil {
 		t.Error("server still answers after run returned")
 	}
+}
+
+// TestServerSigningAlgorithm checks that -alg reaches the tokens the
+// running server issues and the JWKS clients verify them with.
+func TestServerSigningAlgorithm(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		wantAlg string
+		wantKty string
+	}{
+		{name: "default", args: nil, wantAlg: "EdDSA", wantKty: "OKP"},
+		{name: "ES256", args: []string{"-alg", "ES256"}, wantAlg: "ES256", wantKty: "EC"},
+		{name: "RS256", args: []string{"-alg", "RS256"}, wantAlg: "RS256", wantKty: "RSA"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t, tt.args...)
+			client := &http.Client{Timeout: 10 * time.Second}
+			status, tok, _ := tokenRequest(t, client, srv.url, url.Values{
+				"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"},
+			})
+			if status != http.StatusOK {
+				t.Fatalf("password grant: status %d, want 200", status)
+			}
+			header := jwsHeader(t, tok.AccessToken)
+			if header.Alg != tt.wantAlg {
+				t.Errorf("jwsHeader(access token).alg = %q, want %q", header.Alg, tt.wantAlg)
+			}
+			if status, _ := getMe(t, client, srv.url, tok.AccessToken); status != http.StatusOK {
+				t.Errorf("GET /api/me = %d, want 200", status)
+			}
+
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.url+oauth2.JWKSPath, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var jwks struct {
+				Keys []struct {
+					Kty string `json:"kty"`
+					Kid string `json:"kid"`
+					Alg string `json:"alg"`
+				} `json:"keys"`
+			}
+			if resp := do(t, client, req); json.Unmarshal(resp.body, &jwks) != nil {
+				t.Fatalf("GET %s: %s is not a JWK set", oauth2.JWKSPath, resp.body)
+			}
+			found := false
+			for _, k := range jwks.Keys {
+				if k.Kid == header.Kid {
+					found = true
+					if k.Alg != tt.wantAlg || k.Kty != tt.wantKty {
+						t.Errorf("JWKS key %q: alg %q, kty %q; want %q, %q", k.Kid, k.Alg, k.Kty, tt.wantAlg, tt.wantKty)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("JWKS = %+v, want the key %q the token names", jwks.Keys, header.Kid)
+			}
+		})
+	}
+}
+
+type joseHeader struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+}
+
+// jwsHeader decodes the protected header of a compact JWS.
+func jwsHeader(t *testing.T, token string) joseHeader {
+	t.Helper()
+	first, _, _ := strings.Cut(token, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(first)
+	if err != nil {
+		t.Fatalf("jwsHeader(%q): %v", token, err)
+	}
+	var h joseHeader
+	if err := json.Unmarshal(raw, &h); err != nil {
+		t.Fatalf("jwsHeader(%q): %s: %v", token, raw, err)
+	}
+	return h
 }
 
 // TestPrintedCommands pastes the printed walk-through into a shell, as a

@@ -90,9 +90,13 @@ func openStore(ctx context.Context, rawURL string) (store.Store, func(), error) 
 // instance on the same store signs and verifies alike and a restart keeps
 // the keys (and so the access tokens issued before it).
 func signingKeys(ctx context.Context, st store.Store, cfg config, logger *slog.Logger) (*oauth2.KeySet, error) {
+	alg := cfg.alg
+	if alg == "" {
+		alg = oauth2.EdDSA
+	}
 	ks, ok := st.(store.KeyStore)
 	if !ok {
-		key, err := oauth2.GenerateKey(oauth2.EdDSA)
+		key, err := oauth2.GenerateKey(alg)
 		if err != nil {
 			return nil, err
 		}
@@ -104,13 +108,24 @@ func signingKeys(ctx context.Context, st store.Store, cfg config, logger *slog.L
 	if cfg.kek == nil && !inProcess {
 		logger.Warn("signing keys are stored unencrypted (-allow-unencrypted-keys); set " + kekEnv + " to 32 random bytes, base64-encoded, to seal them")
 	}
-	return oauth2.NewSharedKeySet(ctx, oauth2.SharedKeysConfig{
+	keys, err := oauth2.NewSharedKeySet(ctx, oauth2.SharedKeysConfig{
 		Store:                ks,
-		Algorithm:            oauth2.EdDSA,
+		Algorithm:            alg,
 		KeyEncryptionKey:     cfg.kek,
 		AllowUnencryptedKeys: inProcess || cfg.allowUnencryptedKeys,
 		RetainFor:            cfg.accessTTL + cfg.leeway + oauth2.DefaultKeyReloadInterval + oauth2.DefaultRetireGrace,
 	})
+	if err != nil {
+		return nil, err
+	}
+	// The algorithm only applies to keys generated from now on, and with no
+	// RotateAfter this server generates one only for an empty store: a
+	// client that needs -alg would otherwise fail with no hint why.
+	if active := keys.Active(); active != nil && active.Algorithm() != alg {
+		logger.Warn("the store already holds a signing key of another algorithm, which keeps signing",
+			"store_alg", active.Algorithm(), "alg", alg, "kid", active.ID())
+	}
+	return keys, nil
 }
 
 func keyEncryptionKey() ([]byte, error) {

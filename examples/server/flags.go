@@ -26,6 +26,14 @@ type config struct {
 	issuer    string
 	issuerSet bool
 	storeURL  string
+	// kek is the key-encryption key from the environment (kekEnv), nil if
+	// unset. Without it, allowUnencryptedKeys must be set for a store the
+	// keys would leave the process for.
+	kek                  []byte
+	allowUnencryptedKeys bool
+	// alg is the algorithm of the signing keys generated; empty means
+	// EdDSA, as in oauth2.SharedKeysConfig.
+	alg string
 
 	accessTTL  time.Duration
 	refreshTTL time.Duration
@@ -49,6 +57,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		accessTTL:  oauth2.DefaultAccessTokenTTL,
 		refreshTTL: oauth2.DefaultRefreshTokenTTL,
 		leeway:     defaultLeeway,
+		alg:        oauth2.EdDSA,
 	}
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -64,14 +73,34 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Var(&durationFlag{&cfg.accessTTL, false}, "access-ttl", "access-token lifetime, a Go `duration`")
 	fs.Var(&durationFlag{&cfg.refreshTTL, false}, "refresh-ttl", "refresh-token lifetime, a Go `duration`")
 	fs.Var(&durationFlag{&cfg.leeway, true}, "leeway", "clock skew the verifier allows on exp, nbf and iat, a Go `duration`")
+	fs.Var(&algFlag{&cfg.alg}, "alg", "signing `algorithm`: EdDSA, ES256 or RS256; ES256 and RS256 suit clients without EdDSA,\n"+
+		"such as python-jose. On Redis or PostgreSQL it applies when the store holds no key yet:\n"+
+		"a key already there keeps signing, whatever its algorithm, as this server never rotates")
+	fs.BoolVar(&cfg.allowUnencryptedKeys, "allow-unencrypted-keys", false, "on Redis or PostgreSQL without "+kekEnv+", store the private signing keys\nunencrypted, so that anyone who can read the store can sign tokens")
 	if err := fs.Parse(args); err != nil {
 		return config{}, usageError{err}
 	}
-	if fs.NArg() > 0 {
-		err := fmt.Errorf("unexpected arguments %q", fs.Args())
+	// Problems the flag package cannot see are reported the way it reports
+	// its own.
+	fail := func(err error) (config, error) {
 		fmt.Fprintln(fs.Output(), err)
 		fs.Usage()
 		return config{}, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return fail(fmt.Errorf("unexpected arguments %q", fs.Args()))
+	}
+	var err error
+	if cfg.kek, err = keyEncryptionKey(); err != nil {
+		return fail(err)
+	}
+	// Checked here, before the store is opened: a refusal after it would
+	// come too late, since opening PostgreSQL already migrates the schema.
+	if scheme, persistent := persistentStore(cfg.storeURL); persistent && cfg.kek == nil && !cfg.allowUnencryptedKeys {
+		return fail(fmt.Errorf("refusing to keep the private signing keys unencrypted in the %s store: "+
+			"set %s to 32 random bytes, base64-encoded (head -c32 /dev/urandom | base64), "+
+			"or pass -allow-unencrypted-keys to accept that anyone who can read the store can sign tokens",
+			scheme+"://", kekEnv))
 	}
 	if !cfg.issuerSet {
 		cfg.issuer = defaultIssuer(cfg.addr)
@@ -187,6 +216,42 @@ func checkStoreURL(s string) error {
 		return nil
 	default:
 		return fmt.Errorf("unsupported store %q: want memory://, redis:// or postgres://", u.Scheme+"://")
+	}
+}
+
+// persistentStore reports whether the store at rawURL, which checkStoreURL
+// accepted, keeps what it stores outside this process, and its scheme. The
+// scheme, not the URL, is what error messages may name: the URL can carry a
+// password.
+func persistentStore(rawURL string) (scheme string, persistent bool) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", true
+	}
+	return u.Scheme, u.Scheme != "memory"
+}
+
+type algFlag struct{ p *string }
+
+func (f *algFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return *f.p
+}
+
+// Set admits the asymmetric algorithms only: clients verify with the
+// server's JWKS, and an HS256 key, which verifies and signs alike, must
+// never be published there (oauth2 leaves it out, so they could not verify).
+func (f *algFlag) Set(s string) error {
+	switch s {
+	case oauth2.EdDSA, oauth2.ES256, oauth2.RS256:
+		*f.p = s
+		return nil
+	case oauth2.HS256:
+		return errors.New("HS256 keys are shared secrets, which a JWKS must not publish: want EdDSA, ES256 or RS256")
+	default:
+		return errors.New("want EdDSA, ES256 or RS256")
 	}
 }
 

@@ -5,6 +5,11 @@
 //
 //	go run ./examples/server [-addr 127.0.0.1:8080] [-issuer URL] [-store memory://]
 //	                         [-access-ttl 15m] [-refresh-ttl 336h] [-leeway 30s]
+//	                         [-alg EdDSA] [-allow-unencrypted-keys]
+//
+// On Redis or PostgreSQL it refuses to start unless OAUTH2KIT_KEY_ENCRYPTION_KEY
+// holds the key that seals the private signing keys in the store, or
+// -allow-unencrypted-keys accepts them in the clear.
 //
 // It stops gracefully on SIGINT or SIGTERM. Flag errors exit with status 2,
 // other failures with 1.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,7 @@ import (
 )
 
 func TestParseFlags(t *testing.T) {
+	t.Setenv(kekEnv, "") // TestUnencryptedKeysRefused covers the key
 	defaults := config{
 		addr:       "127.0.0.1:8080",
 		issuer:     "http://127.0.0.1:8080",
@@ -29,6 +32,7 @@ func TestParseFlags(t *testing.T) {
 		accessTTL:  15 * time.Minute,
 		refreshTTL: 14 * 24 * time.Hour,
 		leeway:     30 * time.Second,
+		alg:        "EdDSA",
 	}
 	with := func(change func(*config)) config {
 		c := defaults
@@ -64,8 +68,16 @@ func TestParseFlags(t *testing.T) {
 		},
 		{name: "memory store", args: []string{"-store", "memory://"}, want: defaults},
 
-		{name: "redis store", args: []string{"-store", "redis://localhost:6379/0"}, want: with(func(c *config) { c.storeURL = "redis://localhost:6379/0" })},
-		{name: "postgres store", args: []string{"-store", "postgres://u:p@localhost/oauth2"}, want: with(func(c *config) { c.storeURL = "postgres://u:p@localhost/oauth2" })},
+		{
+			name: "redis store",
+			args: []string{"-store", "redis://localhost:6379/0", "-allow-unencrypted-keys"},
+			want: with(func(c *config) { c.storeURL, c.allowUnencryptedKeys = "redis://localhost:6379/0", true }),
+		},
+		{
+			name: "postgres store",
+			args: []string{"-store", "postgres://u:p@localhost/oauth2", "-allow-unencrypted-keys"},
+			want: with(func(c *config) { c.storeURL, c.allowUnencryptedKeys = "postgres://u:p@localhost/oauth2", true }),
+		},
 		{name: "bad redis db", args: []string{"-store", "redis://localhost:6379/x"}, wantErr: "bad Redis URL"},
 		{name: "bad postgres option", args: []string{"-store", "postgres://localhost/db?sslmode=sometimes"}, wantErr: "bad PostgreSQL URL"},
 		{name: "unknown store scheme", args: []string{"-store", "mysql://localhost"}, wantErr: `unsupported store "mysql://"`},
@@ -93,7 +105,7 @@ func TestParseFlags(t *testing.T) {
 				if err != nil {
 					t.Fatalf("parseFlags(%q) error = %v, want nil", tt.args, err)
 				}
-				if got != tt.want {
+				if !reflect.DeepEqual(got, tt.want) {
 					t.Errorf("parseFlags(%q) = %+v, want %+v", tt.args, got, tt.want)
 				}
 				return
@@ -105,6 +117,124 @@ func TestParseFlags(t *testing.T) {
 				t.Errorf("exitCode(%v) = %d, want 2", err, code)
 			}
 			// Like the flag package: the error and the usage, on stderr.
+			if !strings.Contains(stderr.String(), tt.wantErr) || !strings.Contains(stderr.String(), "Usage:") {
+				t.Errorf("stderr = %q, want the error and the usage", stderr.String())
+			}
+		})
+	}
+}
+
+// On Redis or PostgreSQL the private signing keys leave the process, so
+// they must be sealed under a key-encryption key unless the operator says
+// otherwise; in memory they never leave it and need neither.
+func TestUnencryptedKeysRefused(t *testing.T) {
+	kek := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	tests := []struct {
+		name    string
+		env     string // the value of OAUTH2KIT_KEY_ENCRYPTION_KEY; "" means unset
+		args    []string
+		wantErr string // substring of the error; "" means success
+	}{
+		{name: "memory by default", args: nil},
+		{name: "memory", args: []string{"-store", "memory://"}},
+		{name: "redis without a key", args: []string{"-store", "redis://localhost:6379/0"}, wantErr: "set " + kekEnv},
+		{name: "rediss without a key", args: []string{"-store", "rediss://localhost:6379/0"}, wantErr: "set " + kekEnv},
+		{name: "postgres without a key", args: []string{"-store", "postgres://u:p@localhost/oauth2"}, wantErr: "set " + kekEnv},
+		{name: "postgresql without a key", args: []string{"-store", "postgresql://u:p@localhost/oauth2"}, wantErr: "set " + kekEnv},
+		{name: "redis with a key", env: kek, args: []string{"-store", "redis://localhost:6379/0"}},
+		{name: "postgres with a key", env: kek, args: []string{"-store", "postgres://u:p@localhost/oauth2"}},
+		{name: "redis allowed unencrypted", args: []string{"-store", "redis://localhost:6379/0", "-allow-unencrypted-keys"}},
+		{name: "postgres allowed unencrypted", args: []string{"-allow-unencrypted-keys", "-store", "postgres://u:p@localhost/oauth2"}},
+		{name: "malformed key", env: "c2hvcnQ=", args: []string{"-store", "redis://localhost:6379/0"}, wantErr: kekEnv + " must be 32 bytes"},
+		{name: "malformed key on memory", env: "not base64!", args: nil, wantErr: kekEnv + " must be 32 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(kekEnv, tt.env)
+			var stderr bytes.Buffer
+			_, err := parseFlags(tt.args, &stderr)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Errorf("parseFlags(%q) with %s=%q error = %v, want nil", tt.args, kekEnv, tt.env, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("parseFlags(%q) with %s=%q error = %v, want one containing %q", tt.args, kekEnv, tt.env, err, tt.wantErr)
+			}
+			if code := exitCode(err); code != 2 {
+				t.Errorf("exitCode(%v) = %d, want 2", err, code)
+			}
+			if !strings.Contains(stderr.String(), tt.wantErr) {
+				t.Errorf("stderr = %q, want the error", stderr.String())
+			}
+			if strings.Contains(tt.wantErr, "set ") && !strings.Contains(err.Error(), "-allow-unencrypted-keys") {
+				t.Errorf("parseFlags(%q) error = %v, want it to name -allow-unencrypted-keys too", tt.args, err)
+			}
+		})
+	}
+}
+
+// TestRunRefusesUnencryptedKeys checks that the refusal comes before the
+// store is even dialled, so nothing can have been written to it: the
+// address given refuses connections, and the error must not say so.
+func TestRunRefusesUnencryptedKeys(t *testing.T) {
+	t.Setenv(kekEnv, "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	for _, storeURL := range []string{"redis://" + addr + "/0", "postgres://u:p@" + addr + "/oauth2?sslmode=disable"} {
+		var stderr bytes.Buffer
+		err := run(t.Context(), []string{"-store", storeURL}, io.Discard, &stderr, nil)
+		if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), kekEnv) {
+			t.Errorf("run(-store %s) = %v (exit %d), want the refusal naming %s with exit code 2", storeURL, err, exitCode(err), kekEnv)
+		}
+		if !strings.Contains(stderr.String(), kekEnv) {
+			t.Errorf("run(-store %s) stderr = %q, want the refusal", storeURL, stderr.String())
+		}
+	}
+}
+
+func TestAlgFlag(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		want    string // cfg.alg
+		wantErr string // substring of the error; "" means success
+	}{
+		{name: "default", args: nil, want: "EdDSA"},
+		{name: "EdDSA", args: []string{"-alg", "EdDSA"}, want: "EdDSA"},
+		{name: "ES256", args: []string{"-alg", "ES256"}, want: "ES256"},
+		{name: "RS256", args: []string{"-alg", "RS256"}, want: "RS256"},
+		// A shared secret would have to be published in the JWKS for
+		// anyone to verify with it, and then anyone could sign.
+		{name: "HS256", args: []string{"-alg", "HS256"}, wantErr: "want EdDSA, ES256 or RS256"},
+		{name: "garbage", args: []string{"-alg", "none"}, wantErr: "want EdDSA, ES256 or RS256"},
+		{name: "case matters", args: []string{"-alg", "es256"}, wantErr: "want EdDSA, ES256 or RS256"},
+		{name: "empty", args: []string{"-alg", ""}, wantErr: "want EdDSA, ES256 or RS256"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			got, err := parseFlags(tt.args, &stderr)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("parseFlags(%q) error = %v, want nil", tt.args, err)
+				}
+				if got.alg != tt.want {
+					t.Errorf("parseFlags(%q).alg = %q, want %q", tt.args, got.alg, tt.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("parseFlags(%q) error = %v, want one containing %q", tt.args, err, tt.wantErr)
+			}
+			if code := exitCode(err); code != 2 {
+				t.Errorf("exitCode(%v) = %d, want 2", err, code)
+			}
 			if !strings.Contains(stderr.String(), tt.wantErr) || !strings.Contains(stderr.String(), "Usage:") {
 				t.Errorf("stderr = %q, want the error and the usage", stderr.String())
 			}
@@ -136,7 +266,7 @@ func TestRunHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) || exitCode(err) != 0 {
 		t.Errorf("run(-h) = %v, want flag.ErrHelp with exit code 0", err)
 	}
-	for _, name := range []string{"-addr", "-issuer", "-store", "-access-ttl", "-refresh-ttl", "-leeway"} {
+	for _, name := range []string{"-addr", "-issuer", "-store", "-access-ttl", "-refresh-ttl", "-leeway", "-alg", "-allow-unencrypted-keys"} {
 		if !strings.Contains(stderr.String(), name) {
 			t.Errorf("usage does not mention %s:\n%s", name, stderr.String())
 		}
@@ -269,6 +399,89 @@ func TestServerEndToEnd(t *testing.T) {
 	if _, err := client.Get(srv.url + oauth2.JWKSPath); err == nil {
 		t.Error("server still answers after run returned")
 	}
+}
+
+// TestServerSigningAlgorithm checks that -alg reaches the tokens the
+// running server issues and the JWKS clients verify them with.
+func TestServerSigningAlgorithm(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		wantAlg string
+		wantKty string
+	}{
+		{name: "default", args: nil, wantAlg: "EdDSA", wantKty: "OKP"},
+		{name: "ES256", args: []string{"-alg", "ES256"}, wantAlg: "ES256", wantKty: "EC"},
+		{name: "RS256", args: []string{"-alg", "RS256"}, wantAlg: "RS256", wantKty: "RSA"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t, tt.args...)
+			client := &http.Client{Timeout: 10 * time.Second}
+			status, tok, _ := tokenRequest(t, client, srv.url, url.Values{
+				"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"},
+			})
+			if status != http.StatusOK {
+				t.Fatalf("password grant: status %d, want 200", status)
+			}
+			header := jwsHeader(t, tok.AccessToken)
+			if header.Alg != tt.wantAlg {
+				t.Errorf("jwsHeader(access token).alg = %q, want %q", header.Alg, tt.wantAlg)
+			}
+			if status, _ := getMe(t, client, srv.url, tok.AccessToken); status != http.StatusOK {
+				t.Errorf("GET /api/me = %d, want 200", status)
+			}
+
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.url+oauth2.JWKSPath, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var jwks struct {
+				Keys []struct {
+					Kty string `json:"kty"`
+					Kid string `json:"kid"`
+					Alg string `json:"alg"`
+				} `json:"keys"`
+			}
+			if resp := do(t, client, req); json.Unmarshal(resp.body, &jwks) != nil {
+				t.Fatalf("GET %s: %s is not a JWK set", oauth2.JWKSPath, resp.body)
+			}
+			found := false
+			for _, k := range jwks.Keys {
+				if k.Kid == header.Kid {
+					found = true
+					if k.Alg != tt.wantAlg || k.Kty != tt.wantKty {
+						t.Errorf("JWKS key %q: alg %q, kty %q; want %q, %q", k.Kid, k.Alg, k.Kty, tt.wantAlg, tt.wantKty)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("JWKS = %+v, want the key %q the token names", jwks.Keys, header.Kid)
+			}
+		})
+	}
+}
+
+type joseHeader struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+}
+
+// jwsHeader decodes the protected header of a compact JWS.
+func jwsHeader(t *testing.T, token string) joseHeader {
+	t.Helper()
+	first, _, _ := strings.Cut(token, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(first)
+	if err != nil {
+		t.Fatalf("jwsHeader(%q): %v", token, err)
+	}
+	var h joseHeader
+	if err := json.Unmarshal(raw, &h); err != nil {
+		t.Fatalf("jwsHeader(%q): %s: %v", token, raw, err)
+	}
+	return h
 }
 
 // TestPrintedCommands pastes the printed walk-through into a shell, as a

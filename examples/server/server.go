@@ -25,7 +25,7 @@ const (
 // profile and email.
 var demoScopes = []string{"profile", "email", "admin"}
 
-// newHandler wires the demo on st: a fresh EdDSA signing key, the demo
+// newHandler wires the demo on st: the signing keys (-alg), the demo
 // clients and user, the Issuer's endpoints and the protected /api/me route.
 // It returns the Issuer too, whose metadata names the endpoints.
 func newHandler(ctx context.Context, cfg config, st oauth2.Store, logger *slog.Logger) (http.Handler, *oauth2.Issuer, error) {

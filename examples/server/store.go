@@ -90,30 +90,42 @@ func openStore(ctx context.Context, rawURL string) (store.Store, func(), error) 
 // instance on the same store signs and verifies alike and a restart keeps
 // the keys (and so the access tokens issued before it).
 func signingKeys(ctx context.Context, st store.Store, cfg config, logger *slog.Logger) (*oauth2.KeySet, error) {
+	alg := cfg.alg
+	if alg == "" {
+		alg = oauth2.EdDSA
+	}
 	ks, ok := st.(store.KeyStore)
 	if !ok {
-		key, err := oauth2.GenerateKey(oauth2.EdDSA)
+		key, err := oauth2.GenerateKey(alg)
 		if err != nil {
 			return nil, err
 		}
 		return oauth2.NewKeySet(key), nil
 	}
-	kek, err := keyEncryptionKey()
+	// The memory store's keys never leave the process; any other store's
+	// do, and parseFlags refused those without a KEK or the explicit flag.
+	_, inProcess := st.(*memstore.Store)
+	if cfg.kek == nil && !inProcess {
+		logger.Warn("signing keys are stored unencrypted (-allow-unencrypted-keys); set " + kekEnv + " to 32 random bytes, base64-encoded, to seal them")
+	}
+	keys, err := oauth2.NewSharedKeySet(ctx, oauth2.SharedKeysConfig{
+		Store:                ks,
+		Algorithm:            alg,
+		KeyEncryptionKey:     cfg.kek,
+		AllowUnencryptedKeys: inProcess || cfg.allowUnencryptedKeys,
+		RetainFor:            cfg.accessTTL + cfg.leeway + oauth2.DefaultKeyReloadInterval + oauth2.DefaultRetireGrace,
+	})
 	if err != nil {
 		return nil, err
 	}
-	if kek == nil && cfg.storeURL != "memory://" {
-		logger.Warn("signing keys are stored unencrypted; set " + kekEnv + " to 32 random bytes, base64-encoded, to seal them")
+	// The algorithm only applies to keys generated from now on, and with no
+	// RotateAfter this server generates one only for an empty store: a
+	// client that needs -alg would otherwise fail with no hint why.
+	if active := keys.Active(); active != nil && active.Algorithm() != alg {
+		logger.Warn("the store already holds a signing key of another algorithm, which keeps signing",
+			"store_alg", active.Algorithm(), "alg", alg, "kid", active.ID())
 	}
-	return oauth2.NewSharedKeySet(ctx, oauth2.SharedKeysConfig{
-		Store:            ks,
-		Algorithm:        oauth2.EdDSA,
-		KeyEncryptionKey: kek,
-		// A demo must start with no setup; the warning above says what a
-		// real deployment sets.
-		AllowUnencryptedKeys: kek == nil,
-		RetainFor:            cfg.accessTTL + cfg.leeway + oauth2.DefaultKeyReloadInterval + oauth2.DefaultRetireGrace,
-	})
+	return keys, nil
 }
 
 func keyEncryptionKey() ([]byte, error) {

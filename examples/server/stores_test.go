@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"testing"
@@ -15,6 +17,11 @@ import (
 // recovers when it comes back without being restarted and without losing a
 // rotation.
 func TestServerOnRealStores(t *testing.T) {
+	// As a real deployment would: the server refuses cleartext keys in a
+	// store, and restarts must open the keys it sealed before.
+	kek := make([]byte, 32)
+	rand.Read(kek)
+	t.Setenv(kekEnv, base64.StdEncoding.EncodeToString(kek))
 	for _, tc := range []struct {
 		name   string
 		server func(t *testing.T) *testenv.Server

@@ -45,7 +45,11 @@ func printCommands(w io.Writer, meta oauth2.Metadata, storeURL string) {
 
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	line("oauth2kit example server: issuer %s, store %s (tokens are lost on restart).", meta.Issuer, storeURL)
+	lifetime := "tokens survive a restart"
+	if _, persistent := persistentStore(storeURL); !persistent {
+		lifetime = "tokens are lost on restart"
+	}
+	line("oauth2kit example server: issuer %s, store %s (%s).", meta.Issuer, redactURL(storeURL), lifetime)
 	line("Clients: %s (secret %s) and the public %s. User: %s (password %s), allowed scopes profile and email.",
 		demoClientID, demoClientSecret, demoPublicClientID, demoUsername, demoPassword)
 	line("Try it from another terminal; each step uses the shell variables the steps before it set.")

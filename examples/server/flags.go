@@ -231,6 +231,19 @@ func persistentStore(rawURL string) (scheme string, persistent bool) {
 	return u.Scheme, u.Scheme != "memory"
 }
 
+// redactURL hides the password a store URL may carry, for the banner and
+// the log.
+func redactURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	if _, has := u.User.Password(); !has {
+		return rawURL
+	}
+	return u.Redacted()
+}
+
 type algFlag struct{ p *string }
 
 func (f *algFlag) String() string {

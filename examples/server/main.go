@@ -114,7 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	go func() { served <- srv.Serve(ln) }()
 
 	printCommands(stdout, issuer.Metadata(), cfg.storeURL)
-	logger.Info("serving", "addr", addr, "issuer", cfg.issuer, "store", cfg.storeURL)
+	logger.Info("serving", "addr", addr, "issuer", cfg.issuer, "store", redactURL(cfg.storeURL))
 	if ready != nil {
 		ready(addr)
 	}

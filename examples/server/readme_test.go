@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/oauth2kit/oauth2kit/adapters/memstore"
+	"github.com/oauth2kit/oauth2kit/oauth2"
 )
 
 // The README is the first thing users run; these tests keep it true.
@@ -84,3 +85,22 @@ func TestReadmeExampleCompiles(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// The banner names the store without the password its URL may carry, and
+// says whether tokens outlive the process.
+func TestBannerHidesStorePassword(t *testing.T) {
+	tests := []struct {
+		url, want string
+	}{
+		{"memory://", "store memory:// (tokens are lost on restart)"},
+		{"redis://:s3cret@localhost:6379/0", "store redis://:xxxxx@localhost:6379/0 (tokens survive a restart)"},
+		{"postgres://app:s3cret@db:5432/auth", "store postgres://app:xxxxx@db:5432/auth (tokens survive a restart)"},
+	}
+	for _, tt := range tests {
+		var printed bytes.Buffer
+		printCommands(&printed, oauth2.Metadata{Issuer: "http://" + defaultAddr}, tt.url)
+		if got := printed.String(); !strings.Contains(got, tt.want) || strings.Contains(got, "s3cret") {
+			t.Errorf("printCommands(%q) banner = %q, want it to contain %q and no password", tt.url, strings.SplitN(got, "\n", 2)[0], tt.want)
+		}
+	}
+}

@@ -70,9 +70,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Var(&addrFlag{&cfg.addr}, "addr", "`host:port` to listen on")
 	fs.Var(&issuerFlag{&cfg.issuer, &cfg.issuerSet}, "issuer", "issuer identifier, an http(s) `URL` (default \"http://\" + the listening address)")
 	fs.Var(&storeFlag{&cfg.storeURL}, "store", "storage `URL`: memory://, redis://host:port/db or postgres://user:pass@host:port/db (migrated on start)")
-	fs.Var(&durationFlag{&cfg.accessTTL, false}, "access-ttl", "access-token lifetime, a Go `duration`")
-	fs.Var(&durationFlag{&cfg.refreshTTL, false}, "refresh-ttl", "refresh-token lifetime, a Go `duration`")
-	fs.Var(&durationFlag{&cfg.leeway, true}, "leeway", "clock skew the verifier allows on exp, nbf and iat, a Go `duration`")
+	fs.Var(&durationFlag{p: &cfg.accessTTL}, "access-ttl", "access-token lifetime, a Go `duration`")
+	fs.Var(&durationFlag{p: &cfg.refreshTTL}, "refresh-ttl", "refresh-token lifetime, a Go `duration`")
+	fs.Var(&durationFlag{p: &cfg.leeway, zeroOK: true, max: oauth2.MaxLeeway}, "leeway", "clock skew the verifier allows on exp, nbf and iat, a Go `duration` of at most "+oauth2.MaxLeeway.String())
 	fs.Var(&algFlag{&cfg.alg}, "alg", "signing `algorithm`: EdDSA, ES256 or RS256; ES256 and RS256 suit clients without EdDSA,\n"+
 		"such as python-jose. On Redis or PostgreSQL it applies when the store holds no key yet:\n"+
 		"a key already there keeps signing, whatever its algorithm, as this server never rotates")
@@ -271,6 +271,7 @@ func (f *algFlag) Set(s string) error {
 type durationFlag struct {
 	p      *time.Duration
 	zeroOK bool
+	max    time.Duration // 0: no limit
 }
 
 func (f *durationFlag) String() string {
@@ -289,6 +290,8 @@ func (f *durationFlag) Set(s string) error {
 		return errors.New("must not be negative")
 	case d == 0 && !f.zeroOK:
 		return errors.New("must be positive")
+	case f.max > 0 && d > f.max:
+		return fmt.Errorf("must be at most %s", f.max)
 	}
 	*f.p = d
 	return nil

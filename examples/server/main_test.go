@@ -86,6 +86,7 @@ func TestParseFlags(t *testing.T) {
 		{name: "negative access ttl", args: []string{"-access-ttl", "-1m"}, wantErr: "-access-ttl: must not be negative"},
 		{name: "negative refresh ttl", args: []string{"-refresh-ttl", "-1h"}, wantErr: "-refresh-ttl: must not be negative"},
 		{name: "negative leeway", args: []string{"-leeway", "-1s"}, wantErr: "-leeway: must not be negative"},
+		{name: "leeway above MaxLeeway", args: []string{"-leeway", "5m1s"}, wantErr: "-leeway: must be at most 5m0s"},
 		{name: "zero access ttl", args: []string{"-access-ttl", "0"}, wantErr: "-access-ttl: must be positive"},
 		{name: "duration without unit", args: []string{"-leeway", "30"}, wantErr: "want a Go duration"},
 		{name: "issuer not http", args: []string{"-issuer", "ftp://example.com"}, wantErr: "want an http:// or https:// URL"},

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	josejson "github.com/go-jose/go-jose/v4/json"
 )
 
 // Defaults for RemoteKeySet.
@@ -223,7 +224,9 @@ func parseJWKS(body []byte) (map[string]*jose.JSONWebKey, error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
-	if err := json.Unmarshal(body, &doc); err != nil {
+	// go-jose's JSON package, as for every key below: names compare exactly
+	// and may not repeat, so that this check and go-jose read the same kids.
+	if err := josejson.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("malformed JWKS: %w", err)
 	}
 	// RFC 7517 §4.5: kids SHOULD be distinct. When two entries share one we
@@ -235,7 +238,7 @@ func parseJWKS(body []byte) (map[string]*jose.JSONWebKey, error) {
 		var id struct {
 			KeyID string `json:"kid"`
 		}
-		_ = json.Unmarshal(raw, &id) // an entry that is not an object has no kid
+		_ = josejson.Unmarshal(raw, &id) // an entry go-jose cannot read has no kid
 		if id.KeyID == "" {
 			continue
 		}

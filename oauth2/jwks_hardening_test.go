@@ -128,6 +128,12 @@ func TestParseJWKSDuplicateKid(t *testing.T) {
 	encryption := jwkJSON(t, ed, "k1")
 	encryption["use"] = "enc"
 	noKid := jwkJSON(t, ed, "")
+	// encoding/json would read "Kid" as the kid (case-insensitive, last
+	// wins); go-jose reads "kid" alone. The check must see what go-jose sees.
+	decoy := jwkJSON(t, ec, "k1")
+	decoy["Kid"] = "decoy"
+	upperOnly := jwkJSON(t, ed, "")
+	upperOnly["KID"] = "k1"
 
 	tests := []struct {
 		name    string
@@ -141,6 +147,8 @@ func TestParseJWKSDuplicateKid(t *testing.T) {
 		{name: "usable key and symmetric key share a kid", body: jwksDoc(t, secret, jwkJSON(t, ec, "k1")), wantErr: true},
 		{name: "usable key and unknown kty share a kid", body: jwksDoc(t, jwkJSON(t, ec, "k1"), unknownKind), wantErr: true},
 		{name: "usable key and encryption key share a kid", body: jwksDoc(t, jwkJSON(t, ec, "k1"), encryption), wantErr: true},
+		{name: "a differently cased member does not hide a duplicate", body: jwksDoc(t, decoy, jwkJSON(t, ed, "k1")), wantErr: true},
+		{name: "a differently cased kid is no kid", body: jwksDoc(t, upperOnly, jwkJSON(t, ec, "k1")), want: []string{"k1"}},
 		{name: "entries without kid are not duplicates", body: jwksDoc(t, noKid, noKid, jwkJSON(t, ec, "k1")), want: []string{"k1"}},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -130,8 +131,13 @@ func TestParseJWKSDuplicateKid(t *testing.T) {
 	noKid := jwkJSON(t, ed, "")
 	// encoding/json would read "Kid" as the kid (case-insensitive, last
 	// wins); go-jose reads "kid" alone. The check must see what go-jose sees.
-	decoy := jwkJSON(t, ec, "k1")
-	decoy["Kid"] = "decoy"
+	// "Kid" must come last for encoding/json to take it, so this entry is
+	// written by hand.
+	ecJSON, err := json.Marshal(jwkJSON(t, ec, "k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoy := json.RawMessage(strings.TrimSuffix(string(ecJSON), "}") + `,"Kid":"decoy"}`)
 	upperOnly := jwkJSON(t, ed, "")
 	upperOnly["KID"] = "k1"
 

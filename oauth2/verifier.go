@@ -2,6 +2,8 @@ package oauth2
 
 import (
 	"context"
+	"crypto"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"slices"
@@ -183,13 +185,12 @@ func (v *Verifier) signedClaims(ctx context.Context, raw string) (*Claims, error
 	if hit := v.cache.get(raw); hit != nil {
 		// Ask for the key on every hit: a key removed from the set (a JWKS
 		// refetched without it, a shared set that dropped it) must stop its
-		// cached tokens as it stops new ones. A resolver that returns another
-		// key object for the kid (a refetched JWKS) costs one verification.
+		// cached tokens as it stops new ones.
 		key, err := v.key(ctx, hit.kid)
 		if err != nil {
 			return nil, err
 		}
-		if key == hit.key {
+		if sameKey(key, hit.key) {
 			return hit.claims.clone(), nil
 		}
 	}
@@ -270,6 +271,27 @@ func (v *Verifier) key(ctx context.Context, kid string) (*jose.JSONWebKey, error
 		return nil, err
 	default:
 		return nil, fmt.Errorf("%w: resolving kid %q: %v", ErrUnknownKey, kid, err)
+	}
+}
+
+// sameKey reports whether two resolved keys verify alike: the same object,
+// or the same algorithm and key material, as a refetched JWKS gives for a
+// key that did not change.
+func sameKey(a, b *jose.JSONWebKey) bool {
+	if a == b {
+		return true
+	}
+	if a.Algorithm != b.Algorithm {
+		return false
+	}
+	switch k := a.Key.(type) {
+	case []byte:
+		other, ok := b.Key.([]byte)
+		return ok && subtle.ConstantTimeCompare(k, other) == 1
+	case interface{ Equal(crypto.PublicKey) bool }: // every public key type of crypto/...
+		return k.Equal(b.Key)
+	default:
+		return false
 	}
 }
 

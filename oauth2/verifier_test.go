@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/oauth2kit/oauth2kit/adapters/memstore"
 )
 
 // forge signs arbitrary claims with arbitrary headers, so the verifier can
@@ -309,5 +311,36 @@ func TestRevocationOutlivesEveryAllowedLeeway(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The revocation of an access token must outlive the most lenient verifier
+// even when the store's clock runs ahead of the issuer's and verifiers' by
+// almost revocationMargin, the skew the margin is for: the issuer's own
+// leeway (0 here) must not shorten it.
+func TestRevocationOutlivesMaxLeewayWithStoreSkew(t *testing.T) {
+	clock := newFakeClock()
+	ahead := func() time.Time { return clock.Now().Add(revocationMargin - time.Second) }
+	f := newFixture(t, func(c *IssuerConfig) {
+		c.Store = memstore.New(memstore.WithClock(ahead))
+		c.Now = clock.Now
+	})
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: f.store,
+		Leeway: MaxLeeway, CacheSize: -1, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := f.login(t, f.confid)
+	if err := f.issuer.Revoke(t.Context(), f.confid, tok.AccessToken, HintAccessToken); err != nil {
+		t.Fatal(err)
+	}
+	vt, err := v.verifySignedClaims(t.Context(), tok.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(vt.claims.ExpiresAt.Add(MaxLeeway - time.Second).Sub(clock.Now()))
+	if _, err := v.Verify(t.Context(), tok.AccessToken); !errors.Is(err, ErrTokenRevoked) {
+		t.Errorf("Verify(revoked) at exp+%s, store %s ahead, error = %v, want %v",
+			MaxLeeway-time.Second, revocationMargin-time.Second, err, ErrTokenRevoked)
 	}
 }

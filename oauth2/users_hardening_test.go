@@ -192,3 +192,33 @@ func TestClientUnusableSecretHashAnswersLikeUnknownClient(t *testing.T) {
 		})
 	}
 }
+
+// An unusable stored hash costs the same password check as an unknown user
+// or client: with every check slot taken, all of them shed load alike,
+// which an early answer for the unusable hash would not.
+func TestUnusableHashStillCostsACheck(t *testing.T) {
+	hash := unusableHashes(t)["unknown format"]
+	users, err := NewPasswordAuthenticator(func(_ context.Context, name string) (*User, string, error) {
+		if name == "broken" {
+			return &User{Subject: name}, hash, nil
+		}
+		return nil, "", ErrUserNotFound
+	}, cheapHash(t, "sample"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(c *IssuerConfig) {
+		c.Clients = clientMap{"broken": {ID: "broken", SecretHash: hash, GrantTypes: []string{GrantPassword}}}
+	})
+	fillHashSlots(t)
+	for _, name := range []string{"nobody", "broken"} {
+		if _, err := users.Authenticate(t.Context(), name, "pw"); !errors.Is(err, ErrOverloaded) {
+			t.Errorf("Got(Authenticate(%s) with no check slot free) error = %v, want %v", name, err, ErrOverloaded)
+		}
+	}
+	for _, id := range []string{"ghost", "broken"} {
+		if _, err := f.issuer.AuthenticateClient(t.Context(), id, "secret"); !errors.Is(err, ErrTemporarilyUnavailable) {
+			t.Errorf("Got(AuthenticateClient(%s) with no check slot free) error = %v, want %v", id, err, ErrTemporarilyUnavailable)
+		}
+	}
+}

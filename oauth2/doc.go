@@ -9,7 +9,7 @@
 // per RFC 9068 (typ at+jwt), signed with EdDSA, ES256, RS256 or HS256 by a
 // KeySet that rotates keys and keeps retired ones until their tokens expire.
 // Refresh tokens are opaque, 256-bit random strings of which only a SHA-256
-// digest is stored. Issuer.Handler serves the token, revocation,
+// digest, bound to the issuer's identifier, is stored. Issuer.Handler serves the token, revocation,
 // introspection, JWKS and metadata (RFC 8414) endpoints.
 //
 // A Verifier checks access tokens, with keys from a KeySet or a remote JWKS

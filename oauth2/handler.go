@@ -343,7 +343,8 @@ func basicCredentials(r *http.Request) (id, secret string, ok bool, err error) {
 }
 
 // writeError answers with err as an OAuth error. Every error response of
-// the Issuer's handlers goes through it, so that every 401 carries a
+// the Issuer's handlers that can be a 401 goes through it (readForm and
+// allowGet answer only 400, 405 and 413), so that every 401 carries a
 // challenge: RFC 9110 §15.5.2 requires one on any 401, whether the client
 // tried Basic, sent its secret in the body or sent nothing, and Basic is the
 // one HTTP authentication scheme the endpoints take (RFC 6749 §5.2).

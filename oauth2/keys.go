@@ -218,8 +218,8 @@ type KeySet struct {
 }
 
 // DefaultRetireGrace is how long a retired key outlives the last token it
-// signed, to cover verifiers that allow clock skew.
-const DefaultRetireGrace = 5 * time.Minute
+// signed, to cover verifiers that allow clock skew: MaxLeeway.
+const DefaultRetireGrace = MaxLeeway
 
 // NewKeySet returns a key set whose active key is active. A set without an
 // active key verifies nothing and cannot back an Issuer.

@@ -20,7 +20,7 @@ const smallScopeSet = 16
 // first occurrence's order. It reports false if the value is malformed. It
 // takes time linear in len(s); the token endpoint also refuses a scope of
 // more distinct tokens than IssuerConfig.ScopesSupported lists (256 when
-// that is not set) before doing anything else with the request.
+// that is not set) before it authenticates the client.
 func ParseScope(s string) ([]string, bool) {
 	scope, res := parseScope(s, -1)
 	return scope, res == scopeOK

@@ -40,9 +40,23 @@ const (
 	RevocationUnchecked
 )
 
+// String returns the name of the policy.
+func (p RevocationPolicy) String() string {
+	switch p {
+	case RevocationFailClosed:
+		return "RevocationFailClosed"
+	case RevocationFailOpen:
+		return "RevocationFailOpen"
+	case RevocationUnchecked:
+		return "RevocationUnchecked"
+	default:
+		return fmt.Sprintf("RevocationPolicy(%d)", int(p))
+	}
+}
+
 // MaxLeeway is the largest clock skew a Verifier or an Issuer tolerates.
-// Revocations, and retired signing keys (DefaultRetireGrace), are kept that
-// long past the expiry of the tokens they concern.
+// Revocations are kept that long past the expiry of the tokens they concern,
+// and so are the retired keys of a KeySet (DefaultRetireGrace).
 const MaxLeeway = 5 * time.Minute
 
 // VerifierConfig configures a Verifier.
@@ -117,7 +131,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	case cfg.Keys == nil:
 		return nil, errors.New("oauth2: VerifierConfig.Keys is required")
 	case cfg.Revocation < RevocationFailClosed || cfg.Revocation > RevocationUnchecked:
-		return nil, fmt.Errorf("oauth2: VerifierConfig.Revocation %d is not a RevocationPolicy", cfg.Revocation)
+		return nil, fmt.Errorf("oauth2: VerifierConfig.Revocation %v is not a RevocationPolicy", cfg.Revocation)
 	case cfg.Revocation == RevocationUnchecked && cfg.Revocations != nil:
 		return nil, errors.New("oauth2: VerifierConfig.Revocations is set but Revocation is RevocationUnchecked")
 	case cfg.Revocation != RevocationUnchecked && cfg.Revocations == nil:

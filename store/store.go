@@ -6,13 +6,15 @@ import (
 )
 
 // RefreshToken is the stored form of one refresh token. The token itself is
-// never stored: only Hash, a SHA-256 digest of it, is.
+// never stored: only Hash, a SHA-256 digest computed from it (and, by package
+// oauth2, from the issuer's identifier), is.
 //
 // Every refresh token belongs to a grant (also called a token family): the
 // first token issued by a password grant starts it, and each rotation adds a
 // successor with the same GrantID, ClientID, Subject, Scope and GrantExpiresAt.
 type RefreshToken struct {
-	// Hash is the SHA-256 digest of the token; it is the record's key.
+	// Hash is the SHA-256 digest that stands for the token; it is the
+	// record's key.
 	Hash []byte
 	// GrantID identifies the grant (the refresh-token family). Access tokens
 	// issued under the grant carry it, so revoking the grant rejects them.

@@ -231,17 +231,15 @@ func persistentStore(rawURL string) (scheme string, persistent bool) {
 	return u.Scheme, u.Scheme != "memory"
 }
 
-// redactURL hides the password a store URL may carry, for the banner and
-// the log.
+// redactURL is a store URL without the parts that may hold a secret (the
+// user info, and the query, where pgx also takes a password), for the
+// banner and the log.
 func redactURL(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return "(unparseable URL)"
 	}
-	if _, has := u.User.Password(); !has {
-		return rawURL
-	}
-	return u.Redacted()
+	return u.Scheme + "://" + u.Host + u.Path
 }
 
 type algFlag struct{ p *string }

@@ -93,8 +93,9 @@ func TestBannerHidesStorePassword(t *testing.T) {
 		url, want string
 	}{
 		{"memory://", "store memory:// (tokens are lost on restart)"},
-		{"redis://:s3cret@localhost:6379/0", "store redis://:xxxxx@localhost:6379/0 (tokens survive a restart)"},
-		{"postgres://app:s3cret@db:5432/auth", "store postgres://app:xxxxx@db:5432/auth (tokens survive a restart)"},
+		{"redis://:s3cret@localhost:6379/0", "store redis://localhost:6379/0 (tokens survive a restart)"},
+		{"postgres://app:s3cret@db:5432/auth", "store postgres://db:5432/auth (tokens survive a restart)"},
+		{"postgres://app@db/auth?sslmode=disable&password=s3cret", "store postgres://db/auth (tokens survive a restart)"},
 	}
 	for _, tt := range tests {
 		var printed bytes.Buffer

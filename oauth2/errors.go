@@ -22,6 +22,7 @@ type Error struct {
 	err error
 }
 
+// Error returns the code, the description and the cause, for logs.
 func (e *Error) Error() string {
 	msg := "oauth2: " + e.Code
 	if e.Description != "" {

@@ -173,17 +173,17 @@ func (i *Issuer) JWKSHandler() http.Handler {
 
 // Metadata is the authorization server metadata (RFC 8414 §2).
 type Metadata struct {
-	Issuer                                    string   `json:"issuer"`
-	TokenEndpoint                             string   `json:"token_endpoint"`
-	JWKSURI                                   string   `json:"jwks_uri"`
-	ScopesSupported                           []string `json:"scopes_supported,omitempty"`
-	ResponseTypesSupported                    []string `json:"response_types_supported,omitempty"`
-	GrantTypesSupported                       []string `json:"grant_types_supported"`
-	TokenEndpointAuthMethodsSupported         []string `json:"token_endpoint_auth_methods_supported"`
-	RevocationEndpoint                        string   `json:"revocation_endpoint"`
-	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
-	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
-	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
+	Issuer                                    string   `json:"issuer"`                                        // the issuer identifier
+	TokenEndpoint                             string   `json:"token_endpoint"`                                // URL of the token endpoint
+	JWKSURI                                   string   `json:"jwks_uri"`                                      // URL of the JWK Set with the signing keys
+	ScopesSupported                           []string `json:"scopes_supported,omitempty"`                    // IssuerConfig.ScopesSupported; omitted when empty
+	ResponseTypesSupported                    []string `json:"response_types_supported,omitempty"`            // always empty, hence omitted: there is no authorization endpoint
+	GrantTypesSupported                       []string `json:"grant_types_supported"`                         // password (when Users is set) and refresh_token
+	TokenEndpointAuthMethodsSupported         []string `json:"token_endpoint_auth_methods_supported"`         // client_secret_basic, client_secret_post and none
+	RevocationEndpoint                        string   `json:"revocation_endpoint"`                           // URL of the revocation endpoint (RFC 7009)
+	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`    // as for the token endpoint
+	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`                        // URL of the introspection endpoint (RFC 7662)
+	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"` // client_secret_basic and client_secret_post: public clients may not introspect
 }
 
 // Metadata returns the server's metadata document.

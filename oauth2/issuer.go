@@ -183,11 +183,11 @@ func validIssuer(s string) bool {
 
 // TokenResponse is a successful token response (RFC 6749 §5.1).
 type TokenResponse struct {
-	AccessToken  string `json:"access_token"`
-	TokenType    string `json:"token_type"`
-	ExpiresIn    int64  `json:"expires_in"`
-	RefreshToken string `json:"refresh_token,omitempty"`
-	Scope        string `json:"scope,omitempty"`
+	AccessToken  string `json:"access_token"`            // the signed JWT (RFC 9068)
+	TokenType    string `json:"token_type"`              // always "Bearer"
+	ExpiresIn    int64  `json:"expires_in"`              // lifetime of the access token in seconds
+	RefreshToken string `json:"refresh_token,omitempty"` // the new refresh token; omitted when the client may not refresh
+	Scope        string `json:"scope,omitempty"`         // the scope granted, space-separated
 }
 
 // AuthenticateClient checks a client's credentials. A public client

@@ -23,7 +23,7 @@ var ErrPasswordMismatch = errors.New("oauth2: password does not match")
 type Argon2Params struct {
 	Memory  uint32 // KiB
 	Time    uint32 // passes
-	Threads uint8
+	Threads uint8  // degree of parallelism
 }
 
 // DefaultArgon2Params follow the OWASP password storage recommendation for

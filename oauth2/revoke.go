@@ -89,17 +89,17 @@ func (i *Issuer) revokeAccessToken(ctx context.Context, c *Client, token string)
 // token has Active false and nothing else, and is written as exactly
 // {"active":false}.
 type Introspection struct {
-	Active    bool     `json:"active"`
-	Scope     string   `json:"scope,omitempty"`
-	ClientID  string   `json:"client_id,omitempty"`
-	TokenType string   `json:"token_type,omitempty"`
-	ExpiresAt int64    `json:"exp,omitempty"`
-	IssuedAt  int64    `json:"iat,omitempty"`
-	NotBefore int64    `json:"nbf,omitempty"`
-	Subject   string   `json:"sub,omitempty"`
-	Audience  []string `json:"aud,omitempty"`
-	Issuer    string   `json:"iss,omitempty"`
-	ID        string   `json:"jti,omitempty"`
+	Active    bool     `json:"active"`               // whether the token is active; all other members are omitted when it is not
+	Scope     string   `json:"scope,omitempty"`      // space-separated scopes
+	ClientID  string   `json:"client_id,omitempty"`  // the client the token was issued to
+	TokenType string   `json:"token_type,omitempty"` // "Bearer" for access tokens; omitted for refresh tokens
+	ExpiresAt int64    `json:"exp,omitempty"`        // expiry, seconds since the epoch
+	IssuedAt  int64    `json:"iat,omitempty"`        // issuance, seconds since the epoch
+	NotBefore int64    `json:"nbf,omitempty"`        // not valid before, seconds since the epoch
+	Subject   string   `json:"sub,omitempty"`        // the resource owner
+	Audience  []string `json:"aud,omitempty"`        // the resource servers the token is for
+	Issuer    string   `json:"iss,omitempty"`        // the issuer identifier
+	ID        string   `json:"jti,omitempty"`        // the token identifier (jti)
 }
 
 // Introspect reports to the client caller whether token is active (RFC

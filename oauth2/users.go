@@ -93,10 +93,10 @@ func (a *PasswordAuthenticator) Authenticate(ctx context.Context, username, pass
 
 // StaticUser is one entry of a StaticUsers list.
 type StaticUser struct {
-	Username     string
-	PasswordHash string // from HashPassword, or a bcrypt hash (see CheckPassword)
-	Subject      string // defaults to Username
-	Scopes       []string
+	Username     string   // what the user types; required and unique
+	PasswordHash string   // from HashPassword, or a bcrypt hash (see CheckPassword)
+	Subject      string   // defaults to Username
+	Scopes       []string // limits the scopes the user may be granted, as User.Scopes does
 }
 
 // NewStaticUsers returns a UserAuthenticator over a fixed list of users,

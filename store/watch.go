@@ -8,9 +8,9 @@ import (
 // Revocation is one revocation, as a RevocationWatcher reports it: exactly
 // one of GrantID and JTI is set.
 type Revocation struct {
-	GrantID   string
-	JTI       string
-	ExpiresAt time.Time
+	GrantID   string    // the revoked grant, or empty
+	JTI       string    // the revoked access token's jti, or empty
+	ExpiresAt time.Time // when the revocation may be forgotten
 }
 
 // RevocationHandler receives what RevocationWatcher.WatchRevocations

@@ -4,8 +4,8 @@
 // checks the others leave out.
 //
 // It is a module of its own, so the SDK never depends on the libraries it
-// is compared with; go test ./... at the repository root does not enter it.
-// Run the benchmarks from this directory:
+// is compared with; the repository's test command runs its tests through
+// the workspace. Run the benchmarks from this directory:
 //
 //	go test -run '^$' -bench . -count 5 | tee results/peers.txt
 //	benchstat -col /peer results/peers.txt

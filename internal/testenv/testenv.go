@@ -7,7 +7,8 @@
 // With no URL and no container engine a test is skipped, saying why, unless
 // CI is set: in CI a missing server is a failure, never a skip.
 //
-// It is imported only by tests, so SDK users never compile testcontainers.
+// It is imported only by tests, and is a module of its own, so that
+// testcontainers-go is never a requirement of the root module.
 package testenv
 
 import (

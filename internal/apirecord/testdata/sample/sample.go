@@ -1,0 +1,54 @@
+// Package sample is what TestRead records.
+package sample
+
+import "io"
+
+// Mode is a documented type.
+type Mode int
+
+// Modes, documented as a group.
+const (
+	ModeA Mode = iota
+	ModeB
+	modeHidden
+)
+
+const Undocumented = "x"
+
+// Reader reads.
+type Reader interface {
+	Read(p []byte) (n int, err error)
+}
+
+// Two has two methods, one documented.
+type Two interface {
+	// A is documented.
+	A() error
+	B(int, string) bool
+}
+
+// Config has fields.
+type Config struct {
+	Name   string // documented on its line
+	Size   int
+	hidden int
+	io.Writer
+}
+
+// New is documented.
+func New(name string, size, n int) (*Config, error) { return nil, nil }
+
+// Method is documented.
+func (c *Config) Method(r io.Reader) {}
+
+func (c Config) Undocumented() int { return c.hidden }
+
+func (m mode) Hidden() {}
+
+type mode int
+
+// Alias is an alias.
+type Alias = Config
+
+// ErrX is a variable.
+var ErrX = io.EOF

@@ -14,7 +14,7 @@ const (
 )
 
 // ErrClientNotFound is returned by a ClientRegistry for an unknown client.
-var ErrClientNotFound = errors.New("oauth2: client not found")
+const ErrClientNotFound constError = "oauth2: client not found"
 
 // Client is a registered OAuth 2.0 client.
 type Client struct {

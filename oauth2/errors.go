@@ -1,17 +1,14 @@
 package oauth2
 
-import (
-	"errors"
-	"net/http"
-)
+import "net/http"
 
 // Error is an OAuth 2.0 error response (RFC 6749 §5.2, RFC 7009 §2.2.1).
 // The token, revocation and introspection handlers write it as JSON; Go
 // callers of Issuer methods receive it and test it with errors.Is against the
-// Err... values below, which compare by Code.
+// ErrorCode constants below, which it matches by Code.
 type Error struct {
-	// Code is the registered error code, e.g. "invalid_grant".
-	Code string
+	// Code is the registered error code, e.g. ErrInvalidGrant.
+	Code ErrorCode
 	// Description is a human-readable explanation sent to the client. It
 	// never carries internal details.
 	Description string
@@ -24,7 +21,7 @@ type Error struct {
 
 // Error returns the code, the description and the cause, for logs.
 func (e *Error) Error() string {
-	msg := "oauth2: " + e.Code
+	msg := "oauth2: " + string(e.Code)
 	if e.Description != "" {
 		msg += ": " + e.Description
 	}
@@ -37,30 +34,55 @@ func (e *Error) Error() string {
 // Unwrap returns the cause, if any.
 func (e *Error) Unwrap() error { return e.err }
 
-// Is reports whether target is an *Error with the same Code, so that
+// Is reports whether target is e's ErrorCode, so that
 // errors.Is(err, oauth2.ErrInvalidGrant) holds for every invalid_grant error
 // whatever its description.
 func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
+	c, ok := target.(ErrorCode)
+	return ok && c == e.Code
 }
 
-// OAuth 2.0 error codes as Go errors, for errors.Is.
-var (
-	ErrInvalidRequest         = &Error{Code: "invalid_request", Status: http.StatusBadRequest}
-	ErrInvalidClient          = &Error{Code: "invalid_client", Status: http.StatusUnauthorized}
-	ErrInvalidGrant           = &Error{Code: "invalid_grant", Status: http.StatusBadRequest}
-	ErrUnauthorizedClient     = &Error{Code: "unauthorized_client", Status: http.StatusBadRequest}
-	ErrUnsupportedGrantType   = &Error{Code: "unsupported_grant_type", Status: http.StatusBadRequest}
-	ErrInvalidScope           = &Error{Code: "invalid_scope", Status: http.StatusBadRequest}
-	ErrServerError            = &Error{Code: "server_error", Status: http.StatusInternalServerError}
-	ErrTemporarilyUnavailable = &Error{Code: "temporarily_unavailable", Status: http.StatusServiceUnavailable}
+// ErrorCode is an OAuth 2.0 error code. The codes the endpoints answer with
+// are the constants below; being constants, no importer can change what
+// they match.
+type ErrorCode string
+
+// Error returns the code prefixed with the package name.
+func (c ErrorCode) Error() string { return "oauth2: " + string(c) }
+
+// OAuth 2.0 error codes (RFC 6749 §5.2, RFC 7009 §2.2.1), for errors.Is.
+const (
+	ErrInvalidRequest         ErrorCode = "invalid_request"
+	ErrInvalidClient          ErrorCode = "invalid_client"
+	ErrInvalidGrant           ErrorCode = "invalid_grant"
+	ErrUnauthorizedClient     ErrorCode = "unauthorized_client"
+	ErrUnsupportedGrantType   ErrorCode = "unsupported_grant_type"
+	ErrInvalidScope           ErrorCode = "invalid_scope"
+	ErrServerError            ErrorCode = "server_error"
+	ErrTemporarilyUnavailable ErrorCode = "temporarily_unavailable"
 )
 
-// newError returns an error with the code, status and description given,
-// wrapping cause (which may be nil).
-func newError(kind *Error, description string, cause error) *Error {
-	return &Error{Code: kind.Code, Status: kind.Status, Description: description, err: cause}
+// status is the HTTP status the endpoints answer code with: 401 for a
+// failed client authentication (RFC 6749 §5.2 allows it and RFC 9110 then
+// wants a challenge), 500 and 503 for the server's own failures, 400 for
+// the rest.
+func (c ErrorCode) status() int {
+	switch c {
+	case ErrInvalidClient:
+		return http.StatusUnauthorized
+	case ErrServerError:
+		return http.StatusInternalServerError
+	case ErrTemporarilyUnavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusBadRequest
+	}
+}
+
+// newError returns an error with the code given, its status and the
+// description, wrapping cause (which may be nil).
+func newError(code ErrorCode, description string, cause error) *Error {
+	return &Error{Code: code, Status: code.status(), Description: description, err: cause}
 }
 
 // storeError turns a failure of the store into the generic error a client
@@ -69,36 +91,46 @@ func storeError(cause error) *Error {
 	return newError(ErrTemporarilyUnavailable, "the authorization server is temporarily unable to handle the request", cause)
 }
 
-// Errors returned by Verifier.Verify, and by the middleware's error hook.
-// They are wrapped with details; test them with errors.Is. Every one of them
-// except ErrRevocationUnavailable and ErrKeysUnavailable also matches
-// ErrInvalidToken.
-var (
+// Errors returned by Verifier.Verify, which the middleware answers with 401
+// (or 503 for the two that say the token may be valid). They are wrapped
+// with details; test them with errors.Is. Every one of them except
+// ErrRevocationUnavailable and ErrKeysUnavailable also matches
+// ErrInvalidToken. They are constants, so that no importer can change them.
+const (
 	// ErrInvalidToken matches every reason a token is rejected.
-	ErrInvalidToken = errors.New("oauth2: invalid access token")
+	ErrInvalidToken tokenError = "oauth2: invalid access token"
 
-	ErrTokenMalformed        = &tokenError{"oauth2: malformed access token"}
-	ErrTokenTooLarge         = &tokenError{"oauth2: access token too large"}
-	ErrTokenType             = &tokenError{"oauth2: access token typ is not at+jwt"}
-	ErrUnknownKey            = &tokenError{"oauth2: access token signed by an unknown key"}
-	ErrAlgorithmMismatch     = &tokenError{"oauth2: access token alg does not match its key"}
-	ErrInvalidSignature      = &tokenError{"oauth2: access token signature is invalid"}
-	ErrMissingClaim          = &tokenError{"oauth2: access token lacks a required claim"}
-	ErrInvalidIssuer         = &tokenError{"oauth2: access token has the wrong issuer"}
-	ErrInvalidAudience       = &tokenError{"oauth2: access token has the wrong audience"}
-	ErrTokenExpired          = &tokenError{"oauth2: access token expired"}
-	ErrTokenNotYetValid      = &tokenError{"oauth2: access token not valid yet"}
-	ErrTokenRevoked          = &tokenError{"oauth2: access token revoked"}
-	ErrRevocationUnavailable = errors.New("oauth2: revocation status unavailable")
+	ErrTokenMalformed    tokenError = "oauth2: malformed access token"
+	ErrTokenTooLarge     tokenError = "oauth2: access token too large"
+	ErrTokenType         tokenError = "oauth2: access token typ is not at+jwt"
+	ErrUnknownKey        tokenError = "oauth2: access token signed by an unknown key"
+	ErrAlgorithmMismatch tokenError = "oauth2: access token alg does not match its key"
+	ErrInvalidSignature  tokenError = "oauth2: access token signature is invalid"
+	ErrMissingClaim      tokenError = "oauth2: access token lacks a required claim"
+	ErrInvalidIssuer     tokenError = "oauth2: access token has the wrong issuer"
+	ErrInvalidAudience   tokenError = "oauth2: access token has the wrong audience"
+	ErrTokenExpired      tokenError = "oauth2: access token expired"
+	ErrTokenNotYetValid  tokenError = "oauth2: access token not valid yet"
+	ErrTokenRevoked      tokenError = "oauth2: access token revoked"
+
+	// ErrRevocationUnavailable reports that the revocation status could not
+	// be read: the token may be valid, so the middleware answers 503.
+	ErrRevocationUnavailable constError = "oauth2: revocation status unavailable"
 	// ErrKeysUnavailable reports that the verification keys could not be
 	// loaded (JWKS unreachable, key store down): the token may be valid, so
 	// the middleware answers 503, not 401.
-	ErrKeysUnavailable = errors.New("oauth2: verification keys unavailable")
+	ErrKeysUnavailable constError = "oauth2: verification keys unavailable"
 )
 
 // tokenError is a reason to reject an access token; it matches
 // ErrInvalidToken as well as itself.
-type tokenError struct{ msg string }
+type tokenError string
 
-func (e *tokenError) Error() string        { return e.msg }
-func (e *tokenError) Is(target error) bool { return target == ErrInvalidToken }
+func (e tokenError) Error() string        { return string(e) }
+func (e tokenError) Is(target error) bool { return target == ErrInvalidToken }
+
+// constError is the type of the package's other sentinel errors: a string
+// constant, so that it cannot be reassigned.
+type constError string
+
+func (e constError) Error() string { return string(e) }

@@ -227,7 +227,7 @@ func allowGet(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	w.Header().Set("Allow", "GET, HEAD")
-	writeJSONError(w, &Error{Code: "invalid_request", Description: "method not allowed", Status: http.StatusMethodNotAllowed})
+	writeJSONError(w, &Error{Code: ErrInvalidRequest, Description: "method not allowed", Status: http.StatusMethodNotAllowed})
 	return false
 }
 
@@ -239,7 +239,7 @@ func allowGet(w http.ResponseWriter, r *http.Request) bool {
 func readForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
-		writeJSONError(w, &Error{Code: "invalid_request", Description: "method not allowed", Status: http.StatusMethodNotAllowed})
+		writeJSONError(w, &Error{Code: ErrInvalidRequest, Description: "method not allowed", Status: http.StatusMethodNotAllowed})
 		return nil, false
 	}
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -250,7 +250,7 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFormBytes))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		writeJSONError(w, &Error{Code: "invalid_request", Description: "request body too large", Status: http.StatusRequestEntityTooLarge})
+		writeJSONError(w, &Error{Code: ErrInvalidRequest, Description: "request body too large", Status: http.StatusRequestEntityTooLarge})
 		return nil, false
 	}
 	if err != nil {
@@ -384,7 +384,7 @@ func writeJSONError(w http.ResponseWriter, e *Error) {
 	if status == 0 {
 		status = http.StatusBadRequest
 	}
-	writeJSON(w, status, errorBody{Error: e.Code, ErrorDescription: e.Description})
+	writeJSON(w, status, errorBody{Error: string(e.Code), ErrorDescription: e.Description})
 }
 
 // writeJSON writes v with the headers every OAuth response carries: token

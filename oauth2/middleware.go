@@ -185,5 +185,5 @@ func (v *Verifier) challenge(w http.ResponseWriter, status int, code, desc, scop
 		w.WriteHeader(status)
 		return
 	}
-	writeJSONError(w, &Error{Code: code, Description: desc, Status: status})
+	writeJSONError(w, &Error{Code: ErrorCode(code), Description: desc, Status: status})
 }

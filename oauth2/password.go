@@ -17,7 +17,7 @@ import (
 
 // ErrPasswordMismatch is returned by CheckPassword when the password does
 // not match the hash.
-var ErrPasswordMismatch = errors.New("oauth2: password does not match")
+const ErrPasswordMismatch constError = "oauth2: password does not match"
 
 // Argon2Params are the argon2id cost parameters of HashPassword.
 type Argon2Params struct {
@@ -26,9 +26,13 @@ type Argon2Params struct {
 	Threads uint8  // degree of parallelism
 }
 
-// DefaultArgon2Params follow the OWASP password storage recommendation for
-// argon2id: 19 MiB, 2 passes, 1 thread.
-var DefaultArgon2Params = Argon2Params{Memory: 19 * 1024, Time: 2, Threads: 1}
+// DefaultArgon2Params returns the parameters HashPassword uses, which follow
+// the OWASP password storage recommendation for argon2id: 19 MiB, 2 passes,
+// 1 thread. It is a function, not a variable, so that no importer can lower
+// them for everyone else in the program.
+func DefaultArgon2Params() Argon2Params {
+	return Argon2Params{Memory: 19 * 1024, Time: 2, Threads: 1}
+}
 
 const (
 	argon2SaltLen = 16
@@ -48,7 +52,7 @@ const bcryptMaxPassword = 72
 // running: each costs tens of megabytes and milliseconds of CPU, so
 // unauthenticated requests must not be able to start them without bound.
 // The token endpoint answers it with 503.
-var ErrOverloaded = errors.New("oauth2: too many password checks in progress")
+const ErrOverloaded constError = "oauth2: too many password checks in progress"
 
 // hashSlots bounds concurrent password checks; hashWait is how long a check
 // waits for a slot before giving up with ErrOverloaded.
@@ -80,7 +84,7 @@ func (p Argon2Params) valid() bool {
 // HashPassword hashes password with argon2id and DefaultArgon2Params, in
 // the PHC string format ($argon2id$v=19$m=...,t=...,p=...$salt$hash).
 func HashPassword(password string) (string, error) {
-	return HashPasswordWith(password, DefaultArgon2Params)
+	return HashPasswordWith(password, DefaultArgon2Params())
 }
 
 // HashPasswordWith hashes password with argon2id and the parameters given.
@@ -220,7 +224,7 @@ func parseArgon2(hash string) (p Argon2Params, salt, sum []byte, err error) {
 	return p, salt, sum, nil
 }
 
-// defaultDummyTemplate has the parameters of DefaultArgon2Params; only its
+// defaultDummyTemplate has the parameters of DefaultArgon2Params(); only its
 // cost matters.
 const defaultDummyTemplate = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
 

@@ -9,10 +9,10 @@ import (
 // ErrInvalidCredentials is returned by a UserAuthenticator when the username
 // or password is wrong. The token endpoint turns it into invalid_grant and
 // does not say which of the two was wrong.
-var ErrInvalidCredentials = errors.New("oauth2: invalid username or password")
+const ErrInvalidCredentials constError = "oauth2: invalid username or password"
 
 // ErrUserNotFound is returned by a UserLookupFunc for an unknown username.
-var ErrUserNotFound = errors.New("oauth2: user not found")
+const ErrUserNotFound constError = "oauth2: user not found"
 
 // User is a resource owner who authenticated.
 type User struct {

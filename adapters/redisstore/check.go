@@ -3,7 +3,6 @@ package redisstore
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -12,7 +11,13 @@ import (
 
 // ErrUnsafeConfig reports a Redis configuration under which the Store
 // cannot keep its promises.
-var ErrUnsafeConfig = errors.New("redisstore: unsafe Redis configuration")
+const ErrUnsafeConfig constError = "redisstore: unsafe Redis configuration"
+
+// constError is the type of the package's sentinel error: a string
+// constant, so that no importer can change what it matches.
+type constError string
+
+func (e constError) Error() string { return string(e) }
 
 // Check verifies that the server will not silently drop what the Store
 // writes. Every key the Store writes has a TTL, so under any maxmemory

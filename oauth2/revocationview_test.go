@@ -79,7 +79,7 @@ func TestRevocationViewAnswersFromMemory(t *testing.T) {
 // connection that died without an error does.
 type silentStore struct{ *countingStore }
 
-func (s silentStore) WatchRevocations(ctx context.Context, h store.RevocationHandler) error {
+func (s silentStore) WatchRevocations(ctx context.Context, h store.RevocationListener) error {
 	h.Alive()
 	<-ctx.Done()
 	return ctx.Err()
@@ -109,7 +109,7 @@ type flakyStore struct {
 	attempts atomic.Int32
 }
 
-func (s *flakyStore) WatchRevocations(ctx context.Context, h store.RevocationHandler) error {
+func (s *flakyStore) WatchRevocations(ctx context.Context, h store.RevocationListener) error {
 	if s.attempts.Add(1) == 1 {
 		h.Alive()
 		_ = s.RevokeGrant(ctx, "missed", time.Now().Add(time.Hour)) // made while the subscription dies
@@ -153,7 +153,7 @@ func TestVerifierWithRevocationView(t *testing.T) {
 // the verifier adds no timer for views.
 type neverAliveStore struct{ *memstore.Store }
 
-func (neverAliveStore) WatchRevocations(ctx context.Context, _ store.RevocationHandler) error {
+func (neverAliveStore) WatchRevocations(ctx context.Context, _ store.RevocationListener) error {
 	<-ctx.Done()
 	return ctx.Err()
 }

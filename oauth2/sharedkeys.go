@@ -151,7 +151,7 @@ func (s *KeySet) Sync(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("oauth2: storing the key set: %w", err)
 			}
-			set = store.KeySet{Version: v, Keys: keys}
+			set = store.SigningKeySet{Version: v, Keys: keys}
 		}
 		if err := s.install(set, now); err != nil {
 			return err
@@ -166,7 +166,7 @@ func (s *KeySet) Sync(ctx context.Context) error {
 // first key may be unretired, every seal must open (it authenticates the
 // dates), and a key this process once saw retired never becomes active
 // again, so a stale or replayed set cannot bring back a rotated-out key.
-func (sk *storedKeys) check(set store.KeySet) error {
+func (sk *storedKeys) check(set store.SigningKeySet) error {
 	for i, rec := range set.Keys {
 		if (i == 0) != rec.RetiredAt.IsZero() {
 			return fmt.Errorf("oauth2: stored key set is malformed: key %d (%q) retired at %v", i, rec.ID, rec.RetiredAt)
@@ -184,7 +184,7 @@ func (sk *storedKeys) check(set store.KeySet) error {
 }
 
 // due reports whether the stored set needs a new active key.
-func (sk *storedKeys) due(set store.KeySet, now time.Time) bool {
+func (sk *storedKeys) due(set store.SigningKeySet, now time.Time) bool {
 	if len(set.Keys) == 0 {
 		return true
 	}
@@ -193,7 +193,7 @@ func (sk *storedKeys) due(set store.KeySet, now time.Time) bool {
 
 // rotated returns set with a new active key, the old one retired now, and
 // retired keys past their retention dropped.
-func (sk *storedKeys) rotated(set store.KeySet, now time.Time) ([]store.SigningKey, error) {
+func (sk *storedKeys) rotated(set store.SigningKeySet, now time.Time) ([]store.SigningKey, error) {
 	k, err := GenerateKey(sk.cfg.Algorithm)
 	if err != nil {
 		return nil, err
@@ -224,7 +224,7 @@ func (sk *storedKeys) rotated(set store.KeySet, now time.Time) ([]store.SigningK
 
 // install makes the stored set the in-memory one, reusing the Key values
 // already loaded so that what they signed here is still tracked.
-func (s *KeySet) install(set store.KeySet, now time.Time) error {
+func (s *KeySet) install(set store.SigningKeySet, now time.Time) error {
 	sk := s.stored
 	s.mu.RLock()
 	loaded := make(map[string]*Key, len(s.retired)+1)

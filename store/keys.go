@@ -22,9 +22,9 @@ type SigningKey struct {
 	RetiredAt time.Time
 }
 
-// KeySet is the signing keys that instances of an authorization server
+// SigningKeySet is the signing keys that instances of an authorization server
 // share: Keys[0] signs, the others are retired keys that still verify.
-type KeySet struct {
+type SigningKeySet struct {
 	// Version is 0 when no set has been stored yet, and is increased by
 	// each successful SwapKeySet.
 	Version int64
@@ -39,7 +39,7 @@ type KeySet struct {
 type KeyStore interface {
 	// GetKeySet returns the stored set; a Version 0 set with no keys if none
 	// was stored yet.
-	GetKeySet(ctx context.Context) (KeySet, error)
+	GetKeySet(ctx context.Context) (SigningKeySet, error)
 
 	// SwapKeySet replaces the stored set with keys if the stored version is
 	// still version (0: none stored yet), and returns the new version. If

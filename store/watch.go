@@ -13,12 +13,12 @@ type Revocation struct {
 	ExpiresAt time.Time // when the revocation may be forgotten
 }
 
-// RevocationHandler receives what RevocationWatcher.WatchRevocations
+// RevocationListener receives what RevocationWatcher.WatchRevocations
 // reports. Its methods are called from one goroutine at a time; they may
-// block for a bounded time (a handler lists revocations in its first
+// block for a bounded time (a listener lists revocations in its first
 // Alive), during which the watcher buffers or, failing that, ends the watch
 // with an error.
-type RevocationHandler interface {
+type RevocationListener interface {
 	// Alive reports that the subscription is working: every revocation made
 	// from now on will be delivered. It is called first once subscribed, then
 	// again at least every WatchHeartbeat while the subscription is known to
@@ -31,7 +31,7 @@ type RevocationHandler interface {
 }
 
 // WatchHeartbeat is the longest a working subscription may go without
-// calling RevocationHandler.Alive.
+// calling RevocationListener.Alive.
 const WatchHeartbeat = time.Second
 
 // RevocationWatcher is an optional capability: it lets a process keep an
@@ -49,5 +49,5 @@ type RevocationWatcher interface {
 	// revocation, or cannot report one, MUST return an error, so that the
 	// caller resynchronises. A caller that lists after the first Alive and
 	// applies what both report misses nothing.
-	WatchRevocations(ctx context.Context, h RevocationHandler) error
+	WatchRevocations(ctx context.Context, h RevocationListener) error
 }

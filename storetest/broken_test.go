@@ -578,14 +578,14 @@ func (s takenHashHidesReuse) RotateRefreshToken(ctx context.Context, oldHash []b
 // would keep accepting the access tokens of revoked grants.
 type watchDropsGrants struct{ *memstore.Store }
 
-type grantFilter struct{ store.RevocationHandler }
+type grantFilter struct{ store.RevocationListener }
 
 func (f grantFilter) Revoked(r store.Revocation) {
 	if r.GrantID == "" {
-		f.RevocationHandler.Revoked(r)
+		f.RevocationListener.Revoked(r)
 	}
 }
 
-func (s watchDropsGrants) WatchRevocations(ctx context.Context, h store.RevocationHandler) error {
+func (s watchDropsGrants) WatchRevocations(ctx context.Context, h store.RevocationListener) error {
 	return s.Store.WatchRevocations(ctx, grantFilter{h})
 }

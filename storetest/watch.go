@@ -24,7 +24,7 @@ func revocationWatcher(t *testing.T, s store.Store) store.RevocationWatcher {
 // deliveryTimeout bounds how long a revocation may take to reach a watcher.
 const deliveryTimeout = 5 * time.Second
 
-// recorder is a RevocationHandler that records what it is told.
+// recorder is a RevocationListener that records what it is told.
 type recorder struct {
 	alive chan struct{} // one send per Alive, dropped when full
 	mu    sync.Mutex

@@ -11,13 +11,13 @@ import (
 var _ store.KeyStore = (*Store)(nil)
 
 // GetKeySet implements store.KeyStore.
-func (s *Store) GetKeySet(ctx context.Context) (store.KeySet, error) {
+func (s *Store) GetKeySet(ctx context.Context) (store.SigningKeySet, error) {
 	if err := ctx.Err(); err != nil {
-		return store.KeySet{}, fmt.Errorf("memstore: %w", err)
+		return store.SigningKeySet{}, fmt.Errorf("memstore: %w", err)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return store.KeySet{Version: s.keySet.Version, Keys: cloneKeys(s.keySet.Keys)}, nil
+	return store.SigningKeySet{Version: s.keySet.Version, Keys: cloneKeys(s.keySet.Keys)}, nil
 }
 
 // SwapKeySet implements store.KeyStore.
@@ -30,7 +30,7 @@ func (s *Store) SwapKeySet(ctx context.Context, version int64, keys []store.Sign
 	if s.keySet.Version != version {
 		return 0, fmt.Errorf("memstore: swap key set from version %d (stored %d): %w", version, s.keySet.Version, store.ErrConflict)
 	}
-	s.keySet = store.KeySet{Version: version + 1, Keys: cloneKeys(keys)}
+	s.keySet = store.SigningKeySet{Version: version + 1, Keys: cloneKeys(keys)}
 	return s.keySet.Version, nil
 }
 

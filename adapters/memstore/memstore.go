@@ -29,7 +29,7 @@ type Store struct {
 	refresh   map[string]store.RefreshToken // by string(Hash)
 	grants    map[string]time.Time          // revoked grant ID -> expiry
 	jtis      map[string]time.Time          // revoked access-token jti -> expiry
-	keySet    store.KeySet
+	keySet    store.SigningKeySet
 	watchers  map[*watcher]struct{}
 	lastSweep time.Time
 }

@@ -52,7 +52,7 @@ func (s *Store) ListRevocations(ctx context.Context) ([]store.Revocation, error)
 
 // WatchRevocations implements store.RevocationWatcher. In process, the
 // subscription cannot fail: it ends only with ctx.
-func (s *Store) WatchRevocations(ctx context.Context, h store.RevocationHandler) error {
+func (s *Store) WatchRevocations(ctx context.Context, h store.RevocationListener) error {
 	w := &watcher{notify: make(chan struct{}, 1)}
 	s.mu.Lock()
 	if s.watchers == nil {

@@ -24,7 +24,7 @@ type jsonKey struct {
 }
 
 // GetKeySet implements store.KeyStore.
-func (s *Store) GetKeySet(ctx context.Context) (store.KeySet, error) {
+func (s *Store) GetKeySet(ctx context.Context) (store.SigningKeySet, error) {
 	var (
 		version int64
 		raw     []byte
@@ -39,17 +39,17 @@ func (s *Store) GetKeySet(ctx context.Context) (store.KeySet, error) {
 		return err
 	})
 	if err != nil || raw == nil {
-		return store.KeySet{}, err
+		return store.SigningKeySet{}, err
 	}
 	var stored []jsonKey
 	if err := json.Unmarshal(raw, &stored); err != nil {
-		return store.KeySet{}, fmt.Errorf("pgstore: get key set: decoding version %d: %w", version, err)
+		return store.SigningKeySet{}, fmt.Errorf("pgstore: get key set: decoding version %d: %w", version, err)
 	}
 	keys := make([]store.SigningKey, len(stored))
 	for i, k := range stored {
 		keys[i] = store.SigningKey(k)
 	}
-	return store.KeySet{Version: version, Keys: keys}, nil
+	return store.SigningKeySet{Version: version, Keys: keys}, nil
 }
 
 // SwapKeySet implements store.KeyStore.

@@ -104,7 +104,7 @@ func (s *Store) ListRevocations(ctx context.Context) ([]store.Revocation, error)
 //
 // The pool must reach the server directly or through a pooler in session
 // mode: a transaction-mode pooler does not keep a LISTEN.
-func (s *Store) WatchRevocations(ctx context.Context, h store.RevocationHandler) error {
+func (s *Store) WatchRevocations(ctx context.Context, h store.RevocationListener) error {
 	pc, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return watchError(ctx, "acquiring a connection", err)
@@ -129,7 +129,7 @@ func (s *Store) WatchRevocations(ctx context.Context, h store.RevocationHandler)
 // that times out this way leaves the connection usable: pgx keeps the bytes
 // of a message read in part and reads on (as its own deadline handler relies
 // on).
-func (s *Store) watch(ctx context.Context, conn *pgx.Conn, dl *connDeadline, h store.RevocationHandler) error {
+func (s *Store) watch(ctx context.Context, conn *pgx.Conn, dl *connDeadline, h store.RevocationListener) error {
 	bg := context.Background()
 	dl.set(time.Now().Add(pingTimeout))
 	if _, err := conn.Exec(bg, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
@@ -175,7 +175,7 @@ func (s *Store) watch(ctx context.Context, conn *pgx.Conn, dl *connDeadline, h s
 // deliver reports the revocation in payload to h. A payload that announces a
 // revocation without saying which, or that this version cannot read, is an
 // error: the watch ends, and its caller lists again.
-func deliver(payload string, h store.RevocationHandler) error {
+func deliver(payload string, h store.RevocationListener) error {
 	r, err := parsePayload(payload)
 	if err != nil {
 		return fmt.Errorf("pgstore: watching revocations: %w", err)

@@ -12,7 +12,7 @@ import (
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
-// watchRecorder is a store.RevocationHandler that passes on what it is told.
+// watchRecorder is a store.RevocationListener that passes on what it is told.
 type watchRecorder struct {
 	alive   chan struct{}         // one pending Alive at most
 	revoked chan store.Revocation // never full in these tests

@@ -101,7 +101,7 @@ func BenchmarkRevocationPropagation(b *testing.B) {
 // BenchmarkRevocationPropagation makes.
 const propagationBatch = 500
 
-// arrivals is a store.RevocationHandler noting when each grant arrived.
+// arrivals is a store.RevocationListener noting when each grant arrived.
 type arrivals struct {
 	alive chan struct{}
 	mu    sync.Mutex

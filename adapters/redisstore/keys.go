@@ -46,29 +46,29 @@ type signingKey struct {
 }
 
 // GetKeySet implements store.KeyStore.
-func (s *Store) GetKeySet(ctx context.Context) (store.KeySet, error) {
+func (s *Store) GetKeySet(ctx context.Context) (store.SigningKeySet, error) {
 	const op = "get key set"
 	if err := ctx.Err(); err != nil {
-		return store.KeySet{}, fail(ctx, op, err)
+		return store.SigningKeySet{}, fail(ctx, op, err)
 	}
 	vals, err := s.client.HMGet(ctx, s.keySetKey(), fieldVersion, fieldKeys).Result()
 	if err != nil {
-		return store.KeySet{}, fail(ctx, op, err)
+		return store.SigningKeySet{}, fail(ctx, op, err)
 	}
 	version, _ := vals[0].(string)
 	encoded, _ := vals[1].(string)
 	if version == "" {
-		return store.KeySet{}, nil // none stored yet
+		return store.SigningKeySet{}, nil // none stored yet
 	}
 	v, err := strconv.ParseInt(version, 10, 64)
 	if err != nil {
-		return store.KeySet{}, fmt.Errorf("redisstore: %s: malformed version %q: %w", op, version, err)
+		return store.SigningKeySet{}, fmt.Errorf("redisstore: %s: malformed version %q: %w", op, version, err)
 	}
 	var stored []signingKey
 	if err := json.Unmarshal([]byte(encoded), &stored); err != nil {
-		return store.KeySet{}, fmt.Errorf("redisstore: %s: malformed keys: %w", op, err)
+		return store.SigningKeySet{}, fmt.Errorf("redisstore: %s: malformed keys: %w", op, err)
 	}
-	set := store.KeySet{Version: v, Keys: make([]store.SigningKey, len(stored))}
+	set := store.SigningKeySet{Version: v, Keys: make([]store.SigningKey, len(stored))}
 	for i, k := range stored {
 		set.Keys[i] = store.SigningKey(k)
 	}

@@ -205,7 +205,7 @@ func escapeGlob(s string) string {
 // that went on trusting itself would never learn of it. So any error ends
 // the watch, as does a second subscription confirmation, which only a
 // reconnection produces; the caller then subscribes again and resyncs.
-func (s *Store) WatchRevocations(ctx context.Context, h store.RevocationHandler) error {
+func (s *Store) WatchRevocations(ctx context.Context, h store.RevocationListener) error {
 	const op = "watch revocations"
 	if err := ctx.Err(); err != nil {
 		return fail(ctx, op, err)

@@ -25,7 +25,7 @@ const watchEndTimeout = 10 * store.WatchHeartbeat
 // which takes milliseconds, so that a lost one fails the test early.
 const deliveryTimeout = 5 * time.Second
 
-// watchRecorder is a store.RevocationHandler that records what it is told.
+// watchRecorder is a store.RevocationListener that records what it is told.
 type watchRecorder struct {
 	alive chan struct{} // one send per Alive, dropped when full
 	mu    sync.Mutex

@@ -68,10 +68,12 @@ func storeError(cause error) *Error {
 	return newError(ErrTemporarilyUnavailable, "the authorization server is temporarily unable to handle the request", cause)
 }
 
-// Errors returned by Verifier.Verify, and by the middleware's error hook.
-// They are wrapped with details; test them with errors.Is. Every one of them
-// except ErrRevocationUnavailable and ErrKeysUnavailable also matches
-// ErrInvalidToken.
+// Errors returned by Verifier.Verify. They are wrapped with details; test
+// them with errors.Is. Every one of them except ErrRevocationUnavailable and
+// ErrKeysUnavailable also matches ErrInvalidToken. The middleware returns
+// none of them to the application: it answers the request itself, 503 for
+// ErrRevocationUnavailable and ErrKeysUnavailable, and otherwise 401
+// invalid_token with the reason's text as the error_description.
 var (
 	// ErrInvalidToken matches every reason a token is rejected.
 	ErrInvalidToken = errors.New("oauth2: invalid access token")

@@ -5,8 +5,8 @@ import "errors"
 // Sentinel errors. Adapters may wrap them (fmt.Errorf("...: %w", ErrNotFound));
 // callers test them with errors.Is.
 var (
-	// ErrNotFound reports that no live record matches: it never existed, it
-	// expired, or it was removed.
+	// ErrNotFound reports that no unexpired record matches: it never
+	// existed, it expired, or it was removed.
 	ErrNotFound = errors.New("store: not found")
 
 	// ErrReused reports that RotateRefreshToken was asked to consume a

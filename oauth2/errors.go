@@ -91,11 +91,13 @@ func storeError(cause error) *Error {
 	return newError(ErrTemporarilyUnavailable, "the authorization server is temporarily unable to handle the request", cause)
 }
 
-// Errors returned by Verifier.Verify, which the middleware answers with 401
-// (or 503 for the two that say the token may be valid). They are wrapped
-// with details; test them with errors.Is. Every one of them except
-// ErrRevocationUnavailable and ErrKeysUnavailable also matches
-// ErrInvalidToken. They are constants, so that no importer can change them.
+// Errors returned by Verifier.Verify. They are wrapped with details; test
+// them with errors.Is. Every one of them except ErrRevocationUnavailable and
+// ErrKeysUnavailable also matches ErrInvalidToken. The middleware returns
+// none of them to the application: it answers the request itself, 503 for
+// ErrRevocationUnavailable and ErrKeysUnavailable, and otherwise 401
+// invalid_token with the reason's text as the error_description. They are
+// constants, so that no importer can change them.
 const (
 	// ErrInvalidToken matches every reason a token is rejected.
 	ErrInvalidToken tokenError = "oauth2: invalid access token"

@@ -10,7 +10,9 @@ import (
 	"strings"
 )
 
-// Paths at which Handler serves the endpoints, below the issuer's own path.
+// Paths at which Handler serves the endpoints. Every one but MetadataPath
+// goes after the issuer's own path; MetadataPath goes before it (RFC 8414
+// §3.1).
 const (
 	TokenPath         = "/oauth2/token"
 	RevocationPath    = "/oauth2/revoke"
@@ -24,8 +26,15 @@ const (
 const MaxFormBytes = 32 << 10
 
 // Handler returns an http.Handler serving every endpoint: token,
-// revocation, introspection, JWKS and the authorization server metadata
-// (RFC 8414), at the paths above prefixed with the issuer URL's path.
+// revocation, introspection and JWKS at the issuer URL's path followed by
+// TokenPath, RevocationPath, IntrospectionPath and JWKSPath, and the
+// authorization server metadata (RFC 8414) at MetadataPath followed by the
+// issuer URL's path (RFC 8414 §3.1). For the issuer
+// https://example.com/tenant, the token endpoint is
+// /tenant/oauth2/token and the metadata is at
+// /.well-known/oauth-authorization-server/tenant; for an issuer without a
+// path, both go at the root. A trailing slash of the issuer URL is
+// ignored.
 func (i *Issuer) Handler() http.Handler {
 	base := strings.TrimSuffix(i.issuerPath(), "/")
 	mux := http.NewServeMux()

@@ -40,7 +40,8 @@ func lastAccepted(exp time.Time) time.Time { return exp.Add(MaxLeeway) }
 // IssuerConfig configures an Issuer.
 type IssuerConfig struct {
 	// Issuer is the issuer identifier (RFC 8414 §2): an https URL (http
-	// for local development) without query or fragment. It is the iss claim.
+	// for local development) with a host and without user info, query or
+	// fragment; NewIssuer refuses any other. It is the iss claim.
 	Issuer string
 	// Audience is the aud claim of access tokens: the resource servers'
 	// identifiers. Empty means the Issuer itself.

@@ -25,8 +25,10 @@ func WithClaims(ctx context.Context, c *Claims) context.Context {
 // Middleware authenticates every request by its bearer token (RFC 6750
 // §2.1) and calls next with the claims in the request context. It answers
 // itself when the token is missing (401 with a bare challenge), malformed
-// (400 invalid_request), or rejected (401 invalid_token), and with 503 when
-// revocation cannot be checked: it fails closed.
+// (400 invalid_request), or rejected (401 invalid_token), and with 503
+// temporarily_unavailable when the token's revocation status or the
+// verification keys cannot be read (ErrRevocationUnavailable,
+// ErrKeysUnavailable): it fails closed.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	return v.Require()(next)
 }

@@ -48,10 +48,14 @@ const (
 // bcryptMaxPassword is how many bytes of a password bcrypt reads.
 const bcryptMaxPassword = 72
 
-// ErrOverloaded is returned when too many password checks are already
-// running: each costs tens of megabytes and milliseconds of CPU, so
+// ErrOverloaded is returned by PasswordAuthenticator (and so by the
+// authenticator NewStaticUsers returns) when too many password checks are
+// already running: each costs tens of megabytes and milliseconds of CPU, so
 // unauthenticated requests must not be able to start them without bound.
-// The token endpoint answers it with 503.
+// The bound is shared by those authenticators and by the Issuer's client
+// authentication, which answers 503 temporarily_unavailable when it is
+// reached, as the token endpoint does for ErrOverloaded. CheckPassword
+// itself is not bounded.
 const ErrOverloaded constError = "oauth2: too many password checks in progress"
 
 // hashSlots bounds concurrent password checks; hashWait is how long a check
@@ -105,6 +109,9 @@ func HashPasswordWith(password string, p Argon2Params) (string, error) {
 // PHC format or a bcrypt hash ($2a$, $2b$, $2y$). It returns nil on a match,
 // an error wrapping ErrPasswordMismatch on a mismatch, and another error if
 // hash is not a hash it understands. The comparison takes constant time.
+// It runs at once, outside the bound on concurrent checks that
+// PasswordAuthenticator and client authentication observe (see
+// ErrOverloaded).
 //
 // A password longer than 72 bytes never matches a bcrypt hash: bcrypt reads
 // only the first 72, so the longer password cannot be the one hashed, and

@@ -27,7 +27,10 @@ type User struct {
 // grant. Implement it on your own user table, or use PasswordAuthenticator
 // with a lookup function. It returns ErrInvalidCredentials (possibly
 // wrapped) for a wrong username or password, ErrOverloaded when it sheds
-// load (answered with 503); any other error is a server failure. An error
+// load (answered with 503); any other error is a server failure.
+// PasswordAuthenticator bounds how many password checks run at once (see
+// ErrOverloaded); an implementation that calls CheckPassword itself is not
+// bounded by that and must limit its own checks if it needs to. An error
 // of CheckPassword's about a stored hash it cannot use is the exception:
 // the client gets the answer a wrong password gets, since a different one
 // would tell that the user exists, and the cause goes to
@@ -44,7 +47,9 @@ type UserLookupFunc func(ctx context.Context, username string) (user *User, pass
 // an unknown user it still checks the password against a dummy hash of the
 // same cost, so that response timing does not tell which usernames exist;
 // so it does for a user whose stored hash CheckPassword cannot use, and
-// returns ErrInvalidCredentials wrapping the hash's problem.
+// returns ErrInvalidCredentials wrapping the hash's problem. Its checks
+// share the package's bound on concurrent password checks, and it returns
+// ErrOverloaded when that is reached.
 type PasswordAuthenticator struct {
 	lookup UserLookupFunc
 	dummy  string
@@ -91,7 +96,7 @@ func (a *PasswordAuthenticator) Authenticate(ctx context.Context, username, pass
 	return u, nil
 }
 
-// StaticUser is one entry of a StaticUsers list.
+// StaticUser is one user of the fixed list given to NewStaticUsers.
 type StaticUser struct {
 	Username     string   // what the user types; required and unique
 	PasswordHash string   // from HashPassword, or a bcrypt hash (see CheckPassword)

@@ -4,8 +4,8 @@ package store
 // callers test them with errors.Is. They are constants, so that no importer
 // can change what they match.
 const (
-	// ErrNotFound reports that no live record matches: it never existed, it
-	// expired, or it was removed.
+	// ErrNotFound reports that no unexpired record matches: it never
+	// existed, it expired, or it was removed.
 	ErrNotFound constError = "store: not found"
 
 	// ErrReused reports that RotateRefreshToken was asked to consume a

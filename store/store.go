@@ -35,7 +35,7 @@ type RefreshToken struct {
 	// GrantExpiresAt is the absolute end of the grant: no successor of this
 	// token lives past it.
 	GrantExpiresAt time.Time
-	// ConsumedAt is zero while the token is live, and the time of its
+	// ConsumedAt is zero while the token is unconsumed, and the time of its
 	// rotation once RotateRefreshToken consumed it. A consumed token is kept
 	// until ExpiresAt so that presenting it again is detected as reuse.
 	ConsumedAt time.Time
@@ -47,10 +47,10 @@ func (t RefreshToken) Consumed() bool { return !t.ConsumedAt.IsZero() }
 // RefreshTokenStore persists refresh tokens and rotates them atomically.
 type RefreshTokenStore interface {
 	// CreateRefreshToken stores the first token of a new grant. It fails
-	// with ErrAlreadyExists if a live token with the same Hash is stored; an
-	// expired one may be replaced. (An adapter may also keep a hash that a
-	// call failing in transit claimed reserved until that token's expiry:
-	// hashes are random, so callers never meet this.)
+	// with ErrAlreadyExists if an unexpired token with the same Hash is
+	// stored; an expired one may be replaced. (An adapter may also keep a
+	// hash that a call failing in transit claimed reserved until that
+	// token's expiry: hashes are random, so callers never meet this.)
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 
 	// GetRefreshToken returns the token whose hash is hash, consumed or not.
@@ -63,7 +63,7 @@ type RefreshTokenStore interface {
 	// is looked up under next.GrantID (a token of another grant is not
 	// found). Either both happen or neither does.
 	//
-	// It fails with ErrNotFound if no live token has hash oldHash, with
+	// It fails with ErrNotFound if no unexpired token has hash oldHash, with
 	// ErrReused if that token was consumed already (next is then not
 	// stored), and with ErrAlreadyExists if next.Hash is taken; when both of
 	// the last two apply, ErrReused wins, so reuse is never hidden. Of any

@@ -122,9 +122,9 @@
 //   - DeleteExpired/RemovesExpired: DeleteExpired MUST remove every record
 //     (refresh token, consumed or not, and revocation) whose expiry has
 //     passed, report at least as many as were stored, report 0 when called
-//     again, and keep every live record.
-//   - DeleteExpired/KeepsLive: DeleteExpired on a store holding only live
-//     records MUST report 0 and remove nothing.
+//     again, and keep every unexpired record.
+//   - DeleteExpired/KeepsLive: DeleteExpired on a store holding only
+//     unexpired records MUST report 0 and remove nothing.
 //
 // Optional capability store.KeyStore (signing keys shared by instances);
 // stores that do not implement it skip these subtests:
@@ -156,12 +156,6 @@
 //
 // # Concurrency tier (RunConcurrency)
 //
-//   - Watch/ConcurrentRevocationsDelivered: of 64 concurrent revocations
-//     every one MUST be delivered to a watcher. (Skipped without
-//     store.RevocationWatcher.)
-//   - Keys/SwapIsAtomic: of 64 concurrent swaps from one version, exactly
-//     one MUST succeed, every other MUST fail with ErrConflict, and the
-//     winner's set MUST be the one stored. (Skipped without store.KeyStore.)
 //   - Refresh/RotateIsAtomic: of 128 concurrent rotations of one token, each
 //     with its own successor, exactly one MUST succeed, every other MUST
 //     fail with ErrReused, and only the winner's successor MUST be stored.
@@ -170,11 +164,17 @@
 //     winner's token MUST be the one stored.
 //   - Refresh/ConcurrentChainsIndependent: 64 grants rotated concurrently,
 //     each along its own chain, MUST NOT interfere: each chain ends with its
-//     last token live and every earlier one consumed.
+//     last token unconsumed and every earlier one consumed.
 //   - Revocation/ConcurrentRevokeAndCheck: a revocation MUST be visible to
 //     IsRevoked as soon as it returns, and MUST stay visible to concurrent
 //     readers once they saw it; unrelated ids MUST stay unrevoked.
 //   - Revocation/ConcurrentRevokeKeepsLaterExpiry: of concurrent revocations
 //     of one id with different expiries, the latest expiry MUST be kept,
 //     whatever order they land in.
+//   - Keys/SwapIsAtomic: of 64 concurrent swaps from one version, exactly
+//     one MUST succeed, every other MUST fail with ErrConflict, and the
+//     winner's set MUST be the one stored. (Skipped without store.KeyStore.)
+//   - Watch/ConcurrentRevocationsDelivered: of 64 concurrent revocations
+//     every one MUST be delivered to a watcher. (Skipped without
+//     store.RevocationWatcher.)
 package storetest

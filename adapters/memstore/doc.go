@@ -1,10 +1,11 @@
 // Package memstore is an in-memory implementation of the oauth2kit storage
-// contract (store.Store and store.ExpiredDeleter).
+// contract: store.Store and the optional store.ExpiredDeleter,
+// store.KeyStore and store.RevocationWatcher.
 //
 // It is meant for tests, examples and single-process deployments that accept
-// losing every token on restart. All state lives in maps guarded by one
-// mutex, so a Store is safe for concurrent use and RotateRefreshToken is
-// atomic. Records and the slices inside them are copied on the way in and on
+// losing every token, and every signing key it holds, on restart. All state
+// is guarded by one mutex, so a Store is safe for concurrent use and
+// RotateRefreshToken is atomic. Records and the slices inside them are copied on the way in and on
 // the way out: a caller cannot change what is stored by mutating a slice it
 // passed in or got back.
 //
@@ -12,4 +13,8 @@
 // removed by DeleteExpired, and also swept during writes at most once per
 // sweep interval (WithSweepInterval), so a Store whose owner never calls
 // DeleteExpired still does not grow without bound.
+//
+// WatchRevocations delivers, in process, every revocation made through the
+// same Store; it runs on the caller's goroutine and ends only with its
+// context.
 package memstore

@@ -1,3 +1,5 @@
+# Usage: python3 clean.py RAW > CLEANED
+#
 # Drops testcontainers' log lines from go test -bench output and rejoins
 # the result lines they split, so that benchstat can read the file.
 import re,sys

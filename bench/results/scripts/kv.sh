@@ -1,4 +1,6 @@
 #!/bin/bash
+# Usage: kv.sh [FILE...] > RENAMED
+#
 # Renames oauth2 benchmarks to key=value sub-names so benchstat can project them.
 sed -E \
   -e 's#^BenchmarkVerify/([A-Za-z0-9]+)/(bare-go-jose)-#BenchmarkVerify/alg=\1/variant=\2-#' \

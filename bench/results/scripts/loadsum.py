@@ -1,5 +1,9 @@
+# Usage: python3 loadsum.py [LOAD_DIR] > summary.txt
+#
+# One line per oauth2kit-load JSON report in LOAD_DIR, by default the
+# bench/results/load directory next to this script's.
 import json,glob,os,sys
-d=os.path.join(os.path.dirname(os.path.abspath(__file__)),'..','load')
+d=sys.argv[1] if len(sys.argv)>1 else os.path.join(os.path.dirname(os.path.abspath(__file__)),'..','load')
 rows=[]
 for mix in ['me','public']:
     for r in ['500','1000','2000','4000','8000','max']:

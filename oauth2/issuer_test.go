@@ -3,12 +3,15 @@ package oauth2
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/oauth2kit/oauth2kit/store"
 )
@@ -537,5 +540,29 @@ func TestRefreshTokenBoundToIssuer(t *testing.T) {
 	}
 	if _, err := f.verifier.Verify(t.Context(), next.AccessToken); err != nil {
 		t.Errorf("Verify(new access token) error = %v: the grant must not have been revoked", err)
+	}
+}
+
+// unavailableKeys is a KeyResolver whose backing store is down.
+type unavailableKeys struct{}
+
+func (unavailableKeys) VerificationKey(context.Context, string) (*jose.JSONWebKey, error) {
+	return nil, fmt.Errorf("%w: key store down", ErrKeysUnavailable)
+}
+
+// When the issuer cannot load its keys, it cannot tell its own access
+// tokens from others': revoking one must not answer 200 having done nothing,
+// and introspection must not call an active token inactive. Both are 503.
+func TestKeysUnavailableIsNotInactive(t *testing.T) {
+	f := newFixture(t)
+	tok := f.login(t, f.confid)
+	f.issuer.verifier.cfg.Keys = unavailableKeys{}
+	f.issuer.verifier.cache = nil // the token was never verified by it anyway
+
+	if err := f.issuer.Revoke(t.Context(), f.confid, tok.AccessToken, HintAccessToken); !errors.Is(err, ErrTemporarilyUnavailable) {
+		t.Errorf("Revoke(access token, keys unavailable) error = %v, want %v", err, ErrTemporarilyUnavailable)
+	}
+	if in, err := f.issuer.Introspect(t.Context(), f.confid, tok.AccessToken, HintAccessToken); !errors.Is(err, ErrTemporarilyUnavailable) {
+		t.Errorf("Introspect(access token, keys unavailable) = %+v, %v, want %v", in, err, ErrTemporarilyUnavailable)
 	}
 }

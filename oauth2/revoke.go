@@ -66,6 +66,11 @@ func (i *Issuer) revokeAccessToken(ctx context.Context, c *Client, token string)
 		return false, nil
 	}
 	t, err := i.verifier.verifySignedClaims(ctx, token)
+	if errors.Is(err, ErrKeysUnavailable) {
+		// It may well be one of ours: answering 200 would tell the client
+		// a token is revoked that is not. 503 makes it retry.
+		return true, storeError(err)
+	}
 	if err != nil {
 		return false, nil // not one of ours: nothing to revoke
 	}
@@ -146,8 +151,8 @@ func (i *Issuer) introspectAccessToken(ctx context.Context, token string) (*Intr
 		return nil, nil
 	}
 	c, err := i.verifier.Verify(ctx, token)
-	if errors.Is(err, ErrRevocationUnavailable) {
-		return nil, storeError(err)
+	if errors.Is(err, ErrRevocationUnavailable) || errors.Is(err, ErrKeysUnavailable) {
+		return nil, storeError(err) // the token may be active: say nothing rather than "inactive"
 	}
 	if err != nil {
 		return &Introspection{}, nil

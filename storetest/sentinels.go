@@ -18,6 +18,7 @@ var sentinels = []struct {
 	{"ErrNotFound", store.ErrNotFound},
 	{"ErrReused", store.ErrReused},
 	{"ErrAlreadyExists", store.ErrAlreadyExists},
+	{"ErrConflict", store.ErrConflict},
 	{"context.Canceled", context.Canceled},
 	{"context.DeadlineExceeded", context.DeadlineExceeded},
 }

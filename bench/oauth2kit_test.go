@@ -92,7 +92,7 @@ func oauth2kit(tb testing.TB, o options, cacheSize int) *peer {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", issuer.Handler())
-	mux.Handle("GET /api/me", verifier.Require(scope)(http.HandlerFunc(
+	mux.Handle("GET /api/me", verifier.RequireToken(scope)(http.HandlerFunc(
 		func(w http.ResponseWriter, _ *http.Request) { protectedOK(w) })))
 	return serve(tb, mux, oauth2.TokenPath, "/api/me")
 }

@@ -163,8 +163,8 @@ func BenchmarkProtectedRoute(b *testing.B) {
 		handler http.Handler
 	}{
 		{"no-auth", ok},
-		{"cold", s.verifier(b, VerifierConfig{Revocations: s.store, CacheSize: -1}).Require("profile")(ok)},
-		{"cached", s.verifier(b, VerifierConfig{Revocations: s.store}).Require("profile")(ok)},
+		{"cold", s.verifier(b, VerifierConfig{Revocations: s.store, CacheSize: -1}).RequireToken("profile")(ok)},
+		{"cached", s.verifier(b, VerifierConfig{Revocations: s.store}).RequireToken("profile")(ok)},
 	} {
 		b.Run(h.name, func(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {

@@ -16,7 +16,7 @@
 // (RemoteKeySet): the algorithm is fixed by the key, never by the token; typ,
 // iss, aud, exp, nbf and iat are checked; and revocation of the token and of
 // its grant is looked up in the store. Verifier.Middleware and
-// Verifier.Require guard net/http handlers per RFC 6750, and
+// Verifier.RequireToken guard net/http handlers per RFC 6750, and
 // ClaimsFromContext gives handlers the verified claims.
 //
 // Storage is pluggable: any store.Store that passes the conformance suite in

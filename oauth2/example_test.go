@@ -83,7 +83,7 @@ func ExampleNewIssuer() {
 // A route that needs the "profile" scope. A request without a bearer token
 // gets a bare challenge (RFC 6750 §3.1): no error code, since the client
 // sent no credentials to be wrong.
-func ExampleVerifier_Require() {
+func ExampleVerifier_RequireToken() {
 	key, err := oauth2.GenerateKey(oauth2.EdDSA)
 	if err != nil {
 		log.Fatal(err)
@@ -103,7 +103,7 @@ func ExampleVerifier_Require() {
 		fmt.Fprintln(w, "hello", claims.Subject)
 	})
 	mux := http.NewServeMux()
-	mux.Handle("GET /profile", verifier.Require("profile")(profile))
+	mux.Handle("GET /profile", verifier.RequireToken("profile")(profile))
 
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/profile", nil))

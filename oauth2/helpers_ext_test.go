@@ -120,8 +120,8 @@ func newFixture(tb testing.TB, opts ...fixtureOption) *fixture {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(responseJSON{Subject: c.Subject, Scope: oauth2.FormatScope(c.Scope), ClientID: c.ClientID})
 	})
-	mux.Handle("/api/profile", f.verifier.Require("profile")(claimsHandler))
-	mux.Handle("/api/admin", f.verifier.Require("admin")(claimsHandler))
+	mux.Handle("/api/profile", f.verifier.RequireToken("profile")(claimsHandler))
+	mux.Handle("/api/admin", f.verifier.RequireToken("admin")(claimsHandler))
 	srv.Config.Handler = mux
 	srv.Start()
 	tb.Cleanup(srv.Close)

@@ -3,6 +3,7 @@ package oauth2
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -28,40 +29,42 @@ func WithClaims(ctx context.Context, c *Claims) context.Context {
 // (400 invalid_request), or rejected (401 invalid_token), and with 503
 // temporarily_unavailable when the token's revocation status or the
 // verification keys cannot be read (ErrRevocationUnavailable,
-// ErrKeysUnavailable): it fails closed.
+// ErrKeysUnavailable): it fails closed. VerifierConfig.ErrorHandler can
+// take over those answers.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
-	return v.Require()(next)
+	return v.RequireToken()(next)
 }
 
-// Require returns middleware that authenticates like Middleware and then
-// requires every scope given, answering 403 insufficient_scope (RFC 6750
-// §3.1) with the scope needed when the token lacks one. Like
+// RequireToken returns middleware that authenticates like Middleware and
+// then requires every scope given, answering 403 insufficient_scope (RFC
+// 6750 §3.1) with the scope needed when the token lacks one. Like
 // regexp.MustCompile it panics on a malformed scope, a programming error
 // found when routes are set up.
-func (v *Verifier) Require(scope ...string) func(http.Handler) http.Handler {
+func (v *Verifier) RequireToken(scope ...string) func(http.Handler) http.Handler {
 	need := mustScope(scope)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			raw, err := bearerToken(r)
+			raw, err := BearerToken(r)
 			if err != nil {
-				v.challenge(w, http.StatusBadRequest, "invalid_request", err.Error(), "")
+				v.refuse(w, r, &BearerError{Status: http.StatusBadRequest, Code: "invalid_request", Description: err.Error(), Err: err})
 				return
 			}
 			if raw == "" {
-				v.challenge(w, http.StatusUnauthorized, "", "", "")
+				v.refuse(w, r, &BearerError{Status: http.StatusUnauthorized})
 				return
 			}
 			c, err := v.Verify(r.Context(), raw)
 			switch {
 			case errors.Is(err, ErrRevocationUnavailable), errors.Is(err, ErrKeysUnavailable):
-				writeJSONError(w, newError(ErrTemporarilyUnavailable, "the access token cannot be checked right now", nil))
+				v.refuse(w, r, &BearerError{Status: http.StatusServiceUnavailable, Code: string(ErrTemporarilyUnavailable),
+					Description: "the access token cannot be checked right now", Err: err})
 				return
 			case err != nil:
-				v.challenge(w, http.StatusUnauthorized, "invalid_token", tokenErrorDescription(err), "")
+				v.refuse(w, r, &BearerError{Status: http.StatusUnauthorized, Code: "invalid_token", Description: tokenErrorDescription(err), Err: err})
 				return
 			}
 			if !c.HasScope(scope...) {
-				v.challenge(w, http.StatusForbidden, "insufficient_scope", "the access token lacks a required scope", need)
+				v.refuse(w, r, insufficientScope(need))
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(WithClaims(r.Context(), c)))
@@ -69,26 +72,96 @@ func (v *Verifier) Require(scope ...string) func(http.Handler) http.Handler {
 	}
 }
 
-// RequireScope returns middleware for a route behind Middleware that
-// requires every scope given (403 insufficient_scope otherwise). Use it to
-// set per-route scopes under one Middleware; a request that reaches it
-// without verified claims gets 401.
+// RequireScope returns middleware that only checks scopes, for a route
+// behind Middleware or RequireToken, which verified the token: it requires
+// every scope given (403 insufficient_scope otherwise). Use it to set
+// per-route scopes under one Middleware; a request that reaches it without
+// verified claims gets 401.
 func (v *Verifier) RequireScope(scope ...string) func(http.Handler) http.Handler {
 	need := mustScope(scope)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, ok := ClaimsFromContext(r.Context())
 			if !ok {
-				v.challenge(w, http.StatusUnauthorized, "", "", "")
+				v.refuse(w, r, &BearerError{Status: http.StatusUnauthorized})
 				return
 			}
 			if !c.HasScope(scope...) {
-				v.challenge(w, http.StatusForbidden, "insufficient_scope", "the access token lacks a required scope", need)
+				v.refuse(w, r, insufficientScope(need))
 				return
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+func insufficientScope(need string) *BearerError {
+	return &BearerError{Status: http.StatusForbidden, Code: "insufficient_scope",
+		Description: "the access token lacks a required scope", Scope: need}
+}
+
+// BearerError is why the middleware refused a request, and what it answers
+// by default (WriteError). An ErrorHandler receives it.
+type BearerError struct {
+	// Status is 400 (malformed credentials), 401 (none, or a token
+	// rejected), 403 (a scope missing) or 503 (the token cannot be checked).
+	Status int
+	// Code is the RFC 6750 §3.1 error code (invalid_request, invalid_token,
+	// insufficient_scope), temporarily_unavailable for a 503, and empty for
+	// a request that carried no bearer token (RFC 6750 §3.1: no error code).
+	Code string
+	// Description is the error_description the default answer sends: the
+	// reason's class, never internal details.
+	Description string
+	// Scope is the scope needed, for insufficient_scope.
+	Scope string
+	// Err is the cause: an error of Verify or BearerToken's, or nil.
+	Err error
+}
+
+// Error returns the status, the code and the cause, for logs.
+func (e *BearerError) Error() string {
+	msg := fmt.Sprintf("oauth2: bearer authentication refused (%d", e.Status)
+	if e.Code != "" {
+		msg += " " + e.Code
+	}
+	msg += ")"
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the cause, so that errors.Is(e, ErrTokenExpired) works.
+func (e *BearerError) Unwrap() error { return e.Err }
+
+// refuse logs a refusal and answers it, through the application's
+// ErrorHandler if it has one.
+func (v *Verifier) refuse(w http.ResponseWriter, r *http.Request, e *BearerError) {
+	if l := v.cfg.Logger; l != nil {
+		if e.Status >= 500 {
+			l.ErrorContext(r.Context(), "oauth2: access token cannot be checked", "path", r.URL.Path, "err", e.Err)
+		} else {
+			l.DebugContext(r.Context(), "oauth2: request refused", "path", r.URL.Path, "status", e.Status, "err", e)
+		}
+	}
+	if v.cfg.ErrorHandler != nil {
+		v.cfg.ErrorHandler(w, r, e)
+		return
+	}
+	v.WriteError(w, r, e)
+}
+
+// WriteError writes the middleware's default answer to e: RFC 6750's
+// WWW-Authenticate: Bearer challenge with a small JSON body, or for a 503
+// a temporarily_unavailable JSON error. An ErrorHandler may call it for the
+// cases it leaves as they are.
+func (v *Verifier) WriteError(w http.ResponseWriter, r *http.Request, e *BearerError) {
+	if e.Status >= 500 {
+		writeJSONError(w, &Error{Code: ErrTemporarilyUnavailable, Description: e.Description, Status: e.Status})
+		return
+	}
+	v.challenge(w, e.Status, e.Code, e.Description, e.Scope)
 }
 
 // mustScope formats scope for a challenge, panicking on a token that is
@@ -108,9 +181,12 @@ var (
 	errBearerSyntax      = errors.New("malformed bearer token")
 )
 
-// bearerToken extracts the token from "Authorization: Bearer <token>". It
-// returns "" and no error when the request carries no bearer credentials.
-func bearerToken(r *http.Request) (string, error) {
+// BearerToken extracts the token from "Authorization: Bearer <token>" (RFC
+// 6750 §2.1), for code that authenticates requests itself. It returns "" and
+// no error when the request carries no bearer credentials, and an error for
+// credentials that are not one well-formed bearer token (the middleware
+// answers those with 400 invalid_request).
+func BearerToken(r *http.Request) (string, error) {
 	values := r.Header.Values("Authorization")
 	switch len(values) {
 	case 0:

@@ -23,8 +23,8 @@ func TestMiddleware(t *testing.T) {
 		}
 		_, _ = w.Write([]byte(c.Subject))
 	})
-	profile := f.verifier.Require("profile")(me)
-	admin := f.verifier.Require("admin", "profile")(me)
+	profile := f.verifier.RequireToken("profile")(me)
+	admin := f.verifier.RequireToken("admin", "profile")(me)
 	// RequireScope stacked under Middleware.
 	stacked := f.verifier.Middleware(f.verifier.RequireScope("admin")(me))
 	bare := f.verifier.RequireScope("profile")(me)
@@ -124,5 +124,5 @@ func TestRequirePanicsOnMalformedScope(t *testing.T) {
 			t.Errorf("Require(`a\"b`) did not panic; a quote would corrupt the challenge header")
 		}
 	}()
-	f.verifier.Require(`a"b`)
+	f.verifier.RequireToken(`a"b`)
 }

@@ -6,6 +6,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -94,6 +96,15 @@ type VerifierConfig struct {
 	// Realm is the realm of the WWW-Authenticate challenges the middleware
 	// sends; empty means "oauth2kit".
 	Realm string
+	// ErrorHandler, when set, answers every request the middleware refuses
+	// (400, 401, 403, 503), in place of the default, Verifier.WriteError:
+	// the application decides the body, the headers and the status. It may
+	// call WriteError for the cases it leaves as they are.
+	ErrorHandler func(http.ResponseWriter, *http.Request, *BearerError)
+	// Logger, when set, receives why the middleware could not check a token
+	// (503: the revocation store or the keys unreachable) at error level,
+	// and every other refusal at debug level.
+	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }

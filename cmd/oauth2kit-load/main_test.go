@@ -69,7 +69,7 @@ func newServer(t *testing.T, seen ...func(*http.Request)) *httptest.Server {
 	verifier, err := oauth2.NewVerifier(oauth2.VerifierConfig{Issuer: srv.URL, Audience: srv.URL, Keys: keys, Revocations: st})
 	must(err)
 
-	mux.Handle("GET /api/me", verifier.Require("profile")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /api/me", verifier.RequireToken("profile")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := oauth2.ClaimsFromContext(r.Context())
 		fmt.Fprintf(w, `{"sub":%q}`, claims.Subject)
 	})))

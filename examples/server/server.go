@@ -70,7 +70,7 @@ func newHandler(ctx context.Context, cfg config, st oauth2.Store, logger *slog.L
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /api/me", verifier.Require("profile")(http.HandlerFunc(me)))
+	mux.Handle("GET /api/me", verifier.RequireToken("profile")(http.HandlerFunc(me)))
 	// Without this, other methods on /api/me would fall through to "/".
 	mux.HandleFunc("/api/me", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, HEAD")

@@ -1,0 +1,125 @@
+package oauth2
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// The application's ErrorHandler answers every refusal, with the status,
+// code and cause it needs to decide; the handler behind is never reached.
+func TestErrorHandlerTakesOverRefusals(t *testing.T) {
+	f := newFixture(t)
+	tok := f.login(t, f.confid, "profile")
+	down, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: failingStore{}, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		verifier   *Verifier
+		auth       string
+		scope      string
+		wantStatus int
+		wantCode   string
+		wantErr    error
+	}{
+		{name: "no token", verifier: f.verifier, wantStatus: 401},
+		{name: "malformed", verifier: f.verifier, auth: "Bearer a b", wantStatus: 400, wantCode: "invalid_request"},
+		{name: "rejected", verifier: f.verifier, auth: "Bearer not.a.jwt", wantStatus: 401, wantCode: "invalid_token", wantErr: ErrTokenMalformed},
+		{name: "scope missing", verifier: f.verifier, auth: "Bearer " + tok.AccessToken, scope: "admin", wantStatus: 403, wantCode: "insufficient_scope"},
+		{name: "store down", verifier: down, auth: "Bearer " + tok.AccessToken, wantStatus: 503, wantCode: "temporarily_unavailable", wantErr: ErrRevocationUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got *BearerError
+			tt.verifier.cfg.ErrorHandler = func(w http.ResponseWriter, r *http.Request, e *BearerError) {
+				got = e
+				w.WriteHeader(http.StatusTeapot)
+			}
+			defer func() { tt.verifier.cfg.ErrorHandler = nil }()
+			var h http.Handler
+			if tt.scope != "" {
+				h = tt.verifier.RequireToken(tt.scope)(http.NotFoundHandler())
+			} else {
+				h = tt.verifier.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+					t.Errorf("handler reached")
+				}))
+			}
+			r := httptest.NewRequest(http.MethodGet, "/api", nil)
+			if tt.auth != "" {
+				r.Header.Set("Authorization", tt.auth)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != http.StatusTeapot {
+				t.Errorf("Got(status) = %d, want the ErrorHandler's 418", w.Code)
+			}
+			if got == nil {
+				t.Fatal("Got(ErrorHandler call) = none, want one")
+			}
+			if got.Status != tt.wantStatus || got.Code != tt.wantCode || (tt.wantErr != nil && !errors.Is(got, tt.wantErr)) {
+				t.Errorf("Got(BearerError) = %+v, want status %d, code %q, cause %v", got, tt.wantStatus, tt.wantCode, tt.wantErr)
+			}
+		})
+	}
+}
+
+// A JWKS that cannot be fetched answers 503 and tells the operator why.
+func TestMiddlewareLogsWhatItCannotCheck(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusBadGateway)
+	}))
+	defer srv.Close()
+	f := newFixture(t)
+	tok := f.login(t, f.confid)
+	var logs bytes.Buffer
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: NewRemoteKeySet(srv.URL, RemoteKeySetOptions{}),
+		Revocation: RevocationUnchecked, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/api", nil)
+	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	w := httptest.NewRecorder()
+	v.Middleware(http.NotFoundHandler()).ServeHTTP(w, r)
+	if w.Code != http.StatusServiceUnavailable {
+		t.Errorf("Got(status) = %d, want 503", w.Code)
+	}
+	if got := logs.String(); !strings.Contains(got, "level=ERROR") || !strings.Contains(got, "verification keys unavailable") || !strings.Contains(got, "502") {
+		t.Errorf("Got(log) = %q, want an error naming the unavailable keys and the JWKS answer", got)
+	}
+}
+
+func TestBearerToken(t *testing.T) {
+	tests := []struct {
+		name    string
+		headers []string
+		want    string
+		wantErr bool
+	}{
+		{name: "none"},
+		{name: "bearer", headers: []string{"Bearer abc.def-ghi_~+/="}, want: "abc.def-ghi_~+/="},
+		{name: "scheme case-insensitive", headers: []string{"bEaReR abc"}, want: "abc"},
+		{name: "other scheme", headers: []string{"Basic YTpi"}},
+		{name: "two headers", headers: []string{"Bearer a", "Bearer b"}, wantErr: true},
+		{name: "space in token", headers: []string{"Bearer a b"}, wantErr: true},
+		{name: "empty token", headers: []string{"Bearer "}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			for _, h := range tt.headers {
+				r.Header.Add("Authorization", h)
+			}
+			got, err := BearerToken(r)
+			if got != tt.want || (err != nil) != tt.wantErr {
+				t.Errorf("BearerToken() = %q, %v, want %q, error %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}

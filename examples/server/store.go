@@ -72,11 +72,8 @@ func openStore(ctx context.Context, rawURL string) (store.Store, func(), error) 
 		if err != nil {
 			return nil, nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
 		}
-		st, err := pgstore.New(pool)
-		if err == nil {
-			err = st.Migrate(ctx)
-		}
-		if err != nil {
+		st := pgstore.New(pool)
+		if err := st.Migrate(ctx); err != nil {
 			pool.Close()
 			return nil, nil, fmt.Errorf("opening PostgreSQL: %w", err)
 		}

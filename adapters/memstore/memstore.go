@@ -44,8 +44,8 @@ func WithSweepInterval(d time.Duration) Option {
 }
 
 // WithClock makes the Store read the current time from now instead of
-// time.Now, so that tests driving a fake clock see records expire on that
-// clock.
+// time.Now. Expiry is judged by this clock (see package store), so tests
+// driving a fake clock see records expire on that clock.
 func WithClock(now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
 }

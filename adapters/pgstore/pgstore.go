@@ -52,8 +52,8 @@ func WithSchema(name string) Option {
 }
 
 // WithClock makes the Store read the current time from now instead of
-// time.Now. Expiry is judged by this clock, not the server's, so tests driving
-// a fake clock see records expire on that clock.
+// time.Now. Expiry is judged by this clock (see package store), not the
+// server's, so tests driving a fake clock see records expire on that clock.
 func WithClock(now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
 }

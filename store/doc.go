@@ -14,10 +14,10 @@
 //   - RotateRefreshToken consumes a refresh token and stores its successor in
 //     one atomic step; of any number of concurrent rotations of one token,
 //     exactly one succeeds and the others fail with ErrReused.
-//   - A record whose ExpiresAt has passed is never returned, and the adapter
-//     removes it eventually (a native TTL, or DeleteExpired), so nothing grows
-//     without bound. Expiry is judged by the clock of the adapter or its
-//     backend; the conformance suite tolerates a small skew.
+//   - A record whose expiry has passed is never returned, and is removed
+//     eventually (by the backend's own expiry, or by DeleteExpired), so
+//     nothing grows without bound. Whose clock says so is stated under
+//     Expiry below.
 //   - Errors are reported as the sentinels below, possibly wrapped; callers
 //     test them with errors.Is. A failure to reach the backend is never
 //     reported as ErrNotFound.
@@ -26,4 +26,23 @@
 //     that ends during a call leaves its outcome unknown (a SQL statement may
 //     still commit): adapters should have the backend abandon the work where
 //     they can.
+//
+// # Expiry
+//
+// Every expiry in this package (RefreshToken.ExpiresAt, the expiresAt of a
+// revocation) is an absolute instant, and a record is live while the
+// current time is before it. The current time is the adapter's clock: the
+// clock of the process the adapter runs in, time.Now unless the adapter's
+// WithClock option gives another, read when the call is made. It is the
+// clock package oauth2 computes expiries from, so a token lives exactly as
+// long as it was issued for, whatever the backend's clock says, and a test
+// driving a fake clock sees records expire on that clock. A backend's own
+// clock (a database's now()) decides nothing.
+//
+// An adapter whose backend expires records natively, by its own clock, and
+// cannot cheaply follow this rule says so in its package doc, with how far
+// it may differ and what it offers instead of WithClock. Instances of an
+// application, and their backends, should keep their clocks synchronised
+// (NTP) anyway, as token leeways assume; the conformance suite tolerates a
+// small skew.
 package store

@@ -95,15 +95,17 @@ type Store interface {
 	RevocationStore
 }
 
-// ExpiredDeleter is implemented by adapters whose backend has no native
-// expiry (a SQL table, a map). DeleteExpired removes the records whose expiry
-// has passed and reports how many it removed. Adapters with native expiry
-// (Redis TTLs) need not implement it; callers find it by type assertion.
+// ExpiredDeleter is implemented by adapters whose backend does not delete
+// expired records by itself. DeleteExpired removes the records whose expiry
+// has passed, by the clock the package doc's Expiry section names, and
+// reports how many it removed. Adapters whose backend deletes expired
+// records by itself need not implement it; callers find it by type
+// assertion.
 //
 // Expired records are invisible whether or not they were deleted; deleting
-// them only bounds storage. An adapter either sweeps by itself (memstore
-// does, during writes) or documents that the application must call
-// DeleteExpired periodically.
+// them only bounds storage. Applications have DeleteExpired called
+// periodically by package oauth2's Sweep, started once at start-up; an
+// adapter may also sweep by itself, and says so in its package doc.
 type ExpiredDeleter interface {
 	DeleteExpired(ctx context.Context) (int, error)
 }

@@ -35,9 +35,9 @@ type RevocationListener interface {
 const WatchHeartbeat = time.Second
 
 // RevocationWatcher is an optional capability: it lets a process keep an
-// in-memory view of the revocations, pushed to it by the backend (Redis
-// pub/sub, PostgreSQL LISTEN/NOTIFY, in-process for memstore), so that
-// checking a token needs no round trip. Callers find it by type assertion.
+// in-memory view of the revocations, pushed to it by the backend (each
+// adapter's package doc says how), so that checking a token needs no round
+// trip. Callers find it by type assertion.
 type RevocationWatcher interface {
 	// ListRevocations returns every revocation that has not expired, for a
 	// full resync.

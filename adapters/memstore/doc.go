@@ -9,10 +9,12 @@
 // the way out: a caller cannot change what is stored by mutating a slice it
 // passed in or got back.
 //
-// A Store starts no goroutine. Expired records are never returned; they are
-// removed by DeleteExpired, and also swept during writes at most once per
-// sweep interval (WithSweepInterval), so a Store whose owner never calls
-// DeleteExpired still does not grow without bound.
+// Expiry follows the rule of package store: a record expires when the
+// Store's clock (time.Now, or WithClock) reaches its expiry. A Store starts no
+// goroutine. Expired records are never returned; they are removed by
+// DeleteExpired, which package oauth2's Sweep calls periodically, and also
+// swept during writes at most once per sweep interval (WithSweepInterval), so
+// a Store nobody sweeps still does not grow without bound.
 //
 // WatchRevocations delivers, in process, every revocation made through the
 // same Store; it runs on the caller's goroutine and ends only with its

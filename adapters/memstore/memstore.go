@@ -44,13 +44,15 @@ func WithSweepInterval(d time.Duration) Option {
 }
 
 // WithClock makes the Store read the current time from now instead of
-// time.Now, so that tests driving a fake clock see records expire on that
-// clock.
+// time.Now. Expiry is judged by this clock (see package store), so tests
+// driving a fake clock see records expire on that clock.
 func WithClock(now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
 }
 
-// New returns an empty Store.
+// New returns an empty Store. It takes no client, as it has no backend; it
+// cannot fail, and, like every adapter's New, panics on a programming error:
+// a nil clock.
 func New(opts ...Option) *Store {
 	s := &Store{
 		now:           time.Now,
@@ -61,6 +63,9 @@ func New(opts ...Option) *Store {
 	}
 	for _, opt := range opts {
 		opt(s)
+	}
+	if s.now == nil {
+		panic("memstore: New: nil clock")
 	}
 	s.lastSweep = s.now()
 	return s

@@ -21,10 +21,7 @@ import (
 // other (benchstat).
 func BenchmarkStore(b *testing.B) {
 	pool := newPool(b, testenv.Postgres(b, testenv.Options{}).URL, nil)
-	s, err := pgstore.New(pool, pgstore.WithSchema(newSchema(b, pool)))
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := pgstore.New(pool, pgstore.WithSchema(newSchema(b, pool)))
 	if err := s.Migrate(b.Context()); err != nil {
 		b.Fatal(err)
 	}
@@ -43,10 +40,7 @@ func BenchmarkRevocationPropagation(b *testing.B) {
 	schema := newSchema(b, revokerPool)
 	var stores []*pgstore.Store
 	for _, pool := range []*pgxpool.Pool{revokerPool, watcherPool} {
-		s, err := pgstore.New(pool, pgstore.WithSchema(schema))
-		if err != nil {
-			b.Fatal(err)
-		}
+		s := pgstore.New(pool, pgstore.WithSchema(schema))
 		if err := s.Migrate(b.Context()); err != nil {
 			b.Fatal(err)
 		}

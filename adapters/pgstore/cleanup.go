@@ -5,9 +5,9 @@ import "context"
 // DeleteExpired implements store.ExpiredDeleter: it removes every refresh
 // token and revocation whose expiry has passed and reports how many. The
 // Store runs no goroutine and never deletes by itself, so an application
-// calls DeleteExpired periodically (say every few minutes) from one instance
-// or several; expired rows are invisible either way, and only take space
-// until then.
+// has DeleteExpired called periodically, by package oauth2's Sweep, from one
+// instance or several; expired rows are invisible either way, and only take
+// space until then.
 //
 // Rows go in batches of a bounded size, each batch its own statement, so
 // that cleaning up a large backlog neither holds many locks at once nor runs

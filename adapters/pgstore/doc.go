@@ -22,11 +22,12 @@
 // text, so they must be valid UTF-8 without NUL bytes, as the ids that
 // package oauth2 generates are.
 //
-// # Clock
+// # Expiry
 //
-// Expiry is judged by the application's clock (time.Now, or WithClock), which
-// each statement passes to the database, not by the server's now(). A Store
-// thus agrees with memstore and with a fake clock in tests. Instances whose
+// Expiry follows the rule of package store: it is judged by the Store's clock
+// (time.Now, or WithClock), which each statement is passed, to the
+// microsecond of the columns, and never by the server's now(). A Store thus
+// agrees with memstore and with a fake clock in tests. Instances whose
 // clocks disagree disagree by as much on when a record expires, so keep them
 // synchronised (NTP) as the JWT leeway already requires.
 //
@@ -77,6 +78,7 @@
 // # Cleanup
 //
 // Expired rows are never returned, but the Store runs no goroutine and does
-// not delete them by itself: the application calls DeleteExpired
-// periodically, which removes them in batches of bounded size.
+// not delete them by itself: DeleteExpired removes them, in batches of
+// bounded size. Start package oauth2's Sweep once at start-up, in one
+// instance or all of them, to have it called periodically.
 package pgstore

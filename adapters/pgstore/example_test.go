@@ -22,10 +22,7 @@ func Example() {
 	}
 	defer pool.Close()
 
-	s, err := pgstore.New(pool, pgstore.WithSchema("oauth2kit"))
-	if err != nil {
-		log.Fatal(err)
-	}
+	s := pgstore.New(pool, pgstore.WithSchema("oauth2kit"))
 	// Safe when every instance does it at once.
 	if err := s.Migrate(ctx); err != nil {
 		log.Fatal(err)

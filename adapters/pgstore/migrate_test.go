@@ -54,11 +54,7 @@ func (db testDB) testMigrateConcurrent(t *testing.T) {
 	schema := db.newSchema(t)
 	stores := make([]*pgstore.Store, instances)
 	for i := range stores {
-		s, err := pgstore.New(db.pool, pgstore.WithSchema(schema))
-		if err != nil {
-			t.Fatalf("New() = %v, want nil", err)
-		}
-		stores[i] = s
+		stores[i] = pgstore.New(db.pool, pgstore.WithSchema(schema))
 	}
 
 	errs := make([]error, instances)
@@ -114,10 +110,7 @@ func (db testDB) testMigrateTwice(t *testing.T) {
 // A Store used before Migrate finds no tables. That is a failure to report,
 // never a missing record.
 func (db testDB) testUnmigrated(t *testing.T) {
-	s, err := pgstore.New(db.pool, pgstore.WithSchema(db.newSchema(t)))
-	if err != nil {
-		t.Fatalf("New() = %v, want nil", err)
-	}
+	s := pgstore.New(db.pool, pgstore.WithSchema(db.newSchema(t)))
 	for name, err := range everyMethod(t.Context(), s, token(now(), now().Add(time.Hour))) {
 		wantFailed(t, name+" before Migrate", err)
 	}

@@ -52,8 +52,8 @@ func WithSchema(name string) Option {
 }
 
 // WithClock makes the Store read the current time from now instead of
-// time.Now. Expiry is judged by this clock, not the server's, so tests driving
-// a fake clock see records expire on that clock.
+// time.Now. Expiry is judged by this clock (see package store), not the
+// server's, so tests driving a fake clock see records expire on that clock.
 func WithClock(now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
 }
@@ -71,9 +71,15 @@ const maxIdentifierLen = 63
 // New returns a Store on pool. The caller owns pool and closes it after the
 // last use of the Store. New does not touch the database: call Migrate before
 // using the Store.
-func New(pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+//
+// Like every adapter's New, it cannot fail: what it could refuse is a
+// programming error, and it panics on one, so that a misconfigured Store
+// never starts. It panics on a nil pool or clock, and on a schema name that
+// is empty, contains a NUL byte or is longer than the 63 bytes PostgreSQL
+// keeps (two long names could otherwise name the same schema).
+func New(pool *pgxpool.Pool, opts ...Option) *Store {
 	if pool == nil {
-		return nil, errors.New("pgstore: New: nil pool")
+		panic("pgstore: New: nil pool")
 	}
 	s := &Store{
 		pool:        pool,
@@ -85,21 +91,32 @@ func New(pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(s)
 	}
+	if err := checkSchema(s.schema); err != nil {
+		panic("pgstore: New: " + err.Error())
+	}
 	switch {
-	case s.schema == "":
-		return nil, errors.New("pgstore: New: empty schema name")
-	case len(s.schema) > maxIdentifierLen:
-		return nil, fmt.Errorf("pgstore: New: schema name %q is longer than %d bytes", s.schema, maxIdentifierLen)
-	case strings.ContainsRune(s.schema, 0):
-		return nil, fmt.Errorf("pgstore: New: schema name %q contains a NUL byte", s.schema)
 	case s.now == nil:
-		return nil, errors.New("pgstore: New: nil clock")
+		panic("pgstore: New: nil clock")
 	case s.deleteBatch < 1:
-		return nil, fmt.Errorf("pgstore: New: delete batch size %d, want at least 1", s.deleteBatch)
+		panic(fmt.Sprintf("pgstore: New: delete batch size %d, want at least 1", s.deleteBatch))
 	}
 	s.q = newQueries(pgx.Identifier{s.schema}.Sanitize())
 	s.channel = channelName(s.schema)
-	return s, nil
+	return s
+}
+
+// checkSchema reports why name cannot be a schema name, or nil. Any name
+// PostgreSQL keeps whole will do: it is quoted, never interpolated raw.
+func checkSchema(name string) error {
+	switch {
+	case name == "":
+		return errors.New("empty schema name")
+	case len(name) > maxIdentifierLen:
+		return fmt.Errorf("schema name %q is longer than %d bytes", name, maxIdentifierLen)
+	case strings.ContainsRune(name, 0):
+		return fmt.Errorf("schema name %q contains a NUL byte", name)
+	}
+	return nil
 }
 
 // clock returns the Store's current time to the microsecond, the precision

@@ -114,10 +114,7 @@ func (db testDB) newStore(t *testing.T, opts ...pgstore.Option) (*pgstore.Store,
 
 func newMigrated(t *testing.T, pool *pgxpool.Pool, schema string, opts ...pgstore.Option) *pgstore.Store {
 	t.Helper()
-	s, err := pgstore.New(pool, append([]pgstore.Option{pgstore.WithSchema(schema)}, opts...)...)
-	if err != nil {
-		t.Fatalf("New(WithSchema(%q)) = %v, want nil", schema, err)
-	}
+	s := pgstore.New(pool, append([]pgstore.Option{pgstore.WithSchema(schema)}, opts...)...)
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatalf("Migrate() = %v, want nil", err)
 	}
@@ -160,7 +157,8 @@ func successor(prev store.RefreshToken, issuedAt time.Time) store.RefreshToken {
 
 func now() time.Time { return time.Now().Truncate(time.Microsecond) }
 
-// TestNew checks the options New refuses before anything reaches SQL.
+// TestNew checks the options New refuses, by panicking, before anything
+// reaches SQL.
 func TestNew(t *testing.T) {
 	// A pool connects lazily, so one on a closed port serves for New.
 	pool, err := pgxpool.New(t.Context(), "postgres://user@127.0.0.1:1/db")
@@ -170,24 +168,28 @@ func TestNew(t *testing.T) {
 	defer pool.Close()
 
 	tests := []struct {
-		name    string
-		pool    *pgxpool.Pool
-		opts    []pgstore.Option
-		wantErr bool
+		name      string
+		pool      *pgxpool.Pool
+		opts      []pgstore.Option
+		wantPanic bool
 	}{
 		{name: "defaults", pool: pool},
 		{name: "schema needing quotes", pool: pool, opts: []pgstore.Option{pgstore.WithSchema(`Odd "schema"; DROP TABLE x`)}},
 		{name: "longest schema", pool: pool, opts: []pgstore.Option{pgstore.WithSchema(strings.Repeat("s", 63))}},
-		{name: "nil pool", wantErr: true},
-		{name: "empty schema", pool: pool, opts: []pgstore.Option{pgstore.WithSchema("")}, wantErr: true},
-		{name: "schema PostgreSQL would truncate", pool: pool, opts: []pgstore.Option{pgstore.WithSchema(strings.Repeat("s", 64))}, wantErr: true},
-		{name: "schema with NUL", pool: pool, opts: []pgstore.Option{pgstore.WithSchema("a\x00b")}, wantErr: true},
-		{name: "nil clock", pool: pool, opts: []pgstore.Option{pgstore.WithClock(nil)}, wantErr: true},
+		{name: "nil pool", wantPanic: true},
+		{name: "empty schema", pool: pool, opts: []pgstore.Option{pgstore.WithSchema("")}, wantPanic: true},
+		{name: "schema PostgreSQL would truncate", pool: pool, opts: []pgstore.Option{pgstore.WithSchema(strings.Repeat("s", 64))}, wantPanic: true},
+		{name: "schema with NUL", pool: pool, opts: []pgstore.Option{pgstore.WithSchema("a\x00b")}, wantPanic: true},
+		{name: "nil clock", pool: pool, opts: []pgstore.Option{pgstore.WithClock(nil)}, wantPanic: true},
 	}
 	for _, tt := range tests {
-		s, err := pgstore.New(tt.pool, tt.opts...)
-		if gotErr := err != nil; gotErr != tt.wantErr || (s == nil) != tt.wantErr {
-			t.Errorf("%s: New() = %v, %v, want error: %v", tt.name, s, err, tt.wantErr)
+		got := func() (panicked bool) {
+			defer func() { panicked = recover() != nil }()
+			pgstore.New(tt.pool, tt.opts...)
+			return false
+		}()
+		if got != tt.wantPanic {
+			t.Errorf("%s: New() panicked = %v, want %v", tt.name, got, tt.wantPanic)
 		}
 	}
 }

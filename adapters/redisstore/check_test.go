@@ -40,3 +40,12 @@ func TestNewRefusesRing(t *testing.T) {
 	}()
 	redisstore.New(ring)
 }
+
+func TestNewRefusesNilClient(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Errorf("New(nil) did not panic, want a panic naming the nil client")
+		}
+	}()
+	redisstore.New(nil)
+}

@@ -30,13 +30,23 @@
 // Each key but keyset expires with what it stores, by an absolute PXAT set
 // in the same command or script that writes it: a refresh token's keys at its
 // ExpiresAt (marking a token consumed keeps its TTL), a revocation at its
-// expiry, of which a second revocation only ever keeps the later. A record
-// that has expired when it is written is not stored at all. Redis, not the
-// application's clock, judges expiry, to the millisecond, with keys going
-// up to one millisecond before their ExpiresAt rather than after it. Nothing
-// grows without bound, and there is no DeleteExpired: Redis deletes expired
-// keys by itself. The keyset key has no TTL; there is one per prefix, and it
-// holds a handful of keys.
+// expiry, of which a second revocation only ever keeps the later. Nothing
+// grows without bound, and there is no DeleteExpired (package oauth2's Sweep
+// returns at once for a Store): Redis deletes expired keys by itself. The
+// keyset key has no TTL; there is one per prefix, and it holds a handful of
+// keys.
+//
+// This is the one departure from the expiry rule of package store, which has
+// the application's clock decide: here Redis's clock does, to the
+// millisecond, with keys going up to one millisecond before their ExpiresAt
+// rather than after it. Only whether a record has already expired when it is
+// written, and is then not stored at all, is judged by the application's
+// time.Now. Following the rule would mean comparing every read with the
+// application's time inside the scripts, and still losing keys early to a
+// Redis clock running ahead; instead, keep the clocks of Redis and of the
+// application synchronised (NTP), and a record expires within their skew of
+// its expiry. For the same reason there is no WithClock: a fake clock cannot
+// make Redis expire a key, so tests of expiry on Redis wait in real time.
 //
 // # Atomicity and failures
 //

@@ -46,12 +46,20 @@ func WithKeyPrefix(prefix string) Option {
 
 // New returns a Store on client, which may be a single node, Sentinel
 // (redis.NewFailoverClient) or Cluster client, on Redis 7.0 or later. The
-// caller owns client and closes it. New panics on a programming error that
-// would otherwise fail silently later: a key prefix containing an empty hash
-// tag (CROSSSLOT errors, only on Cluster), or a *redis.Ring, which rehashes
-// keys over the shards left when one fails, so revocations on the dead shard
-// would read as absent: a revoked token would be accepted again.
+// caller owns client and closes it. New does not talk to Redis: call Check
+// at start-up for what only the server can tell.
+//
+// Like every adapter's New, it cannot fail: what it could refuse is a
+// programming error, and it panics on one, so that a misconfigured Store
+// never starts. It panics on a nil client; on a key prefix containing an
+// empty hash tag (CROSSSLOT errors, only on Cluster); and on a *redis.Ring,
+// which rehashes keys over the shards left when one fails, so revocations on
+// the dead shard would read as absent: a revoked token would be accepted
+// again.
 func New(client redis.UniversalClient, opts ...Option) *Store {
+	if client == nil {
+		panic("redisstore: New: nil client")
+	}
 	if _, ring := client.(*redis.Ring); ring {
 		panic("redisstore: a *redis.Ring loses revocations when a shard fails; use a single node, Sentinel or Cluster client")
 	}

@@ -70,10 +70,13 @@ func TestNewRejectsEmptyHashTag(t *testing.T) {
 		{"{}", true},
 		{"app:{}:", true},
 	}
+	// A client connects lazily, so one on a closed port serves for New.
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer client.Close()
 	for _, tt := range tests {
 		got := func() (panicked bool) {
 			defer func() { panicked = recover() != nil }()
-			redisstore.New(nil, redisstore.WithKeyPrefix(tt.prefix))
+			redisstore.New(client, redisstore.WithKeyPrefix(tt.prefix))
 			return false
 		}()
 		if got != tt.wantPanic {

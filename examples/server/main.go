@@ -28,6 +28,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/oauth2kit/oauth2kit/oauth2"
 )
 
 // shutdownTimeout bounds how long in-flight requests may finish after a
@@ -97,9 +99,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	if err != nil {
 		return err
 	}
-	cleanCtx, stopCleaning := context.WithCancel(ctx)
-	defer stopCleaning()
-	go cleanExpired(cleanCtx, st, logger)
+	// Deletes expired records from stores that do not expire them by
+	// themselves; returns at once for Redis. It is stopped, and waited for,
+	// before the store is closed.
+	sweepCtx, stopSweeping := context.WithCancel(ctx)
+	swept := make(chan error, 1)
+	go func() { swept <- oauth2.Sweep(sweepCtx, st, 0, logger) }()
+	defer func() { stopSweeping(); <-swept }()
 
 	srv := &http.Server{
 		Handler:           handler,

@@ -26,10 +26,6 @@ import (
 // (32 bytes, base64) that seals signing keys kept in Redis or PostgreSQL.
 const kekEnv = "OAUTH2KIT_KEY_ENCRYPTION_KEY"
 
-// cleanupInterval is how often expired records are deleted from stores
-// without native expiry.
-const cleanupInterval = time.Minute
-
 // openStore opens the storage the -store URL names (parseFlags has already
 // checked its form) and returns it with a function that releases it. The
 // PostgreSQL schema is migrated here, so a fresh database just works.
@@ -72,11 +68,8 @@ func openStore(ctx context.Context, rawURL string) (store.Store, func(), error) 
 		if err != nil {
 			return nil, nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
 		}
-		st, err := pgstore.New(pool)
-		if err == nil {
-			err = st.Migrate(ctx)
-		}
-		if err != nil {
+		st := pgstore.New(pool)
+		if err := st.Migrate(ctx); err != nil {
 			pool.Close()
 			return nil, nil, fmt.Errorf("opening PostgreSQL: %w", err)
 		}
@@ -138,30 +131,4 @@ func keyEncryptionKey() ([]byte, error) {
 		return nil, errors.New(kekEnv + " must be 32 bytes, base64-encoded")
 	}
 	return kek, nil
-}
-
-// cleanExpired deletes expired records every cleanupInterval until ctx
-// ends, for stores that do not expire records by themselves.
-func cleanExpired(ctx context.Context, st store.Store, logger *slog.Logger) {
-	d, ok := st.(store.ExpiredDeleter)
-	if !ok {
-		return
-	}
-	tick := time.NewTicker(cleanupInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			n, err := d.DeleteExpired(cctx)
-			cancel()
-			if err != nil {
-				logger.Warn("deleting expired records", "err", err)
-			} else if n > 0 {
-				logger.Info("deleted expired records", "count", n)
-			}
-		}
-	}
 }

@@ -57,10 +57,7 @@ func pgStore(t testing.TB, rawURL, schema string) *pgstore.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	s, err := pgstore.New(pool, pgstore.WithSchema(schema))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := pgstore.New(pool, pgstore.WithSchema(schema))
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 // JSON tags name the claims; json.Marshal writes Claims as the token's
 // claims set, custom claims included (see MarshalJSON).
 //
-// Claims beyond these fields, custom claims, are read with the Claim
-// method.
+// Claims beyond these fields, which an Issuer adds through
+// IssuerConfig.ExtraClaims, are read with the Claim method.
 type Claims struct {
 	Issuer    string    `json:"iss"`                // the issuer identifier
 	Subject   string    `json:"sub"`                // the resource owner
@@ -38,6 +38,14 @@ type Claims struct {
 // reservedClaims are the claims the SDK itself sets in access tokens, which
 // custom claims cannot replace.
 var reservedClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "grant_id"}
+
+// isReserved reports whether name is a reserved claim name, or one that
+// differs from it only in case: encoding/json matches struct fields
+// case-insensitively and lets the last duplicate win, so a resource server
+// decoding with it would read "SCOPE" as the scope.
+func isReserved(name string) bool {
+	return slices.ContainsFunc(reservedClaims, func(r string) bool { return strings.EqualFold(r, name) })
+}
 
 // Claim decodes the custom claim name into v, which must be a pointer, as
 // json.Unmarshal would, except that member names compare exactly and must

@@ -124,7 +124,7 @@ func BenchmarkSign(b *testing.B) {
 			var resp TokenResponse
 			now := time.Now()
 			for b.Loop() {
-				if err := s.issuer.issueAccessToken(&resp, now, "spa", "alice", "grant", []string{"profile"}); err != nil {
+				if err := s.issuer.issueAccessToken(context.Background(), &resp, now, AccessTokenInfo{GrantType: GrantPassword, ClientID: "spa", Subject: "alice", Scope: []string{"profile"}, GrantID: "grant"}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -125,7 +125,7 @@ func TestCacheConcurrent(t *testing.T) {
 // What a caller does to the Claims it got must not reach any other caller:
 // the cache hands out copies, never what it holds.
 func TestVerifiedClaimsAreTheCallersOwn(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, withExtraClaims(rolesAndTenant))
 	tok := f.login(t, f.confid, "profile", "email")
 	var want *Claims
 	for i := range 4 { // the first call verifies and caches, the others hit
@@ -138,13 +138,33 @@ func TestVerifiedClaimsAreTheCallersOwn(t *testing.T) {
 		} else if !reflect.DeepEqual(c, want) {
 			t.Fatalf("Verify() call %d = %+v, want %+v", i+1, c, want)
 		}
+		wantCustomClaims(t, c)
 		// Everything a careless handler might do.
 		c.Subject = "mallory"
 		c.Scope[0] = "admin"
 		c.Audience[0] = "https://evil.test"
 		c.Audience = append(c.Audience, "https://evil.test")
 		c.Scope = append(c.Scope, "admin")
+		var roles []string
+		if _, err := c.Claim("roles", &roles); err != nil {
+			t.Fatal(err)
+		}
+		roles[0] = "admin"
+		var kept keepingUnmarshaler
+		if _, err := c.Claim("tenant", &kept); err != nil {
+			t.Fatal(err)
+		}
+		copy(kept, `"evil"`)
 	}
+}
+
+// keepingUnmarshaler keeps the bytes it is given, against the advice of
+// json.Unmarshaler, so that a test can write to them afterwards.
+type keepingUnmarshaler []byte
+
+func (k *keepingUnmarshaler) UnmarshalJSON(b []byte) error {
+	*k = b
+	return nil
 }
 
 // mapResolver is a KeyResolver whose keys a test changes at will.

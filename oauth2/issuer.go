@@ -10,9 +10,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
+
+	josejson "github.com/go-jose/go-jose/v4/json"
 
 	"github.com/oauth2kit/oauth2kit/store"
 )
@@ -86,11 +90,43 @@ type IssuerConfig struct {
 	// the resource servers' leeway so that both agree on whether a token is
 	// live.
 	Leeway time.Duration
+	// ExtraClaims, when set, is called for every access token the Issuer
+	// signs (password and refresh grants alike) and returns the claims to
+	// add to it, such as roles or a tenant; nil adds none. Values are
+	// encoded with encoding/json; resource servers read them with
+	// Claims.Claim.
+	//
+	// The request fails with server_error when ExtraClaims returns an
+	// error, a reserved name (iss, sub, aud, exp, iat, nbf, jti, client_id,
+	// scope, grant_id, in any letter case) or a value that cannot be
+	// encoded, or when the signed token would exceed DefaultMaxTokenSize:
+	// the SDK never drops a claim nor replaces one of its own. An error
+	// matching ErrTemporarilyUnavailable (a backend that is down) fails it
+	// with temporarily_unavailable instead. A refresh grant that fails so
+	// leaves its refresh token unconsumed.
+	ExtraClaims func(ctx context.Context, t AccessTokenInfo) (map[string]any, error)
 	// Logger, when set, receives the causes of server-side failures, which
 	// clients only see as a generic error.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+}
+
+// AccessTokenInfo describes the access token being issued, for
+// IssuerConfig.ExtraClaims.
+type AccessTokenInfo struct {
+	// GrantType is the grant issuing the token: GrantPassword or
+	// GrantRefreshToken.
+	GrantType string
+	// ClientID is the client the token is issued to.
+	ClientID string
+	// Subject is the resource owner (User.Subject).
+	Subject string
+	// Scope is the scope the token grants; the slice is the hook's own.
+	Scope []string
+	// GrantID identifies the grant (the refresh-token family) the token is
+	// issued under; it is the same for every token of one login.
+	GrantID string
 }
 
 // Issuer issues, refreshes, revokes and introspects tokens. It is safe for
@@ -333,7 +369,9 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 		}
 		resp.RefreshToken = raw
 	}
-	if err := i.issueAccessToken(resp, now, c.ID, u.Subject, grantID, granted); err != nil {
+	if err := i.issueAccessToken(ctx, resp, now, AccessTokenInfo{
+		GrantType: GrantPassword, ClientID: c.ID, Subject: u.Subject, Scope: granted, GrantID: grantID,
+	}); err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -437,11 +475,13 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 	if err != nil {
 		return nil, newError(ErrServerError, "", err)
 	}
-	// Sign before rotating: a signing failure after the rotation would leave
-	// the client holding a consumed token, and its retry would look like
-	// reuse and revoke the grant.
+	// Sign before rotating: a failure to sign (or of ExtraClaims) after the
+	// rotation would leave the client holding a consumed token, and its
+	// retry would look like reuse and revoke the grant.
 	resp := &TokenResponse{RefreshToken: raw}
-	if err := i.issueAccessToken(resp, now, c.ID, old.Subject, old.GrantID, accessScope); err != nil {
+	if err := i.issueAccessToken(ctx, resp, now, AccessTokenInfo{
+		GrantType: GrantRefreshToken, ClientID: c.ID, Subject: old.Subject, Scope: accessScope, GrantID: old.GrantID,
+	}); err != nil {
 		return nil, err
 	}
 	next := old
@@ -509,8 +549,17 @@ func (i *Issuer) isRevoked(ctx context.Context, jti, grantID string) (bool, erro
 	return i.cfg.Store.IsRevoked(sctx, jti, grantID)
 }
 
-// issueAccessToken signs an access token (RFC 9068) into resp.
-func (i *Issuer) issueAccessToken(resp *TokenResponse, now time.Time, clientID, subject, grantID string, scope []string) error {
+// issueAccessToken signs an access token (RFC 9068) described by t into
+// resp.
+func (i *Issuer) issueAccessToken(ctx context.Context, resp *TokenResponse, now time.Time, t AccessTokenInfo) error {
+	scope := FormatScope(t.Scope)
+	var extra map[string]json.RawMessage
+	if i.cfg.ExtraClaims != nil {
+		var err error
+		if extra, err = i.extraClaims(ctx, t); err != nil {
+			return err
+		}
+	}
 	jti, err := randomID()
 	if err != nil {
 		return newError(ErrServerError, "", err)
@@ -518,17 +567,20 @@ func (i *Issuer) issueAccessToken(resp *TokenResponse, now time.Time, clientID, 
 	exp := now.Add(i.cfg.AccessTokenTTL)
 	claims := wireClaims{
 		Issuer:    i.cfg.Issuer,
-		Subject:   subject,
+		Subject:   t.Subject,
 		Audience:  audience(i.cfg.Audience),
 		ExpiresAt: newNumeric(exp),
 		IssuedAt:  newNumeric(now),
 		ID:        jti,
-		ClientID:  clientID,
-		Scope:     FormatScope(scope),
-		GrantID:   grantID,
+		ClientID:  t.ClientID,
+		Scope:     scope,
+		GrantID:   t.GrantID,
 	}
 	payload, err := json.Marshal(&claims)
 	if err != nil {
+		return newError(ErrServerError, "", err)
+	}
+	if payload, err = appendClaims(payload, extra); err != nil {
 		return newError(ErrServerError, "", err)
 	}
 	i.cfg.Keys.maybeSync()
@@ -536,10 +588,60 @@ func (i *Issuer) issueAccessToken(resp *TokenResponse, now time.Time, clientID, 
 	if err != nil {
 		return newError(ErrServerError, "", err)
 	}
+	if len(tok) > DefaultMaxTokenSize {
+		// Verifiers refuse it, the Issuer's own included: it could be
+		// neither introspected nor revoked.
+		return newError(ErrServerError, "", fmt.Errorf("access token of %d bytes is above DefaultMaxTokenSize (%d)", len(tok), DefaultMaxTokenSize))
+	}
 	resp.AccessToken = tok
 	resp.TokenType = "Bearer"
 	resp.ExpiresIn = int64(i.cfg.AccessTokenTTL / time.Second)
-	resp.Scope = FormatScope(scope)
+	resp.Scope = scope
+	return nil
+}
+
+// extraClaims asks IssuerConfig.ExtraClaims for the custom claims of the
+// token t describes, and encodes them.
+func (i *Issuer) extraClaims(ctx context.Context, t AccessTokenInfo) (map[string]json.RawMessage, error) {
+	t.Scope = slices.Clone(t.Scope) // it may be a Client's DefaultScopes
+	claims, err := i.cfg.ExtraClaims(ctx, t)
+	switch {
+	case errors.Is(err, ErrTemporarilyUnavailable):
+		return nil, storeError(fmt.Errorf("ExtraClaims: %w", err))
+	case err != nil:
+		return nil, newError(ErrServerError, "", fmt.Errorf("ExtraClaims: %w", err))
+	case len(claims) == 0:
+		return nil, nil
+	}
+	extra := make(map[string]json.RawMessage, len(claims))
+	for name, v := range claims {
+		if err := checkClaimName(name); err != nil {
+			return nil, newError(ErrServerError, "", err)
+		}
+		b, err := json.Marshal(v)
+		if err == nil {
+			// What encoding/json accepts as a json.RawMessage or from a
+			// MarshalJSON may repeat a name inside: JWT libraries would
+			// disagree on its value, and Claims.Claim refuses it.
+			err = josejson.Unmarshal(b, new(any))
+		}
+		if err != nil {
+			return nil, newError(ErrServerError, "", fmt.Errorf("ExtraClaims: claim %q: %w", name, err))
+		}
+		extra[name] = b
+	}
+	return extra, nil
+}
+
+// checkClaimName refuses a custom claim name that would replace or shadow
+// a claim of the SDK's, or that encoding/json would not write as given.
+func checkClaimName(name string) error {
+	switch {
+	case isReserved(name):
+		return fmt.Errorf("ExtraClaims: %q is a reserved claim", name)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("ExtraClaims: claim name %q is not valid UTF-8", name)
+	}
 	return nil
 }
 

@@ -14,7 +14,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/oauth2kit/oauth2kit/store"
 )
 
 // rolesAndTenant is an ExtraClaims hook adding a JSON array and a string.
@@ -286,5 +289,35 @@ func TestClaimsMarshalJSON(t *testing.T) {
 	}
 	if back := w.claims(); !reflect.DeepEqual(back, c) {
 		t.Errorf("parseClaims(json.Marshal(Claims)) = %+v, want %+v", back, c)
+	}
+}
+
+// createCountingStore counts the refresh tokens created through it.
+type createCountingStore struct {
+	Store
+	creates atomic.Int32
+}
+
+func (s *createCountingStore) CreateRefreshToken(ctx context.Context, rt store.RefreshToken) error {
+	s.creates.Add(1)
+	return s.Store.CreateRefreshToken(ctx, rt)
+}
+
+// A password grant whose access token cannot be issued stores no refresh
+// token: nobody would ever hold it.
+func TestPasswordGrantFailureStoresNoRefreshToken(t *testing.T) {
+	var st *createCountingStore
+	f := newFixture(t, func(c *IssuerConfig) {
+		st = &createCountingStore{Store: c.Store}
+		c.Store = st
+		c.ExtraClaims = func(context.Context, AccessTokenInfo) (map[string]any, error) {
+			return nil, errors.New("directory down")
+		}
+	})
+	if _, err := f.issuer.PasswordGrant(t.Context(), f.confid, "alice", "wonderland", nil); !errors.Is(err, ErrServerError) {
+		t.Fatalf("PasswordGrant() error = %v, want %v", err, ErrServerError)
+	}
+	if got := st.creates.Load(); got != 0 {
+		t.Errorf("Got(refresh tokens stored) = %d, want 0", got)
 	}
 }

@@ -344,7 +344,14 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 	if err != nil {
 		return nil, newError(ErrServerError, "", err)
 	}
+	// Sign first: a signing or ExtraClaims failure then leaves no refresh
+	// token stored that nobody holds.
 	resp := &TokenResponse{}
+	if err := i.issueAccessToken(ctx, resp, now, AccessTokenInfo{
+		GrantType: GrantPassword, ClientID: c.ID, Subject: u.Subject, Scope: granted, GrantID: grantID,
+	}); err != nil {
+		return nil, err
+	}
 	if c.AllowsGrant(GrantRefreshToken) {
 		raw, hash, err := i.newRefreshToken()
 		if err != nil {
@@ -368,11 +375,6 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 			return nil, storeError(err)
 		}
 		resp.RefreshToken = raw
-	}
-	if err := i.issueAccessToken(ctx, resp, now, AccessTokenInfo{
-		GrantType: GrantPassword, ClientID: c.ID, Subject: u.Subject, Scope: granted, GrantID: grantID,
-	}); err != nil {
-		return nil, err
 	}
 	return resp, nil
 }

@@ -27,5 +27,6 @@
 // code, which errors.Is matches against ErrInvalidGrant and its siblings;
 // Verify returns errors that errors.Is matches against ErrTokenExpired,
 // ErrTokenRevoked, ErrInvalidSignature and the rest, all of which also match
-// ErrInvalidToken.
+// ErrInvalidToken, or ErrRevocationUnavailable and ErrKeysUnavailable, which
+// do not: the token may be valid.
 package oauth2

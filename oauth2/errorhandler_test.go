@@ -123,3 +123,53 @@ func TestBearerToken(t *testing.T) {
 		})
 	}
 }
+
+// WriteError is public, so what an ErrorHandler passes it must neither
+// panic nor inject parameters into the challenge.
+func TestWriteErrorDefends(t *testing.T) {
+	v := newFixture(t).verifier
+	tests := []struct {
+		name       string
+		e          *BearerError
+		wantStatus int
+		wantHeader string
+	}{
+		{name: "nil", e: nil, wantStatus: 500},
+		{name: "zero status", e: &BearerError{}, wantStatus: 500},
+		{name: "2xx status", e: &BearerError{Status: 200}, wantStatus: 500},
+		{name: "quotes in description", e: &BearerError{Status: 401, Code: "invalid_token", Description: `x", error="other`},
+			wantStatus: 401, wantHeader: `Bearer realm="oauth2kit", error="invalid_token", error_description="x\", error=\"other"`},
+		{name: "control characters dropped", e: &BearerError{Status: 401, Code: "invalid_token", Description: "a\r\nb"},
+			wantStatus: 401, wantHeader: `Bearer realm="oauth2kit", error="invalid_token", error_description="ab"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			v.WriteError(w, httptest.NewRequest(http.MethodGet, "/", nil), tt.e)
+			if w.Code != tt.wantStatus {
+				t.Errorf("Got(status) = %d, want %d", w.Code, tt.wantStatus)
+			}
+			if got := w.Header().Get("WWW-Authenticate"); tt.wantHeader != "" && got != tt.wantHeader {
+				t.Errorf("Got(WWW-Authenticate) = %s, want %s", got, tt.wantHeader)
+			}
+		})
+	}
+}
+
+func TestErrorIsMatchesCodeAndError(t *testing.T) {
+	err := newError(ErrInvalidGrant, "d", nil)
+	for _, tt := range []struct {
+		target error
+		want   bool
+	}{
+		{ErrInvalidGrant, true},
+		{&Error{Code: ErrInvalidGrant}, true},
+		{&Error{Code: ErrInvalidScope}, false},
+		{(*Error)(nil), false},
+		{ErrInvalidScope, false},
+	} {
+		if got := errors.Is(err, tt.target); got != tt.want {
+			t.Errorf("errors.Is(invalid_grant, %#v) = %v, want %v", tt.target, got, tt.want)
+		}
+	}
+}

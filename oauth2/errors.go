@@ -34,12 +34,17 @@ func (e *Error) Error() string {
 // Unwrap returns the cause, if any.
 func (e *Error) Unwrap() error { return e.err }
 
-// Is reports whether target is e's ErrorCode, so that
-// errors.Is(err, oauth2.ErrInvalidGrant) holds for every invalid_grant error
-// whatever its description.
+// Is reports whether target is e's ErrorCode, or an *Error with the same
+// Code, so that errors.Is(err, oauth2.ErrInvalidGrant) holds for every
+// invalid_grant error whatever its description.
 func (e *Error) Is(target error) bool {
-	c, ok := target.(ErrorCode)
-	return ok && c == e.Code
+	switch t := target.(type) {
+	case ErrorCode:
+		return t == e.Code
+	case *Error:
+		return t != nil && t.Code == e.Code
+	}
+	return false
 }
 
 // ErrorCode is an OAuth 2.0 error code. The codes the endpoints answer with

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
@@ -319,5 +320,20 @@ func TestPasswordGrantFailureStoresNoRefreshToken(t *testing.T) {
 	}
 	if got := st.creates.Load(); got != 0 {
 		t.Errorf("Got(refresh tokens stored) = %d, want 0", got)
+	}
+}
+
+// A hook may refuse the client itself, with an *Error of a 4xx status: that
+// is the answer, not a server_error.
+func TestExtraClaimsHookRefusesClient(t *testing.T) {
+	f := newFixture(t, func(c *IssuerConfig) {
+		c.ExtraClaims = func(context.Context, AccessTokenInfo) (map[string]any, error) {
+			return nil, fmt.Errorf("tenant lookup: %w", &Error{Code: ErrInvalidGrant, Description: "account disabled", Status: http.StatusBadRequest})
+		}
+	})
+	w, body := post(t, f.issuer.TokenHandler(), url.Values{"grant_type": {"password"}, "client_id": {"spa"},
+		"username": {"alice"}, "password": {"wonderland"}})
+	if w.Code != http.StatusBadRequest || body["error"] != "invalid_grant" || body["error_description"] != "account disabled" {
+		t.Errorf("Got(token endpoint) = %d %v, want 400 invalid_grant \"account disabled\"", w.Code, body)
 	}
 }

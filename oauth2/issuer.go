@@ -102,8 +102,10 @@ type IssuerConfig struct {
 	// encoded, or when the signed token would exceed DefaultMaxTokenSize:
 	// the SDK never drops a claim nor replaces one of its own. An error
 	// matching ErrTemporarilyUnavailable (a backend that is down) fails it
-	// with temporarily_unavailable instead. A refresh grant that fails so
-	// leaves its refresh token unconsumed.
+	// with temporarily_unavailable instead, and an *Error with a 4xx Status
+	// (say invalid_grant, "account disabled") is the answer the client gets
+	// as it is. A refresh grant that fails so leaves its refresh token
+	// unconsumed.
 	ExtraClaims func(ctx context.Context, t AccessTokenInfo) (map[string]any, error)
 	// Logger, when set, receives the causes of server-side failures, which
 	// clients only see as a generic error.
@@ -607,7 +609,10 @@ func (i *Issuer) issueAccessToken(ctx context.Context, resp *TokenResponse, now 
 func (i *Issuer) extraClaims(ctx context.Context, t AccessTokenInfo) (map[string]json.RawMessage, error) {
 	t.Scope = slices.Clone(t.Scope) // it may be a Client's DefaultScopes
 	claims, err := i.cfg.ExtraClaims(ctx, t)
+	var refusal *Error
 	switch {
+	case errors.As(err, &refusal) && refusal.Status >= 400 && refusal.Status < 500:
+		return nil, refusal // the application refuses the client, in words of its own
 	case errors.Is(err, ErrTemporarilyUnavailable):
 		return nil, storeError(fmt.Errorf("ExtraClaims: %w", err))
 	case err != nil:

@@ -156,7 +156,14 @@ func (v *Verifier) refuse(w http.ResponseWriter, r *http.Request, e *BearerError
 // WWW-Authenticate: Bearer challenge with a small JSON body, or for a 503
 // a temporarily_unavailable JSON error. An ErrorHandler may call it for the
 // cases it leaves as they are.
+//
+// A nil e, or one whose Status is not a 4xx or 5xx, is answered as 500
+// server_error: it is the ErrorHandler's mistake, not the client's.
 func (v *Verifier) WriteError(w http.ResponseWriter, r *http.Request, e *BearerError) {
+	if e == nil || e.Status < 400 || e.Status > 599 {
+		writeJSONError(w, newError(ErrServerError, "internal error", nil))
+		return
+	}
 	if e.Status >= 500 {
 		writeJSONError(w, &Error{Code: ErrTemporarilyUnavailable, Description: e.Description, Status: e.Status})
 		return
@@ -241,22 +248,22 @@ func tokenErrorDescription(err error) string {
 }
 
 // challenge answers with a WWW-Authenticate: Bearer challenge (RFC 6750
-// §3) and a small JSON body. code, desc and scope are omitted when empty;
-// they come from this package, never from the request, so they need no
-// escaping beyond what quoting gives.
+// §3) and a small JSON body. code, desc and scope are omitted when empty.
+// An ErrorHandler may pass values of its own through WriteError, so each is
+// written as an RFC 9110 quoted-string.
 func (v *Verifier) challenge(w http.ResponseWriter, status int, code, desc, scope string) {
 	var b strings.Builder
 	b.WriteString(`Bearer realm="`)
-	b.WriteString(v.cfg.Realm)
+	b.WriteString(quoteEscape(v.cfg.Realm))
 	b.WriteByte('"')
 	if code != "" {
-		b.WriteString(`, error="` + code + `"`)
+		b.WriteString(`, error="` + quoteEscape(code) + `"`)
 	}
 	if desc != "" {
-		b.WriteString(`, error_description="` + desc + `"`)
+		b.WriteString(`, error_description="` + quoteEscape(desc) + `"`)
 	}
 	if scope != "" {
-		b.WriteString(`, scope="` + scope + `"`)
+		b.WriteString(`, scope="` + quoteEscape(scope) + `"`)
 	}
 	w.Header().Set("WWW-Authenticate", b.String())
 	if code == "" {
@@ -264,4 +271,24 @@ func (v *Verifier) challenge(w http.ResponseWriter, status int, code, desc, scop
 		return
 	}
 	writeJSONError(w, &Error{Code: ErrorCode(code), Description: desc, Status: status})
+}
+
+// quoteEscape escapes s for the inside of a quoted-string (RFC 9110
+// §5.6.4), dropping control characters, which a header cannot carry.
+func quoteEscape(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r == '"' || r == '\\' || r < 0x20 || r == 0x7f }) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -24,8 +24,10 @@ const DefaultSweepInterval = time.Minute
 //	go oauth2.Sweep(ctx, st, 0, logger)
 //
 // A store that is not a store.ExpiredDeleter needs no sweeping (redisstore:
-// Redis deletes expired keys by itself), so Sweep logs that at level Info and
-// returns nil at once: the same start-up code serves every adapter. A nil s
+// Redis deletes expired keys by itself), so Sweep returns nil at once: the
+// same start-up code serves every adapter. It logs that at level Warn, since
+// a wrapper around a store that does need sweeping hides ExpiredDeleter
+// alike, and its tables would then grow without anyone being told. A nil s
 // is an error.
 //
 // An interval of 0 or less means DefaultSweepInterval. Each wait is drawn at
@@ -48,7 +50,7 @@ func Sweep(ctx context.Context, s Store, interval time.Duration, logger *slog.Lo
 	}
 	d, ok := s.(store.ExpiredDeleter)
 	if !ok {
-		logger.InfoContext(ctx, "oauth2: sweep: the store deletes expired records by itself; not sweeping",
+		logger.WarnContext(ctx, "oauth2: sweep: the store has no DeleteExpired; not sweeping (right for Redis, wrong for a wrapper that hides it)",
 			"store", fmt.Sprintf("%T", s))
 		return nil
 	}

@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"fmt"
 	"go/ast"
+	"go/build"
 	"go/parser"
 	"go/printer"
 	"go/token"
@@ -49,6 +50,11 @@ func Read(dir string) (*Package, error) {
 		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
 			continue
 		}
+		// Files for other platforms, or excluded by a build tag, are not
+		// part of what the default build exports.
+		if ok, err := build.Default.MatchFile(dir, name); err != nil || !ok {
+			continue
+		}
 		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.ParseComments|parser.SkipObjectResolution)
 		if err != nil {
 			return nil, err
@@ -58,11 +64,17 @@ func Read(dir string) (*Package, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("apirecord: no Go files in %s", dir)
 	}
-	r := &recorder{fset: fset, pkg: &Package{Name: files[0].Name.Name}}
+	r := &recorder{fset: fset, pkg: &Package{Name: files[0].Name.Name}, hidden: map[string][]string{}, valueTypes: map[string]bool{}}
 	for _, f := range files {
 		for _, d := range f.Decls {
 			r.decl(d)
 		}
+	}
+	// An exported constant or variable of an unexported type still brings
+	// that type's methods to its users (errors.Is relies on an Is method):
+	// they are part of the API too.
+	for typ := range r.valueTypes {
+		r.pkg.Lines = append(r.pkg.Lines, r.hidden[typ]...)
 	}
 	slices.Sort(r.pkg.Lines)
 	r.pkg.Lines = slices.Compact(r.pkg.Lines)
@@ -73,6 +85,10 @@ func Read(dir string) (*Package, error) {
 type recorder struct {
 	fset *token.FileSet
 	pkg  *Package
+	// hidden holds the method lines of unexported types, by type name, and
+	// valueTypes the unexported types of exported constants and variables.
+	hidden     map[string][]string
+	valueTypes map[string]bool
 }
 
 func (r *recorder) add(format string, args ...any) {
@@ -83,11 +99,62 @@ func (r *recorder) undocumented(what string) {
 	r.pkg.Undocumented = append(r.pkg.Undocumented, what)
 }
 
-// expr prints an expression on one line.
+// expr prints an expression on one line, function types without their
+// parameter names.
 func (r *recorder) expr(e ast.Expr) string {
+	e = withoutNames(e)
 	var b bytes.Buffer
 	_ = printer.Fprint(&b, r.fset, e)
 	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// withoutNames returns e with the parameter names of the function types in
+// it removed (a copy where one is needed; e itself is left alone).
+func withoutNames(e ast.Expr) ast.Expr {
+	switch t := e.(type) {
+	case *ast.FuncType:
+		return &ast.FuncType{Func: t.Func, TypeParams: t.TypeParams, Params: unnamed(t.Params), Results: unnamed(t.Results)}
+	case *ast.StarExpr:
+		return &ast.StarExpr{Star: t.Star, X: withoutNames(t.X)}
+	case *ast.ArrayType:
+		return &ast.ArrayType{Lbrack: t.Lbrack, Len: t.Len, Elt: withoutNames(t.Elt)}
+	case *ast.MapType:
+		return &ast.MapType{Map: t.Map, Key: withoutNames(t.Key), Value: withoutNames(t.Value)}
+	case *ast.ChanType:
+		return &ast.ChanType{Begin: t.Begin, Arrow: t.Arrow, Dir: t.Dir, Value: withoutNames(t.Value)}
+	default:
+		return e
+	}
+}
+
+// unnamed is a field list with the names dropped, one field per name.
+func unnamed(l *ast.FieldList) *ast.FieldList {
+	if l == nil {
+		return nil
+	}
+	out := &ast.FieldList{Opening: l.Opening, Closing: l.Closing}
+	for _, f := range l.List {
+		for range max(1, len(f.Names)) {
+			out.List = append(out.List, &ast.Field{Type: withoutNames(f.Type)})
+		}
+	}
+	return out
+}
+
+// typeParams prints a type parameter list, or nothing.
+func (r *recorder) typeParams(l *ast.FieldList) string {
+	if l == nil || len(l.List) == 0 {
+		return ""
+	}
+	var ps []string
+	for _, f := range l.List {
+		names := make([]string, len(f.Names))
+		for i, n := range f.Names {
+			names[i] = n.Name
+		}
+		ps = append(ps, strings.Join(names, ", ")+" "+r.expr(f.Type))
+	}
+	return "[" + strings.Join(ps, ", ") + "]"
 }
 
 func (r *recorder) decl(d ast.Decl) {
@@ -121,7 +188,7 @@ func (r *recorder) funcDecl(d *ast.FuncDecl) {
 	}
 	sig := r.signature(d.Type)
 	if d.Recv == nil {
-		r.add("func %s%s", d.Name.Name, sig)
+		r.add("func %s%s%s", d.Name.Name, r.typeParams(d.Type.TypeParams), sig)
 		if d.Doc == nil {
 			r.undocumented(d.Name.Name)
 		}
@@ -133,6 +200,7 @@ func (r *recorder) funcDecl(d *ast.FuncDecl) {
 		base = base[:i]
 	}
 	if !ast.IsExported(base) {
+		r.hidden[base] = append(r.hidden[base], fmt.Sprintf("pkg %s, method (%s) %s%s", r.pkg.Name, recv, d.Name.Name, sig))
 		return
 	}
 	r.add("method (%s) %s%s", recv, d.Name.Name, sig)
@@ -171,9 +239,9 @@ func (r *recorder) fields(l *ast.FieldList) []string {
 }
 
 func (r *recorder) typeSpec(s *ast.TypeSpec, documented bool) {
-	name := s.Name.Name
+	name := s.Name.Name + r.typeParams(s.TypeParams)
 	if !documented {
-		r.undocumented(name)
+		r.undocumented(s.Name.Name)
 	}
 	if s.Assign.IsValid() {
 		r.add("type %s = %s", name, r.expr(s.Type))
@@ -194,7 +262,7 @@ func (r *recorder) typeSpec(s *ast.TypeSpec, documented bool) {
 				if n.IsExported() {
 					r.add("type %s struct, %s %s", name, n.Name, typ)
 					if f.Doc == nil && f.Comment == nil {
-						r.undocumented(name + "." + n.Name)
+						r.undocumented(s.Name.Name + "." + n.Name)
 					}
 				}
 			}
@@ -215,7 +283,7 @@ func (r *recorder) typeSpec(s *ast.TypeSpec, documented bool) {
 				// The type's doc speaks for the method of a one-method
 				// interface, as io.Reader's does for Read.
 				if m.Doc == nil && m.Comment == nil && len(t.Methods.List) > 1 {
-					r.undocumented(name + "." + n.Name)
+					r.undocumented(s.Name.Name + "." + n.Name)
 				}
 			}
 		}
@@ -241,6 +309,9 @@ func (r *recorder) valueSpec(tok token.Token, s *ast.ValueSpec, index int, docum
 		line := kind + " " + n.Name
 		if s.Type != nil {
 			line += " " + r.expr(s.Type)
+			if id, ok := s.Type.(*ast.Ident); ok && !id.IsExported() {
+				r.valueTypes[id.Name] = true
+			}
 		}
 		// A constant's value is part of its promise; a variable's initial
 		// value is not, but its declared or implied type is.

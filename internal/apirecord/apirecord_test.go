@@ -103,8 +103,11 @@ func TestRead(t *testing.T) {
 	want := []string{
 		"pkg sample, const ModeA Mode = iota (iota = 0)",
 		"pkg sample, const ModeB Mode = iota (iota = 1)",
+		`pkg sample, const ErrHidden hiddenError = "hidden"`,
 		`pkg sample, const Undocumented = "x"`,
+		"pkg sample, func Map[T, U any]([]T, func(T) U) []U",
 		"pkg sample, func New(string, int, int) (*Config, error)",
+		"pkg sample, method (hiddenError) Error() string",
 		"pkg sample, method (*Config) Method(io.Reader)",
 		"pkg sample, method (Config) Undocumented() int",
 		"pkg sample, type Alias = Config",
@@ -115,11 +118,14 @@ func TestRead(t *testing.T) {
 		"pkg sample, type Mode int",
 		"pkg sample, type Reader interface",
 		"pkg sample, type Reader interface, Read([]byte) (int, error)",
+		"pkg sample, type Set[T comparable] struct",
+		"pkg sample, type Set[T comparable] struct, Hook func(string, int) bool",
 		"pkg sample, type Two interface",
 		"pkg sample, type Two interface, A() error",
 		"pkg sample, type Two interface, B(int, string) bool",
 		"pkg sample, var ErrX = io.EOF",
 	}
+	slices.Sort(want)
 	if !slices.Equal(got.Lines, want) {
 		t.Errorf("Read().Lines =\n%s\nwant\n%s", strings.Join(got.Lines, "\n"), strings.Join(want, "\n"))
 	}

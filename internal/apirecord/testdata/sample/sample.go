@@ -52,3 +52,19 @@ type Alias = Config
 
 // ErrX is a variable.
 var ErrX = io.EOF
+
+// Set is generic.
+type Set[T comparable] struct {
+	// Hook is a function-typed field.
+	Hook func(name string, n int) (ok bool)
+}
+
+// Map is generic.
+func Map[T, U any](in []T, f func(v T) U) []U { return nil }
+
+// ErrHidden is a constant of an unexported type, whose methods users get.
+const ErrHidden hiddenError = "hidden"
+
+type hiddenError string
+
+func (e hiddenError) Error() string { return string(e) }

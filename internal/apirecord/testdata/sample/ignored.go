@@ -1,0 +1,6 @@
+//go:build ignore
+
+package sample
+
+// Ignored is excluded from every build.
+func Ignored() {}

@@ -111,16 +111,7 @@ func TestParseFlags(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("parseFlags(%q) error = %v, want one containing %q", tt.args, err, tt.wantErr)
-			}
-			if code := exitCode(err); code != 2 {
-				t.Errorf("exitCode(%v) = %d, want 2", err, code)
-			}
-			// Like the flag package: the error and the usage, on stderr.
-			if !strings.Contains(stderr.String(), tt.wantErr) || !strings.Contains(stderr.String(), "Usage:") {
-				t.Errorf("stderr = %q, want the error and the usage", stderr.String())
-			}
+			wantUsageError(t, tt.args, err, stderr.String(), tt.wantErr)
 		})
 	}
 }
@@ -160,15 +151,7 @@ func TestUnencryptedKeysRefused(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("parseFlags(%q) with %s=%q error = %v, want one containing %q", tt.args, kekEnv, tt.env, err, tt.wantErr)
-			}
-			if code := exitCode(err); code != 2 {
-				t.Errorf("exitCode(%v) = %d, want 2", err, code)
-			}
-			if !strings.Contains(stderr.String(), tt.wantErr) {
-				t.Errorf("stderr = %q, want the error", stderr.String())
-			}
+			wantUsageError(t, tt.args, err, stderr.String(), tt.wantErr)
 			if strings.Contains(tt.wantErr, "set ") && !strings.Contains(err.Error(), "-allow-unencrypted-keys") {
 				t.Errorf("parseFlags(%q) error = %v, want it to name -allow-unencrypted-keys too", tt.args, err)
 			}
@@ -230,15 +213,7 @@ func TestAlgFlag(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("parseFlags(%q) error = %v, want one containing %q", tt.args, err, tt.wantErr)
-			}
-			if code := exitCode(err); code != 2 {
-				t.Errorf("exitCode(%v) = %d, want 2", err, code)
-			}
-			if !strings.Contains(stderr.String(), tt.wantErr) || !strings.Contains(stderr.String(), "Usage:") {
-				t.Errorf("stderr = %q, want the error and the usage", stderr.String())
-			}
+			wantUsageError(t, tt.args, err, stderr.String(), tt.wantErr)
 		})
 	}
 }
@@ -646,4 +621,20 @@ func do(t *testing.T, client *http.Client, req *http.Request) response {
 		t.Fatalf("%s %s: reading body: %v", req.Method, req.URL, err)
 	}
 	return response{resp, body}
+}
+
+// wantUsageError checks that parseFlags refused args as the flag package
+// refuses a bad flag: an error containing wantErr, exit code 2, and the
+// error and the usage on stderr.
+func wantUsageError(t *testing.T, args []string, err error, stderr, wantErr string) {
+	t.Helper()
+	if err == nil || !strings.Contains(err.Error(), wantErr) {
+		t.Fatalf("parseFlags(%q) error = %v, want one containing %q", args, err, wantErr)
+	}
+	if code := exitCode(err); code != 2 {
+		t.Errorf("exitCode(%v) = %d, want 2", err, code)
+	}
+	if !strings.Contains(stderr, wantErr) || !strings.Contains(stderr, "Usage:") {
+		t.Errorf("stderr = %q, want the error and the usage", stderr)
+	}
 }

@@ -67,6 +67,15 @@ func TestParseFlags(t *testing.T) {
 			want: with(func(c *config) { c.accessTTL, c.refreshTTL, c.leeway = 5*time.Minute, 24*time.Hour, 0 }),
 		},
 		{name: "memory store", args: []string{"-store", "memory://"}, want: defaults},
+		{name: "alg EdDSA", args: []string{"-alg", "EdDSA"}, want: defaults},
+		{name: "alg ES256", args: []string{"-alg", "ES256"}, want: with(func(c *config) { c.alg = "ES256" })},
+		{name: "alg RS256", args: []string{"-alg", "RS256"}, want: with(func(c *config) { c.alg = "RS256" })},
+		// A shared secret would have to be published in the JWKS for
+		// anyone to verify with it, and then anyone could sign.
+		{name: "alg HS256", args: []string{"-alg", "HS256"}, wantErr: "want EdDSA, ES256 or RS256"},
+		{name: "alg garbage", args: []string{"-alg", "none"}, wantErr: "want EdDSA, ES256 or RS256"},
+		{name: "alg case matters", args: []string{"-alg", "es256"}, wantErr: "want EdDSA, ES256 or RS256"},
+		{name: "alg empty", args: []string{"-alg", ""}, wantErr: "want EdDSA, ES256 or RS256"},
 
 		{
 			name: "redis store",
@@ -179,42 +188,6 @@ func TestRunRefusesUnencryptedKeys(t *testing.T) {
 		if !strings.Contains(stderr.String(), kekEnv) {
 			t.Errorf("run(-store %s) stderr = %q, want the refusal", storeURL, stderr.String())
 		}
-	}
-}
-
-func TestAlgFlag(t *testing.T) {
-	tests := []struct {
-		name    string
-		args    []string
-		want    string // cfg.alg
-		wantErr string // substring of the error; "" means success
-	}{
-		{name: "default", args: nil, want: "EdDSA"},
-		{name: "EdDSA", args: []string{"-alg", "EdDSA"}, want: "EdDSA"},
-		{name: "ES256", args: []string{"-alg", "ES256"}, want: "ES256"},
-		{name: "RS256", args: []string{"-alg", "RS256"}, want: "RS256"},
-		// A shared secret would have to be published in the JWKS for
-		// anyone to verify with it, and then anyone could sign.
-		{name: "HS256", args: []string{"-alg", "HS256"}, wantErr: "want EdDSA, ES256 or RS256"},
-		{name: "garbage", args: []string{"-alg", "none"}, wantErr: "want EdDSA, ES256 or RS256"},
-		{name: "case matters", args: []string{"-alg", "es256"}, wantErr: "want EdDSA, ES256 or RS256"},
-		{name: "empty", args: []string{"-alg", ""}, wantErr: "want EdDSA, ES256 or RS256"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var stderr bytes.Buffer
-			got, err := parseFlags(tt.args, &stderr)
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("parseFlags(%q) error = %v, want nil", tt.args, err)
-				}
-				if got.alg != tt.want {
-					t.Errorf("parseFlags(%q).alg = %q, want %q", tt.args, got.alg, tt.want)
-				}
-				return
-			}
-			wantUsageError(t, tt.args, err, stderr.String(), tt.wantErr)
-		})
 	}
 }
 

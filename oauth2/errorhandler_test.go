@@ -1,12 +1,9 @@
 package oauth2
 
 import (
-	"bytes"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 )
 
@@ -66,32 +63,6 @@ func TestErrorHandlerTakesOverRefusals(t *testing.T) {
 				t.Errorf("Got(BearerError) = %+v, want status %d, code %q, cause %v", got, tt.wantStatus, tt.wantCode, tt.wantErr)
 			}
 		})
-	}
-}
-
-// A JWKS that cannot be fetched answers 503 and tells the operator why.
-func TestMiddlewareLogsWhatItCannotCheck(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "down", http.StatusBadGateway)
-	}))
-	defer srv.Close()
-	f := newFixture(t)
-	tok := f.login(t, f.confid)
-	var logs bytes.Buffer
-	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: NewRemoteKeySet(srv.URL, RemoteKeySetOptions{}),
-		Revocation: RevocationUnchecked, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: f.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := httptest.NewRequest(http.MethodGet, "/api", nil)
-	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	w := httptest.NewRecorder()
-	v.Middleware(http.NotFoundHandler()).ServeHTTP(w, r)
-	if w.Code != http.StatusServiceUnavailable {
-		t.Errorf("Got(status) = %d, want 503", w.Code)
-	}
-	if got := logs.String(); !strings.Contains(got, "level=ERROR") || !strings.Contains(got, "verification keys unavailable") || !strings.Contains(got, "502") {
-		t.Errorf("Got(log) = %q, want an error naming the unavailable keys and the JWKS answer", got)
 	}
 }
 

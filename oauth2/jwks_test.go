@@ -1,10 +1,13 @@
 package oauth2
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -112,7 +115,10 @@ func TestRemoteKeySetFetchFailureIsUnavailable(t *testing.T) {
 	// Behind the middleware that is a 503: the token may be fine.
 	f := newFixture(t)
 	tok := f.login(t, f.confid)
-	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: remote, Revocation: RevocationUnchecked, Now: f.clock.Now})
+	// And the operator is told why.
+	var logs bytes.Buffer
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: remote, Revocation: RevocationUnchecked,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +128,9 @@ func TestRemoteKeySetFetchFailureIsUnavailable(t *testing.T) {
 	v.Middleware(http.NotFoundHandler()).ServeHTTP(w, r)
 	if w.Code != http.StatusServiceUnavailable {
 		t.Errorf("Got status %d with the JWKS unreachable, want 503", w.Code)
+	}
+	if got := logs.String(); !strings.Contains(got, "level=ERROR") || !strings.Contains(got, "verification keys unavailable") || !strings.Contains(got, "502") {
+		t.Errorf("Got(log) = %q, want an error naming the unavailable keys and the JWKS answer", got)
 	}
 }
 

@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/go-jose/go-jose/v4"
 )
 
 // A cached token is still checked for expiry and revocation on every use.
@@ -170,10 +168,10 @@ func (k *keepingUnmarshaler) UnmarshalJSON(b []byte) error {
 // mapResolver is a KeyResolver whose keys a test changes at will.
 type mapResolver struct {
 	mu   sync.Mutex
-	keys map[string]*jose.JSONWebKey
+	keys map[string]*Key
 }
 
-func (r *mapResolver) VerificationKey(_ context.Context, kid string) (*jose.JSONWebKey, error) {
+func (r *mapResolver) VerificationKey(_ context.Context, kid string) (*Key, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if k, ok := r.keys[kid]; ok {
@@ -182,7 +180,7 @@ func (r *mapResolver) VerificationKey(_ context.Context, kid string) (*jose.JSON
 	return nil, fmt.Errorf("%w: %q", ErrUnknownKey, kid)
 }
 
-func (r *mapResolver) set(kid string, k *jose.JSONWebKey) {
+func (r *mapResolver) set(kid string, k *Key) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if k == nil {
@@ -198,8 +196,8 @@ func (r *mapResolver) set(kid string, k *jose.JSONWebKey) {
 func TestCacheFollowsKeyRemoval(t *testing.T) {
 	f := newFixture(t)
 	tok := f.login(t, f.confid)
-	active := f.keys.Active()
-	res := &mapResolver{keys: map[string]*jose.JSONWebKey{active.ID(): active.verify}}
+	active := activeKey(t, f.keys)
+	res := &mapResolver{keys: map[string]*Key{active.ID(): active}}
 	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: res, Revocations: f.store, Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -219,15 +217,12 @@ func TestCacheFollowsKeyRemoval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged := *other.verify
-	forged.KeyID = active.ID()
-	res.set(active.ID(), &forged)
+	res.set(active.ID(), verificationKey(active.ID(), EdDSA, other.Public()))
 	if _, err := v.Verify(t.Context(), tok.AccessToken); !errors.Is(err, ErrInvalidSignature) {
 		t.Errorf("Verify(cached, kid now names another key) error = %v, want %v", err, ErrInvalidSignature)
 	}
 	// The same key back, as a new object (a refetched JWKS): valid again.
-	again := *active.verify
-	res.set(active.ID(), &again)
+	res.set(active.ID(), verificationKey(active.ID(), active.alg, active.Public()))
 	if _, err := v.Verify(t.Context(), tok.AccessToken); err != nil {
 		t.Errorf("Verify(cached, same key refetched) error = %v, want nil", err)
 	}
@@ -240,7 +235,7 @@ func TestCacheFollowsRemoteKeyRemoval(t *testing.T) {
 	tok := f.login(t, f.confid)
 	var removed atomic.Bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		set := f.keys.JWKS()
+		set := jwksOf(t, f.keys)
 		if removed.Load() {
 			set.Keys = set.Keys[:0]
 			other, _ := GenerateKey(ES256)
@@ -277,31 +272,30 @@ func TestCacheFollowsRemoteKeyRemoval(t *testing.T) {
 }
 
 func TestSameKey(t *testing.T) {
-	gen := func(alg string) *jose.JSONWebKey {
+	gen := func(alg string) *Key {
 		t.Helper()
 		k, err := GenerateKey(alg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if alg == HS256 {
-			return &jose.JSONWebKey{Key: k.key, KeyID: k.id, Algorithm: alg}
-		}
-		return k.verify
+		return k
 	}
-	copyOf := func(k *jose.JSONWebKey) *jose.JSONWebKey {
+	// copyOf is the key as a verifier would get it again: HS256 from the
+	// same secret, the others through a JWKS.
+	copyOf := func(k *Key) *Key {
 		t.Helper()
-		if b, ok := k.Key.([]byte); ok {
-			return &jose.JSONWebKey{Key: slices.Clone(b), KeyID: k.KeyID, Algorithm: k.Algorithm}
+		if k.alg == HS256 {
+			return &Key{id: k.id, alg: k.alg, secret: slices.Clone(k.secret)}
 		}
-		raw, err := k.MarshalJSON()
+		b, err := jwks([]*Key{k})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var c jose.JSONWebKey
-		if err := c.UnmarshalJSON(raw); err != nil {
+		keys, err := parseJWKS(b)
+		if err != nil {
 			t.Fatal(err)
 		}
-		return &c
+		return keys[k.id]
 	}
 	for _, alg := range []string{EdDSA, ES256, RS256, HS256} {
 		a, b := gen(alg), gen(alg)
@@ -312,7 +306,7 @@ func TestSameKey(t *testing.T) {
 			t.Errorf("sameKey(two %s keys) = true, want false", alg)
 		}
 		other := copyOf(a)
-		other.Algorithm = "other"
+		other.alg = "other"
 		if sameKey(a, other) {
 			t.Errorf("sameKey(%s key, same material under another algorithm) = true, want false", alg)
 		}

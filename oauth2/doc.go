@@ -7,13 +7,16 @@
 // and reuse detection that revokes the whole grant (RFC 9700 §4.14), token
 // revocation (RFC 7009) and introspection (RFC 7662). Access tokens are JWTs
 // per RFC 9068 (typ at+jwt), signed with EdDSA, ES256, RS256 or HS256 by a
-// KeySet that rotates keys and keeps retired ones until their tokens expire.
+// Signer: a KeySet that rotates keys and keeps retired ones until their
+// tokens expire, a SharedKeySet that every instance shares through the
+// store, or one of your own. A Key wraps a private key in memory or any
+// crypto.Signer, such as a KMS or HSM key that never leaves its device.
 // Refresh tokens are opaque, 256-bit random strings of which only a SHA-256
 // digest, bound to the issuer's identifier, is stored. Issuer.Handler serves the token, revocation,
 // introspection, JWKS and metadata (RFC 8414) endpoints.
 //
-// A Verifier checks access tokens, with keys from a KeySet or a remote JWKS
-// (RemoteKeySet): the algorithm is fixed by the key, never by the token; typ,
+// A Verifier checks access tokens, with keys from a KeyResolver (a KeySet,
+// a SharedKeySet, or a remote JWKS through RemoteKeySet): the algorithm is fixed by the key, never by the token; typ,
 // iss, aud, exp, nbf and iat are checked; and revocation of the token and of
 // its grant is looked up in the store. Verifier.Middleware and
 // Verifier.RequireToken guard net/http handlers per RFC 6750, and

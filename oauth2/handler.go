@@ -3,6 +3,7 @@ package oauth2
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -172,11 +173,21 @@ func (i *Issuer) JWKSHandler() http.Handler {
 		if !allowGet(w, r) {
 			return
 		}
+		keys, err := i.cfg.Keys.Keys(r.Context())
+		var body []byte
+		if err == nil {
+			body, err = jwks(keys)
+		}
+		if err != nil {
+			i.logf(r, fmt.Errorf("serving the JWKS: %w", err))
+			http.Error(w, "signing keys unavailable", http.StatusServiceUnavailable)
+			return
+		}
 		w.Header().Set("Content-Type", "application/jwk-set+json")
 		// Short enough that a rotation is picked up soon; verifiers also
 		// refetch on an unknown kid.
 		w.Header().Set("Cache-Control", "public, max-age=300")
-		_ = json.NewEncoder(w).Encode(i.cfg.Keys.JWKS())
+		_, _ = w.Write(body)
 	})
 }
 

@@ -72,6 +72,7 @@ type fixtureOption func(*fixtureConfig)
 type fixtureConfig struct {
 	alg        string
 	key        *oauth2.Key
+	signer     oauth2.Signer
 	store      oauth2.Store
 	issuerPath string
 	now        func() time.Time
@@ -82,6 +83,10 @@ func withAlg(alg string) fixtureOption { return func(c *fixtureConfig) { c.alg =
 
 // withKey makes the issuer sign with k.
 func withKey(k *oauth2.Key) fixtureOption { return func(c *fixtureConfig) { c.key = k } }
+
+// withSigner makes s the issuer's Keys; the protected routes verify with
+// its signing key.
+func withSigner(s oauth2.Signer) fixtureOption { return func(c *fixtureConfig) { c.signer = s } }
 
 // withStore replaces the memstore the issuer and verifier use.
 func withStore(s oauth2.Store) fixtureOption { return func(c *fixtureConfig) { c.store = s } }
@@ -143,6 +148,12 @@ func newIssuer(tb testing.TB, issuerBase string, opts ...fixtureOption) *fixture
 		cfg.now = time.Now
 	}
 	key := cfg.key
+	if cfg.signer != nil {
+		var err error
+		if key, err = cfg.signer.SigningKey(context.Background()); err != nil {
+			tb.Fatalf("SigningKey() error = %v", err)
+		}
+	}
 	if key == nil {
 		var err error
 		key, err = oauth2.GenerateKey(cfg.alg)
@@ -151,6 +162,10 @@ func newIssuer(tb testing.TB, issuerBase string, opts ...fixtureOption) *fixture
 		}
 	}
 	keys := oauth2.NewKeySet(key)
+	var signer oauth2.Signer = keys
+	if cfg.signer != nil {
+		signer = cfg.signer
+	}
 	st := cfg.store
 	if st == nil {
 		st = memstore.New(memstore.WithClock(cfg.now))
@@ -191,7 +206,7 @@ func newIssuer(tb testing.TB, issuerBase string, opts ...fixtureOption) *fixture
 	issuerURL := issuerBase + cfg.issuerPath
 	iss, err := oauth2.NewIssuer(oauth2.IssuerConfig{
 		Issuer:          issuerURL,
-		Keys:            keys,
+		Keys:            signer,
 		Store:           st,
 		Clients:         clients,
 		Users:           users,

@@ -51,7 +51,11 @@ func TestInterop_JWXVerifiesIssuedTokens(t *testing.T) {
 			if err != nil {
 				t.Fatalf("jwk.Fetch() error = %v", err)
 			}
-			kid := f.keys.Active().ID()
+			active, err := f.keys.SigningKey(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			kid := active.ID()
 			key, ok := set.LookupKeyID(kid)
 			if !ok {
 				t.Fatalf("Got(JWKS) without kid %q, want the active key", kid)

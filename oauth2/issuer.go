@@ -50,8 +50,10 @@ type IssuerConfig struct {
 	// Audience is the aud claim of access tokens: the resource servers'
 	// identifiers. Empty means the Issuer itself.
 	Audience []string
-	// Keys signs access tokens.
-	Keys *KeySet
+	// Keys signs access tokens: a *KeySet, a *SharedKeySet, or a Signer of
+	// your own. Its keys also verify the tokens the Issuer introspects and
+	// revokes.
+	Keys Signer
 	// Store keeps refresh tokens and revocations.
 	Store Store
 	// Clients authenticates and authorizes clients.
@@ -152,8 +154,8 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 		return nil, errors.New("oauth2: IssuerConfig.Issuer is required")
 	case !validIssuer(cfg.Issuer):
 		return nil, fmt.Errorf("oauth2: IssuerConfig.Issuer %q must be an http(s) URL with a host and no query, fragment or user info", cfg.Issuer)
-	case cfg.Keys == nil || cfg.Keys.Active() == nil:
-		return nil, errNoKey
+	case cfg.Keys == nil:
+		return nil, errors.New("oauth2: IssuerConfig.Keys is required")
 	case cfg.Store == nil:
 		return nil, errors.New("oauth2: IssuerConfig.Store is required")
 	case cfg.Clients == nil:
@@ -181,7 +183,10 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if sk := cfg.Keys.stored; sk != nil && sk.cfg.RetainFor < cfg.AccessTokenTTL+cfg.Leeway+sk.cfg.ReloadInterval {
+	if _, err := cfg.Keys.SigningKey(context.Background()); err != nil {
+		return nil, fmt.Errorf("oauth2: IssuerConfig.Keys: %w", err)
+	}
+	if sk, ok := cfg.Keys.(*SharedKeySet); ok && sk.cfg.RetainFor < cfg.AccessTokenTTL+cfg.Leeway+sk.cfg.ReloadInterval {
 		// Other instances drop a retired key RetainFor after its retirement.
 		// An instance that has not reloaded yet signs with it for up to
 		// ReloadInterval more, and those tokens live AccessTokenTTL plus the
@@ -192,7 +197,7 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	v, err := NewVerifier(VerifierConfig{
 		Issuer:       cfg.Issuer,
 		Audience:     cfg.Audience[0],
-		Keys:         cfg.Keys,
+		Keys:         resolverOf(cfg.Keys),
 		Revocations:  cfg.Store,
 		Leeway:       cfg.Leeway,
 		StoreTimeout: cfg.StoreTimeout,
@@ -587,8 +592,11 @@ func (i *Issuer) issueAccessToken(ctx context.Context, resp *TokenResponse, now 
 	if payload, err = appendClaims(payload, extra); err != nil {
 		return newError(ErrServerError, "", err)
 	}
-	i.cfg.Keys.maybeSync()
-	tok, err := i.cfg.Keys.Active().sign(payload, exp)
+	key, err := i.cfg.Keys.SigningKey(ctx)
+	if err != nil {
+		return newError(ErrServerError, "", fmt.Errorf("no signing key: %w", err))
+	}
+	tok, err := key.sign(payload, exp)
 	if err != nil {
 		return newError(ErrServerError, "", err)
 	}

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
-
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
@@ -546,7 +544,7 @@ func TestRefreshTokenBoundToIssuer(t *testing.T) {
 // unavailableKeys is a KeyResolver whose backing store is down.
 type unavailableKeys struct{}
 
-func (unavailableKeys) VerificationKey(context.Context, string) (*jose.JSONWebKey, error) {
+func (unavailableKeys) VerificationKey(context.Context, string) (*Key, error) {
 	return nil, fmt.Errorf("%w: key store down", ErrKeysUnavailable)
 }
 

@@ -62,7 +62,7 @@ type RemoteKeySet struct {
 	fresh atomic.Pointer[fetchedKeys]
 
 	mu        sync.Mutex
-	keys      map[string]*jose.JSONWebKey
+	keys      map[string]*Key
 	fetchedAt time.Time
 	lastTry   time.Time
 	inflight  chan struct{} // closed when the fetch under way ends
@@ -71,7 +71,7 @@ type RemoteKeySet struct {
 
 // fetchedKeys is one fetched set, never modified.
 type fetchedKeys struct {
-	keys map[string]*jose.JSONWebKey
+	keys map[string]*Key
 	at   time.Time
 }
 
@@ -102,7 +102,7 @@ func NewRemoteKeySet(url string, opts RemoteKeySetOptions) *RemoteKeySet {
 // issuer. An unknown kid waits for a fetch (if the rate limit allows one); if
 // the JWKS cannot be fetched at all the error wraps ErrKeysUnavailable, not
 // ErrUnknownKey, because the token may well be valid.
-func (s *RemoteKeySet) VerificationKey(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
+func (s *RemoteKeySet) VerificationKey(ctx context.Context, kid string) (*Key, error) {
 	if f := s.fresh.Load(); f != nil && time.Since(f.at) <= s.opts.RefreshInterval {
 		if k, ok := f.keys[kid]; ok {
 			return k, nil
@@ -167,7 +167,7 @@ func (s *RemoteKeySet) fetch(done chan struct{}) {
 	close(done)
 }
 
-func (s *RemoteKeySet) load() (map[string]*jose.JSONWebKey, error) {
+func (s *RemoteKeySet) load() (map[string]*Key, error) {
 	req, err := http.NewRequest(http.MethodGet, s.url, nil)
 	if err != nil {
 		return nil, err
@@ -220,7 +220,7 @@ func origin(u *url.URL) string {
 
 // parseJWKS keeps the usable signing keys of a JWKS document, each with
 // the one algorithm it may verify.
-func parseJWKS(body []byte) (map[string]*jose.JSONWebKey, error) {
+func parseJWKS(body []byte) (map[string]*Key, error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
@@ -247,7 +247,7 @@ func parseJWKS(body []byte) (map[string]*jose.JSONWebKey, error) {
 		}
 		seen[id.KeyID] = true
 	}
-	keys := make(map[string]*jose.JSONWebKey, len(doc.Keys))
+	keys := make(map[string]*Key, len(doc.Keys))
 	for _, raw := range doc.Keys {
 		var k jose.JSONWebKey
 		if err := k.UnmarshalJSON(raw); err != nil {
@@ -260,8 +260,7 @@ func parseJWKS(body []byte) (map[string]*jose.JSONWebKey, error) {
 		if !ok || (k.Algorithm != "" && k.Algorithm != alg) {
 			continue
 		}
-		k.Algorithm = alg
-		keys[k.KeyID] = &k
+		keys[k.KeyID] = verificationKey(k.KeyID, alg, k.Key)
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("JWKS has no usable signing key")

@@ -19,7 +19,7 @@ func redirectingServer(t *testing.T, keys *KeySet, elsewhere string) *httptest.S
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(keys.JWKS())
+		_ = json.NewEncoder(w).Encode(jwksOf(t, keys))
 	})
 	mux.HandleFunc("/same", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/jwks", http.StatusFound)
@@ -84,7 +84,7 @@ func TestRemoteKeySetRedirects(t *testing.T) {
 				if !errors.Is(err, tt.wantErr) {
 					t.Errorf("Got(VerificationKey() error) = %v, want %v", err, tt.wantErr)
 				}
-			} else if err != nil || got == nil || got.KeyID != k.ID() {
+			} else if err != nil || got == nil || got.ID() != k.ID() {
 				t.Errorf("Got(VerificationKey()) = %v, %v, want the key %q", got, err, k.ID())
 			}
 			if n := bFetches.Load() - before; n != tt.wantBFetches {
@@ -214,7 +214,7 @@ func TestRemoteKeySetDuplicateKidIsFetchFailure(t *testing.T) {
 		t.Fatalf("Got(no refetch for an unknown kid), want one")
 	}
 	got, err := remote.VerificationKey(t.Context(), k.ID())
-	if err != nil || got.Algorithm != ES256 {
+	if err != nil || got.Algorithm() != ES256 {
 		t.Errorf("Got(VerificationKey(kid of the good set)) = %v, %v, want the ES256 key still in use", got, err)
 	}
 }

@@ -8,9 +8,13 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/asn1"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -21,10 +25,10 @@ import (
 
 // Signing algorithms the SDK issues and accepts.
 const (
-	EdDSA = string(jose.EdDSA)
-	ES256 = string(jose.ES256)
-	RS256 = string(jose.RS256)
-	HS256 = string(jose.HS256)
+	EdDSA = "EdDSA"
+	ES256 = "ES256"
+	RS256 = "RS256"
+	HS256 = "HS256"
 )
 
 // supportedAlgorithms is what the parser admits at all; which one a given
@@ -36,15 +40,23 @@ const (
 	minRSAKeyBits   = 2048 // RFC 7518 §3.3
 )
 
-// Key is a signing key with its key id and algorithm. Asymmetric keys
-// (EdDSA, ES256, RS256) are published in the JWKS; an HS256 key is a shared
-// secret and never is.
+// Key is one signing key: its key id, its algorithm, and what signs with
+// it, which is either a private key held in memory or a crypto.Signer whose
+// private half lives elsewhere (a KMS, an HSM). The public half of an
+// asymmetric key (EdDSA, ES256, RS256) is published in the JWKS; an HS256
+// key is a shared secret and never is. A Key a KeyResolver returns may be
+// public only: it verifies and cannot sign.
+//
+// A Key is safe for concurrent use and never changes once made.
 type Key struct {
 	id     string
 	alg    string
-	key    any // crypto.Signer or []byte
-	signer jose.Signer
-	verify *jose.JSONWebKey // shared and never modified
+	public crypto.PublicKey // nil for HS256
+	secret []byte           // HS256 only
+	signer jose.Signer      // nil for a key that only verifies
+	// private is the in-memory private key NewKey was given (nil for a
+	// crypto.Signer of another kind), so that a shared key set can store it.
+	private any
 
 	// lastExp is the latest exp (Unix seconds) of any token this key signed,
 	// so a retired key is kept exactly as long as it is needed.
@@ -59,8 +71,8 @@ func (k *Key) inUse(now time.Time, grace time.Duration) bool {
 	return now.Before(time.Unix(k.lastExp.Load(), 0).Add(grace)) || now.Unix() < k.keepUntil.Load()
 }
 
-// GenerateKey creates a fresh key for alg (EdDSA, ES256, RS256 with 2048
-// bits, or HS256 with 32 random bytes). Its key id is the RFC 7638
+// GenerateKey creates a fresh in-memory key for alg (EdDSA, ES256, RS256
+// with 2048 bits, or HS256 with 32 random bytes). Its key id is the RFC 7638
 // thumbprint of the public key (random for HS256).
 func GenerateKey(alg string) (*Key, error) {
 	var k any
@@ -85,42 +97,42 @@ func GenerateKey(alg string) (*Key, error) {
 	return NewKey("", alg, k)
 }
 
-// NewKey wraps an existing private key: an ed25519.PrivateKey for EdDSA, an
-// *ecdsa.PrivateKey on P-256 for ES256, an *rsa.PrivateKey of at least 2048
-// bits for RS256, or a []byte of at least 32 bytes for HS256. An empty kid is
-// replaced by the key's RFC 7638 thumbprint (random for HS256).
-func NewKey(kid, alg string, private any) (*Key, error) {
-	switch alg {
-	case EdDSA:
-		if _, ok := private.(ed25519.PrivateKey); !ok {
-			return nil, fmt.Errorf("oauth2: EdDSA needs an ed25519.PrivateKey, got %T", private)
-		}
-	case ES256:
-		k, ok := private.(*ecdsa.PrivateKey)
-		if !ok || k.Curve != elliptic.P256() {
-			return nil, fmt.Errorf("oauth2: ES256 needs a P-256 *ecdsa.PrivateKey, got %T", private)
-		}
-	case RS256:
-		k, ok := private.(*rsa.PrivateKey)
+// NewKey makes a Key of key, which is either a []byte secret of at least
+// 32 bytes for HS256, or any crypto.Signer whose public key fits alg: an
+// Ed25519 key for EdDSA, an ECDSA key on P-256 for ES256, an RSA key of at
+// least 2048 bits for RS256. The private keys of crypto/ed25519,
+// crypto/ecdsa and crypto/rsa are crypto.Signers, and so are the signers
+// KMS and HSM client libraries provide: NewKey only ever calls their Public
+// and Sign methods, Sign with a SHA-256 digest (a whole message for
+// Ed25519), and turns an ECDSA signature from its ASN.1 form into the one
+// JWS uses (RFC 7518 §3.4). An empty kid is replaced by the RFC 7638
+// thumbprint of the public key (random for HS256).
+func NewKey(kid, alg string, key any) (*Key, error) {
+	k := &Key{id: kid, alg: alg}
+	if alg == HS256 {
+		b, ok := key.([]byte)
 		if !ok {
-			return nil, fmt.Errorf("oauth2: RS256 needs an *rsa.PrivateKey, got %T", private)
-		}
-		if k.N.BitLen() < minRSAKeyBits {
-			return nil, fmt.Errorf("oauth2: RS256 key has %d bits, want at least %d", k.N.BitLen(), minRSAKeyBits)
-		}
-	case HS256:
-		b, ok := private.([]byte)
-		if !ok {
-			return nil, fmt.Errorf("oauth2: HS256 needs a []byte secret, got %T", private)
+			return nil, fmt.Errorf("oauth2: HS256 needs a []byte secret, got %T", key)
 		}
 		if len(b) < minHMACKeyBytes {
 			return nil, fmt.Errorf("oauth2: HS256 secret has %d bytes, want at least %d", len(b), minHMACKeyBytes)
 		}
-		private = append([]byte(nil), b...)
-	default:
-		return nil, fmt.Errorf("oauth2: unsupported signing algorithm %q", alg)
+		k.secret = slices.Clone(b)
+		k.private = k.secret
+	} else {
+		s, ok := key.(crypto.Signer)
+		if !ok {
+			return nil, fmt.Errorf("oauth2: %s needs a crypto.Signer, got %T", alg, key)
+		}
+		k.public = s.Public()
+		if err := fitsAlgorithm(alg, k.public); err != nil {
+			return nil, err
+		}
+		switch key.(type) {
+		case ed25519.PrivateKey, *ecdsa.PrivateKey, *rsa.PrivateKey:
+			k.private = key
+		}
 	}
-	k := &Key{id: kid, alg: alg, key: private}
 	if k.id == "" {
 		id, err := k.thumbprint()
 		if err != nil {
@@ -128,19 +140,47 @@ func NewKey(kid, alg string, private any) (*Key, error) {
 		}
 		k.id = id
 	}
-	opts := (&jose.SignerOptions{}).WithType("at+jwt").WithHeader(jose.HeaderKey("kid"), k.id)
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: private}, opts)
+	opts := (&jose.SignerOptions{}).WithType("at+jwt")
+	var sk jose.SigningKey
+	if alg == HS256 {
+		sk = jose.SigningKey{Algorithm: jose.HS256, Key: k.secret}
+		opts = opts.WithHeader(jose.HeaderKey("kid"), k.id)
+	} else {
+		// go-jose names the kid from the opaque signer's public key.
+		sk = jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: &cryptoSigner{key: k, signer: key.(crypto.Signer)}}
+	}
+	signer, err := jose.NewSigner(sk, opts)
 	if err != nil {
 		return nil, fmt.Errorf("oauth2: creating %s signer: %w", alg, err)
 	}
 	k.signer = signer
-	if alg == HS256 {
-		k.verify = &jose.JSONWebKey{Key: private, KeyID: k.id, Algorithm: alg, Use: "sig"}
-	} else {
-		jwk := k.publicJWK()
-		k.verify = &jwk
-	}
 	return k, nil
+}
+
+// fitsAlgorithm checks that pub is a public key alg may sign with.
+func fitsAlgorithm(alg string, pub crypto.PublicKey) error {
+	switch alg {
+	case EdDSA, ES256, RS256:
+	default:
+		return fmt.Errorf("oauth2: unsupported signing algorithm %q", alg)
+	}
+	if got, ok := publicKeyAlgorithm(pub); !ok || got != alg {
+		switch alg {
+		case EdDSA:
+			return fmt.Errorf("oauth2: EdDSA needs an Ed25519 key, got a public key of type %T", pub)
+		case ES256:
+			return fmt.Errorf("oauth2: ES256 needs an ECDSA key on P-256, got a public key of type %T", pub)
+		default:
+			return fmt.Errorf("oauth2: RS256 needs an RSA key of at least %d bits, got a public key of type %T", minRSAKeyBits, pub)
+		}
+	}
+	return nil
+}
+
+// verificationKey returns a Key that only verifies: a public key from a
+// JWKS.
+func verificationKey(kid, alg string, pub crypto.PublicKey) *Key {
+	return &Key{id: kid, alg: alg, public: pub}
 }
 
 func (k *Key) thumbprint() (string, error) {
@@ -165,19 +205,32 @@ func (k *Key) ID() string { return k.id }
 // Algorithm returns the key's signing algorithm.
 func (k *Key) Algorithm() string { return k.alg }
 
+// Public returns the public key that verifies what k signs: an
+// ed25519.PublicKey, an *ecdsa.PublicKey or an *rsa.PublicKey. It is nil
+// for an HS256 key, whose secret is never published.
+func (k *Key) Public() crypto.PublicKey { return k.public }
+
+// verifier is what checks a signature of k: the public key, or the HS256
+// secret.
+func (k *Key) verifier() any {
+	if k.alg == HS256 {
+		return k.secret
+	}
+	return k.public
+}
+
 // publicJWK is the key as published in a JWKS: the public half, with kid,
 // alg and use. Not meaningful for HS256.
 func (k *Key) publicJWK() jose.JSONWebKey {
-	var pub any
-	if s, ok := k.key.(crypto.Signer); ok {
-		pub = s.Public()
-	}
-	return jose.JSONWebKey{Key: pub, KeyID: k.id, Algorithm: k.alg, Use: "sig"}
+	return jose.JSONWebKey{Key: k.public, KeyID: k.id, Algorithm: k.alg, Use: "sig"}
 }
 
 // sign signs payload, remembering exp so the key outlives every token it
 // signed.
 func (k *Key) sign(payload []byte, exp time.Time) (string, error) {
+	if k.signer == nil {
+		return "", fmt.Errorf("oauth2: key %q only verifies", k.id)
+	}
 	for {
 		prev := k.lastExp.Load()
 		if exp.Unix() <= prev || k.lastExp.CompareAndSwap(prev, exp.Unix()) {
@@ -186,151 +239,236 @@ func (k *Key) sign(payload []byte, exp time.Time) (string, error) {
 	}
 	jws, err := k.signer.Sign(payload)
 	if err != nil {
-		return "", fmt.Errorf("oauth2: signing access token: %w", err)
+		return "", fmt.Errorf("oauth2: signing access token with key %q: %w", k.id, err)
 	}
 	return jws.CompactSerialize()
 }
 
-// KeyResolver finds the key that verifies a token with the given kid. The
-// returned key's Algorithm is the only algorithm accepted for that kid;
-// callers must not modify the returned key.
-// Implementations return an error wrapping ErrUnknownKey for a kid they do
-// not know.
-type KeyResolver interface {
-	VerificationKey(ctx context.Context, kid string) (*jose.JSONWebKey, error)
+// cryptoSigner lets go-jose sign through a crypto.Signer, whose private key
+// it never sees.
+type cryptoSigner struct {
+	key    *Key
+	signer crypto.Signer
 }
 
-// KeySet holds one active signing key and the retired keys that still
-// verify tokens they signed. It is safe for concurrent use.
-//
-// A retired key stays in the set, and in the JWKS, until every token it
-// signed has expired plus a grace period that covers verifiers' clock
-// leeway; then it is dropped.
-type KeySet struct {
-	mu      sync.RWMutex
-	active  *Key
-	retired []*Key
-	grace   time.Duration
-	now     func() time.Time
+func (c *cryptoSigner) Public() *jose.JSONWebKey {
+	jwk := c.key.publicJWK()
+	return &jwk
+}
 
-	// stored is set for a key set shared through a store.KeyStore.
-	stored *storedKeys
+func (c *cryptoSigner) Algs() []jose.SignatureAlgorithm {
+	return []jose.SignatureAlgorithm{jose.SignatureAlgorithm(c.key.alg)}
+}
+
+func (c *cryptoSigner) SignPayload(payload []byte, alg jose.SignatureAlgorithm) ([]byte, error) {
+	if string(alg) != c.key.alg {
+		return nil, fmt.Errorf("key is %s, asked to sign %s", c.key.alg, alg)
+	}
+	if alg == jose.EdDSA {
+		return c.signer.Sign(rand.Reader, payload, crypto.Hash(0))
+	}
+	digest := sha256.Sum256(payload)
+	sig, err := c.signer.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil || alg != jose.ES256 {
+		return sig, err
+	}
+	return jwsECDSA(sig, 32)
+}
+
+// jwsECDSA turns an ASN.1 ECDSA signature into the fixed-size R || S of
+// RFC 7518 §3.4.
+func jwsECDSA(der []byte, size int) ([]byte, error) {
+	var sig struct{ R, S *big.Int }
+	rest, err := asn1.Unmarshal(der, &sig)
+	if err != nil || len(rest) > 0 {
+		return nil, errors.New("ECDSA signer returned a signature that is not ASN.1 DER")
+	}
+	if sig.R.Sign() <= 0 || sig.S.Sign() <= 0 || sig.R.BitLen() > 8*size || sig.S.BitLen() > 8*size {
+		return nil, errors.New("ECDSA signer returned a signature out of range")
+	}
+	out := make([]byte, 2*size)
+	sig.R.FillBytes(out[:size])
+	sig.S.FillBytes(out[size:])
+	return out, nil
+}
+
+// KeyResolver finds the key that verifies a token with the given kid. The
+// returned key's Algorithm is the only algorithm accepted for that kid.
+// Implementations return an error wrapping ErrUnknownKey for a kid they do
+// not know, and one wrapping ErrKeysUnavailable when they cannot tell.
+// *KeySet, *SharedKeySet and *RemoteKeySet implement it.
+type KeyResolver interface {
+	VerificationKey(ctx context.Context, kid string) (*Key, error)
+}
+
+// Signer is what an Issuer signs access tokens with: the key that signs
+// now, and every key whose tokens may still be live, which the Issuer
+// publishes in its JWKS and verifies its own tokens with. *KeySet (keys
+// rotated by this process) and *SharedKeySet (keys shared by every
+// instance through a store) implement it; a Signer of your own, say one
+// over keys a KMS rotates, may too. A Signer that also implements
+// KeyResolver is asked for the keys of the tokens the Issuer verifies
+// (introspection, revocation); otherwise they are looked up in Keys.
+type Signer interface {
+	// SigningKey returns the key that signs the next token. It must be
+	// among the keys Keys returns from then on, until every token it
+	// signed has expired.
+	SigningKey(ctx context.Context) (*Key, error)
+	// Keys returns the keys that verify tokens still live, the signing key
+	// first.
+	Keys(ctx context.Context) ([]*Key, error)
 }
 
 // DefaultRetireGrace is how long a retired key outlives the last token it
 // signed, to cover verifiers that allow clock skew: MaxLeeway.
 const DefaultRetireGrace = MaxLeeway
 
-// NewKeySet returns a key set whose active key is active. A set without an
-// active key verifies nothing and cannot back an Issuer.
-func NewKeySet(active *Key) *KeySet {
-	return &KeySet{active: active, grace: DefaultRetireGrace, now: time.Now}
+// keyRing is one active key and the retired keys that still verify tokens
+// they signed: what KeySet and SharedKeySet have in common.
+type keyRing struct {
+	mu      sync.RWMutex
+	active  *Key
+	retired []*Key // replaced, never modified: lookup walks it without the lock
+	grace   time.Duration
+	now     func() time.Time
 }
 
-// Active returns the key that signs new tokens.
-func (s *KeySet) Active() *Key {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.active
-}
-
-// Rotate makes next the active key. The previous active key is retired: it
-// keeps verifying until the tokens it signed have expired. A key set shared
-// through a store refuses: it rotates through SharedKeysConfig.RotateAfter,
-// so that every instance agrees.
-func (s *KeySet) Rotate(next *Key) error {
-	if s.stored != nil {
-		return errors.New("oauth2: a shared key set rotates through SharedKeysConfig.RotateAfter, not Rotate")
+func (r *keyRing) signingKey() (*Key, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.active == nil {
+		return nil, errNoKey
 	}
-	if next == nil {
-		return errors.New("oauth2: Rotate(nil)")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// A new slice: readers may still be walking the old one (see lookup).
-	retired := slices.Clone(s.retired)
-	if s.active != nil {
-		retired = append(retired, s.active)
-	}
-	s.active, s.retired = next, retired
-	s.pruneLocked()
-	return nil
+	return r.active, nil
 }
 
 // pruneLocked drops retired keys whose last token is past its expiry and
-// grace period. It builds a new slice rather than compacting in place,
-// because lookup walks the old one without the lock.
-func (s *KeySet) pruneLocked() {
-	now := s.now()
+// grace period.
+func (r *keyRing) pruneLocked() {
+	now := r.now()
 	var kept []*Key
-	for _, k := range s.retired {
-		if k.inUse(now, s.grace) {
+	for _, k := range r.retired {
+		if k.inUse(now, r.grace) {
 			kept = append(kept, k)
 		}
 	}
-	s.retired = kept
+	r.retired = kept
 }
 
-// Keys returns the active key followed by the retired keys still in use.
-func (s *KeySet) Keys() []*Key {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pruneLocked()
-	if s.active == nil {
-		return slices.Clone(s.retired)
+func (r *keyRing) keys() []*Key {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pruneLocked()
+	if r.active == nil {
+		return slices.Clone(r.retired)
 	}
-	return append([]*Key{s.active}, s.retired...)
+	return append([]*Key{r.active}, r.retired...)
 }
 
-// VerificationKey implements KeyResolver. A key set shared through a store
-// reloads it when asked for a kid it does not know, since another instance
-// may have rotated; reloads are rate-limited.
-func (s *KeySet) VerificationKey(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
-	if k := s.lookup(kid); k != nil {
+func (r *keyRing) lookup(kid string) *Key {
+	r.mu.RLock()
+	active, retired := r.active, r.retired
+	r.mu.RUnlock()
+	if active != nil && active.id == kid {
+		return active
+	}
+	now := r.now()
+	for _, k := range retired {
+		if k.id == kid && k.inUse(now, r.grace) {
+			return k
+		}
+	}
+	return nil
+}
+
+// KeySet is a Signer over keys held by this process: one active key, and
+// the retired keys that still verify the tokens they signed. A retired key
+// stays in the set, and in the JWKS, until every token it signed has
+// expired plus DefaultRetireGrace; then it is dropped. It is safe for
+// concurrent use.
+//
+// Every instance of an authorization server needs the same keys: give each
+// the same Keys, or share them through a store with NewSharedKeySet.
+type KeySet struct {
+	ring keyRing
+}
+
+// NewKeySet returns a key set whose active key is active. A set without an
+// active key verifies nothing and cannot back an Issuer.
+func NewKeySet(active *Key) *KeySet {
+	return &KeySet{ring: keyRing{active: active, grace: DefaultRetireGrace, now: time.Now}}
+}
+
+// SigningKey implements Signer.
+func (s *KeySet) SigningKey(context.Context) (*Key, error) { return s.ring.signingKey() }
+
+// Keys implements Signer.
+func (s *KeySet) Keys(context.Context) ([]*Key, error) { return s.ring.keys(), nil }
+
+// Rotate makes next the active key. The previous active key is retired: it
+// keeps verifying until the tokens it signed have expired.
+func (s *KeySet) Rotate(next *Key) error {
+	if next == nil {
+		return errors.New("oauth2: Rotate(nil)")
+	}
+	if next.signer == nil {
+		return fmt.Errorf("oauth2: Rotate: key %q cannot sign", next.id)
+	}
+	r := &s.ring
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	retired := slices.Clone(r.retired)
+	if r.active != nil {
+		retired = append(retired, r.active)
+	}
+	r.active, r.retired = next, retired
+	r.pruneLocked()
+	return nil
+}
+
+// VerificationKey implements KeyResolver.
+func (s *KeySet) VerificationKey(_ context.Context, kid string) (*Key, error) {
+	if k := s.ring.lookup(kid); k != nil {
 		return k, nil
 	}
-	if s.stored != nil && s.stored.mayReload() {
-		ctx, cancel := context.WithTimeout(ctx, DefaultStoreTimeout)
-		defer cancel()
-		if err := s.Sync(ctx); err != nil {
-			return nil, fmt.Errorf("%w: reloading the key set for kid %q: %w", ErrKeysUnavailable, kid, err)
-		}
-		if k := s.lookup(kid); k != nil {
+	return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
+}
+
+// signerKeys resolves kids among the keys of a Signer that is not a
+// KeyResolver itself.
+type signerKeys struct{ s Signer }
+
+func (r signerKeys) VerificationKey(ctx context.Context, kid string) (*Key, error) {
+	keys, err := r.s.Keys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKeysUnavailable, err)
+	}
+	for _, k := range keys {
+		if k != nil && k.id == kid {
 			return k, nil
 		}
 	}
 	return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
 }
 
-func (s *KeySet) lookup(kid string) *jose.JSONWebKey {
-	s.mu.RLock()
-	active, retired := s.active, s.retired
-	s.mu.RUnlock()
-	if active != nil && active.id == kid {
-		return active.verify
+// resolverOf returns the KeyResolver for the tokens s signed.
+func resolverOf(s Signer) KeyResolver {
+	if r, ok := s.(KeyResolver); ok {
+		return r
 	}
-	now := s.now()
-	for _, k := range retired {
-		if k.id == kid && k.inUse(now, s.grace) {
-			return k.verify
-		}
-	}
-	return nil
+	return signerKeys{s}
 }
 
-// JWKS returns the public keys to publish: every asymmetric key in the set.
-// HS256 secrets are never included.
-func (s *KeySet) JWKS() jose.JSONWebKeySet {
-	var set jose.JSONWebKeySet
-	for _, k := range s.Keys() {
-		if k.alg != HS256 {
+// jwks returns the JWK Set (RFC 7517) of the public keys of keys; HS256
+// secrets are never included.
+func jwks(keys []*Key) ([]byte, error) {
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
+	for _, k := range keys {
+		if k != nil && k.alg != HS256 && k.public != nil {
 			set.Keys = append(set.Keys, k.publicJWK())
 		}
 	}
-	if set.Keys == nil {
-		set.Keys = []jose.JSONWebKey{}
-	}
-	return set
+	return json.Marshal(set)
 }
 
 var errNoKey = errors.New("oauth2: key set has no active key")

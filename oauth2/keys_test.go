@@ -19,7 +19,7 @@ func TestGenerateKeySignsAndVerifies(t *testing.T) {
 				if err != nil {
 					t.Fatalf("GenerateKey(%s) error = %v", alg, err)
 				}
-				if err := c.Keys.Rotate(k); err != nil {
+				if err := c.Keys.(*KeySet).Rotate(k); err != nil {
 					t.Fatal(err)
 				}
 			})
@@ -27,10 +27,10 @@ func TestGenerateKeySignsAndVerifies(t *testing.T) {
 			if _, err := f.verifier.Verify(t.Context(), tok.AccessToken); err != nil {
 				t.Errorf("Verify() error = %v", err)
 			}
-			jwks := f.keys.JWKS()
+			jwks := jwksOf(t, f.keys)
 			published := false
 			for _, k := range jwks.Keys {
-				if k.KeyID == f.keys.Active().ID() {
+				if k.KeyID == activeKey(t, f.keys).ID() {
 					published = true
 					if k.Algorithm != alg || k.Use != "sig" || !k.IsPublic() {
 						t.Errorf("Got JWK alg %q use %q public %v, want %s sig public", k.Algorithm, k.Use, k.IsPublic(), alg)
@@ -99,7 +99,7 @@ func TestKeySetConcurrentLookupPruneRotate(t *testing.T) {
 	}
 	wg.Go(func() {
 		for range 200 {
-			_ = keys.JWKS()
+			_ = jwksOf(t, keys)
 		}
 	})
 	wg.Go(func() {
@@ -114,8 +114,8 @@ func TestKeySetConcurrentLookupPruneRotate(t *testing.T) {
 func TestKeySetRetiresKeysAfterTheirTokensExpire(t *testing.T) {
 	f := newFixture(t)
 	clock := f.clock
-	f.keys.now = clock.Now
-	old := f.keys.Active()
+	f.keys.ring.now = clock.Now
+	old := activeKey(t, f.keys)
 	tok := f.login(t, f.confid)
 
 	next, err := GenerateKey(ES256)
@@ -128,7 +128,7 @@ func TestKeySetRetiresKeysAfterTheirTokensExpire(t *testing.T) {
 	if _, err := f.verifier.Verify(t.Context(), tok.AccessToken); err != nil {
 		t.Fatalf("Verify(token of retired key) error = %v, want success", err)
 	}
-	if got := len(f.keys.JWKS().Keys); got != 2 {
+	if got := len(jwksOf(t, f.keys).Keys); got != 2 {
 		t.Errorf("Got %d keys in JWKS after rotation, want 2", got)
 	}
 	fresh := f.login(t, f.confid)
@@ -141,7 +141,7 @@ func TestKeySetRetiresKeysAfterTheirTokensExpire(t *testing.T) {
 	if _, err := f.keys.VerificationKey(t.Context(), old.ID()); !errors.Is(err, ErrUnknownKey) {
 		t.Errorf("VerificationKey(retired) error = %v, want %v", err, ErrUnknownKey)
 	}
-	if got := len(f.keys.JWKS().Keys); got != 1 {
+	if got := len(jwksOf(t, f.keys).Keys); got != 1 {
 		t.Errorf("Got %d keys in JWKS, want 1", got)
 	}
 }

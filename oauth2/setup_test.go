@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/oauth2kit/oauth2kit/adapters/memstore"
 	"github.com/oauth2kit/oauth2kit/store"
 )
@@ -168,4 +169,32 @@ func (failingStore) RevokeGrant(context.Context, string, time.Time) error       
 func (failingStore) RevokeAccessToken(context.Context, string, time.Time) error { return errStoreDown }
 func (failingStore) IsRevoked(context.Context, string, string) (bool, error) {
 	return false, errStoreDown
+}
+
+// activeKey returns the key s signs with now.
+func activeKey(t testing.TB, s Signer) *Key {
+	t.Helper()
+	k, err := s.SigningKey(t.Context())
+	if err != nil {
+		t.Fatalf("SigningKey() error = %v", err)
+	}
+	return k
+}
+
+// jwksOf returns the JWK Set an Issuer over s publishes.
+func jwksOf(t testing.TB, s Signer) jose.JSONWebKeySet {
+	t.Helper()
+	keys, err := s.Keys(t.Context())
+	if err != nil {
+		t.Fatalf("Keys() error = %v", err)
+	}
+	b, err := jwks(keys)
+	if err != nil {
+		t.Fatalf("jwks() error = %v", err)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(b, &set); err != nil {
+		t.Fatalf("JWKS %s: %v", b, err)
+	}
+	return set
 }

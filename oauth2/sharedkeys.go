@@ -55,8 +55,14 @@ type SharedKeysConfig struct {
 	Now func() time.Time
 }
 
-// storedKeys is the part of a KeySet that mirrors a store.KeyStore.
-type storedKeys struct {
+// SharedKeySet is a Signer whose keys every instance of an authorization
+// server shares through a store, so that all of them sign with the same
+// active key and verify what the others signed, and a restart keeps the
+// keys. It rotates on its own (SharedKeysConfig.RotateAfter): the first
+// instance to notice creates the new key, once, and the others adopt it.
+// It is safe for concurrent use.
+type SharedKeySet struct {
+	ring keyRing
 	cfg  SharedKeysConfig
 	aead cipher.AEAD // nil without a key-encryption key
 
@@ -71,7 +77,7 @@ type storedKeys struct {
 // instance has yet and rotating it if its active key is older than
 // cfg.RotateAfter. Concurrent instances agree through the store's
 // compare-and-swap: one creates or rotates, the others adopt its result.
-func NewSharedKeySet(ctx context.Context, cfg SharedKeysConfig) (*KeySet, error) {
+func NewSharedKeySet(ctx context.Context, cfg SharedKeysConfig) (*SharedKeySet, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("oauth2: SharedKeysConfig.Store is required")
 	}
@@ -93,7 +99,8 @@ func NewSharedKeySet(ctx context.Context, cfg SharedKeysConfig) (*KeySet, error)
 	if _, err := GenerateKey(cfg.Algorithm); err != nil {
 		return nil, err
 	}
-	sk := &storedKeys{cfg: cfg, retiredSeen: make(map[string]bool)}
+	s := &SharedKeySet{cfg: cfg, retiredSeen: make(map[string]bool)}
+	s.ring = keyRing{grace: DefaultRetireGrace, now: cfg.Now}
 	if cfg.KeyEncryptionKey == nil && !cfg.AllowUnencryptedKeys {
 		return nil, errors.New("oauth2: SharedKeysConfig needs a KeyEncryptionKey (or AllowUnencryptedKeys)")
 	}
@@ -105,27 +112,54 @@ func NewSharedKeySet(ctx context.Context, cfg SharedKeysConfig) (*KeySet, error)
 		if err != nil {
 			return nil, fmt.Errorf("oauth2: key-encryption key: %w", err)
 		}
-		if sk.aead, err = cipher.NewGCM(block); err != nil {
+		if s.aead, err = cipher.NewGCM(block); err != nil {
 			return nil, fmt.Errorf("oauth2: key-encryption key: %w", err)
 		}
 	}
-	s := &KeySet{grace: DefaultRetireGrace, now: cfg.Now, stored: sk}
 	if err := s.Sync(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// Sync rereads a shared key set from its store, creating or rotating it
-// when due. It is called by NewSharedKeySet, on unknown kids, and in the
-// background every ReloadInterval while the Issuer signs; call it yourself
-// to rotate on a schedule of your own. For a key set that is not shared it
-// does nothing.
-func (s *KeySet) Sync(ctx context.Context) error {
-	sk := s.stored
-	if sk == nil {
-		return nil
+// SigningKey implements Signer. When the set was last read longer ago than
+// ReloadInterval, it also starts a reread in the background, so that
+// signing picks up another instance's rotation without waiting on the
+// store.
+func (s *SharedKeySet) SigningKey(context.Context) (*Key, error) {
+	s.maybeSync()
+	return s.ring.signingKey()
+}
+
+// Keys implements Signer.
+func (s *SharedKeySet) Keys(context.Context) ([]*Key, error) { return s.ring.keys(), nil }
+
+// VerificationKey implements KeyResolver. Asked for a kid it does not
+// know, it rereads the store, since another instance may have rotated;
+// such rereads are rate-limited, because anyone can send a made-up kid.
+func (s *SharedKeySet) VerificationKey(ctx context.Context, kid string) (*Key, error) {
+	if k := s.ring.lookup(kid); k != nil {
+		return k, nil
 	}
+	if s.mayReload() {
+		ctx, cancel := context.WithTimeout(ctx, DefaultStoreTimeout)
+		defer cancel()
+		if err := s.Sync(ctx); err != nil {
+			return nil, fmt.Errorf("%w: reloading the key set for kid %q: %w", ErrKeysUnavailable, kid, err)
+		}
+		if k := s.ring.lookup(kid); k != nil {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
+}
+
+// Sync rereads the key set from its store, creating or rotating it when
+// due. It is called by NewSharedKeySet, on unknown kids, and in the
+// background every ReloadInterval while the Issuer signs; call it yourself
+// to rotate on a schedule of your own.
+func (s *SharedKeySet) Sync(ctx context.Context) error {
+	sk := s
 	sk.mu.Lock()
 	defer sk.mu.Unlock()
 	for range 8 {
@@ -166,7 +200,7 @@ func (s *KeySet) Sync(ctx context.Context) error {
 // first key may be unretired, every seal must open (it authenticates the
 // dates), and a key this process once saw retired never becomes active
 // again, so a stale or replayed set cannot bring back a rotated-out key.
-func (sk *storedKeys) check(set store.SigningKeySet) error {
+func (sk *SharedKeySet) check(set store.SigningKeySet) error {
 	for i, rec := range set.Keys {
 		if (i == 0) != rec.RetiredAt.IsZero() {
 			return fmt.Errorf("oauth2: stored key set is malformed: key %d (%q) retired at %v", i, rec.ID, rec.RetiredAt)
@@ -184,7 +218,7 @@ func (sk *storedKeys) check(set store.SigningKeySet) error {
 }
 
 // due reports whether the stored set needs a new active key.
-func (sk *storedKeys) due(set store.SigningKeySet, now time.Time) bool {
+func (sk *SharedKeySet) due(set store.SigningKeySet, now time.Time) bool {
 	if len(set.Keys) == 0 {
 		return true
 	}
@@ -193,13 +227,13 @@ func (sk *storedKeys) due(set store.SigningKeySet, now time.Time) bool {
 
 // rotated returns set with a new active key, the old one retired now, and
 // retired keys past their retention dropped.
-func (sk *storedKeys) rotated(set store.SigningKeySet, now time.Time) ([]store.SigningKey, error) {
+func (sk *SharedKeySet) rotated(set store.SigningKeySet, now time.Time) ([]store.SigningKey, error) {
 	k, err := GenerateKey(sk.cfg.Algorithm)
 	if err != nil {
 		return nil, err
 	}
 	active := store.SigningKey{ID: k.id, Algorithm: k.alg, CreatedAt: now.Truncate(time.Microsecond)}
-	if active.Private, err = sk.seal(active, k.key); err != nil {
+	if active.Private, err = sk.seal(active, k.private); err != nil {
 		return nil, err
 	}
 	keys := []store.SigningKey{active}
@@ -224,16 +258,16 @@ func (sk *storedKeys) rotated(set store.SigningKeySet, now time.Time) ([]store.S
 
 // install makes the stored set the in-memory one, reusing the Key values
 // already loaded so that what they signed here is still tracked.
-func (s *KeySet) install(set store.SigningKeySet, now time.Time) error {
-	sk := s.stored
-	s.mu.RLock()
-	loaded := make(map[string]*Key, len(s.retired)+1)
-	for _, k := range append([]*Key{s.active}, s.retired...) {
+func (s *SharedKeySet) install(set store.SigningKeySet, now time.Time) error {
+	sk, r := s, &s.ring
+	r.mu.RLock()
+	loaded := make(map[string]*Key, len(r.retired)+1)
+	for _, k := range append([]*Key{r.active}, r.retired...) {
 		if k != nil {
 			loaded[k.id] = k
 		}
 	}
-	s.mu.RUnlock()
+	r.mu.RUnlock()
 
 	var active *Key
 	var retired []*Key
@@ -254,20 +288,20 @@ func (s *KeySet) install(set store.SigningKeySet, now time.Time) error {
 		}
 		sk.retiredSeen[rec.ID] = true
 		k.keepUntil.Store(rec.RetiredAt.Add(sk.cfg.RetainFor + sk.cfg.ReloadInterval).Unix())
-		if k.inUse(now, s.grace) {
+		if k.inUse(now, r.grace) {
 			retired = append(retired, k)
 		}
 	}
 	// Keys this instance still has live tokens for stay, even if another
 	// instance already dropped them from the store.
 	for id, k := range loaded {
-		if (active == nil || id != active.id) && !containsKey(retired, id) && k.inUse(now, s.grace) {
+		if (active == nil || id != active.id) && !containsKey(retired, id) && k.inUse(now, r.grace) {
 			retired = append(retired, k)
 		}
 	}
-	s.mu.Lock()
-	s.active, s.retired = active, retired
-	s.mu.Unlock()
+	r.mu.Lock()
+	r.active, r.retired = active, retired
+	r.mu.Unlock()
 	return nil
 }
 
@@ -283,9 +317,9 @@ func containsKey(keys []*Key, id string) bool {
 // maybeSync starts a background Sync when the last one is older than the
 // reload interval, so that signing picks up another instance's rotation
 // without waiting on the store.
-func (s *KeySet) maybeSync() {
-	sk := s.stored
-	if sk == nil || sk.cfg.Now().UnixNano()-sk.lastSync.Load() < int64(sk.cfg.ReloadInterval) {
+func (s *SharedKeySet) maybeSync() {
+	sk := s
+	if sk.cfg.Now().UnixNano()-sk.lastSync.Load() < int64(sk.cfg.ReloadInterval) {
 		return
 	}
 	if !sk.syncing.CompareAndSwap(false, true) {
@@ -301,7 +335,7 @@ func (s *KeySet) maybeSync() {
 
 // mayReload rate-limits the reloads triggered by unknown kids, which
 // anyone can send.
-func (sk *storedKeys) mayReload() bool {
+func (sk *SharedKeySet) mayReload() bool {
 	now := sk.cfg.Now().UnixNano()
 	last := sk.lastReload.Load()
 	return now-last >= int64(minKeyReloadGap) && sk.lastReload.CompareAndSwap(last, now)
@@ -319,7 +353,7 @@ const (
 // authenticated with it, so without the key-encryption key a stored key can
 // be neither moved under another id or algorithm nor re-dated to stay
 // active or keep verifying longer.
-func (sk *storedKeys) seal(rec store.SigningKey, private any) ([]byte, error) {
+func (sk *SharedKeySet) seal(rec store.SigningKey, private any) ([]byte, error) {
 	var plain []byte
 	if b, ok := private.([]byte); ok {
 		plain = b
@@ -355,7 +389,7 @@ func unixMicro(t time.Time) int64 {
 }
 
 // open reverses seal.
-func (sk *storedKeys) open(rec store.SigningKey) (any, error) {
+func (sk *SharedKeySet) open(rec store.SigningKey) (any, error) {
 	if len(rec.Private) == 0 {
 		return nil, fmt.Errorf("oauth2: stored key %q has no key material", rec.ID)
 	}

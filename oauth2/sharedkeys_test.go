@@ -13,7 +13,7 @@ import (
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
-func sharedKeys(t *testing.T, cfg SharedKeysConfig) *KeySet {
+func sharedKeys(t *testing.T, cfg SharedKeysConfig) *SharedKeySet {
 	t.Helper()
 	ks, err := NewSharedKeySet(t.Context(), cfg)
 	if err != nil {
@@ -23,13 +23,13 @@ func sharedKeys(t *testing.T, cfg SharedKeysConfig) *KeySet {
 }
 
 // signWith issues a token signed by keys, as an instance would.
-func signWith(t *testing.T, keys *KeySet, st Store, clock *fakeClock) string {
+func signWith(t *testing.T, keys *SharedKeySet, st Store, clock *fakeClock) string {
 	t.Helper()
 	f := newFixture(t, func(c *IssuerConfig) { c.Keys = keys; c.Store = st; c.Now = clock.Now })
 	return f.login(t, f.confid).AccessToken
 }
 
-func verifierFor(t *testing.T, keys *KeySet, st Store, clock *fakeClock) *Verifier {
+func verifierFor(t *testing.T, keys *SharedKeySet, st Store, clock *fakeClock) *Verifier {
 	t.Helper()
 	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: keys, Revocations: st, Now: clock.Now})
 	if err != nil {
@@ -41,7 +41,7 @@ func verifierFor(t *testing.T, keys *KeySet, st Store, clock *fakeClock) *Verifi
 func TestSharedKeySetCreatedOnce(t *testing.T) {
 	st := memstore.New()
 	const n = 16
-	sets := make([]*KeySet, n)
+	sets := make([]*SharedKeySet, n)
 	var wg sync.WaitGroup
 	for i := range sets {
 		wg.Go(func() {
@@ -54,8 +54,8 @@ func TestSharedKeySetCreatedOnce(t *testing.T) {
 		t.Fatalf("Got stored version %d with %d keys, want the set created once (version 1, 1 key)", stored.Version, len(stored.Keys))
 	}
 	for i, s := range sets {
-		if s.Active() == nil || s.Active().ID() != stored.Keys[0].ID || s.Active().Algorithm() != ES256 {
-			t.Errorf("instance %d: Got active key %v, want %q", i, s.Active(), stored.Keys[0].ID)
+		if activeKey(t, s) == nil || activeKey(t, s).ID() != stored.Keys[0].ID || activeKey(t, s).Algorithm() != ES256 {
+			t.Errorf("instance %d: Got active key %v, want %q", i, activeKey(t, s), stored.Keys[0].ID)
 		}
 	}
 }
@@ -71,7 +71,7 @@ func TestSharedKeySetAcrossInstancesAndRestart(t *testing.T) {
 	tok := signWith(t, a, st, clock)
 	b := sharedKeys(t, cfg)
 	restarted := sharedKeys(t, cfg)
-	for name, ks := range map[string]*KeySet{"other instance": b, "restarted": restarted} {
+	for name, ks := range map[string]*SharedKeySet{"other instance": b, "restarted": restarted} {
 		if _, err := verifierFor(t, ks, st, clock).Verify(t.Context(), tok); err != nil {
 			t.Errorf("%s: Verify() error = %v", name, err)
 		}
@@ -82,8 +82,8 @@ func TestSharedKeySetRotatesOnceAndKeepsRetiredKeys(t *testing.T) {
 	st := memstore.New()
 	clock := newFakeClock()
 	cfg := SharedKeysConfig{Store: st, RotateAfter: time.Hour, RetainFor: 20 * time.Minute, ReloadInterval: time.Minute, AllowUnencryptedKeys: true, Now: clock.Now}
-	sets := []*KeySet{sharedKeys(t, cfg), sharedKeys(t, cfg), sharedKeys(t, cfg), sharedKeys(t, cfg)}
-	first := sets[0].Active().ID()
+	sets := []*SharedKeySet{sharedKeys(t, cfg), sharedKeys(t, cfg), sharedKeys(t, cfg), sharedKeys(t, cfg)}
+	first := activeKey(t, sets[0]).ID()
 	clock.Advance(55 * time.Minute)
 	old := signWith(t, sets[0], st, clock) // live until 70 min
 
@@ -102,8 +102,8 @@ func TestSharedKeySetRotatesOnceAndKeepsRetiredKeys(t *testing.T) {
 		t.Fatalf("Got stored version %d keys %d, want one rotation (version 2, new key then %q)", stored.Version, len(stored.Keys), first)
 	}
 	for i, s := range sets {
-		if s.Active().ID() != stored.Keys[0].ID {
-			t.Errorf("instance %d: Got active %q, want %q", i, s.Active().ID(), stored.Keys[0].ID)
+		if activeKey(t, s).ID() != stored.Keys[0].ID {
+			t.Errorf("instance %d: Got active %q, want %q", i, activeKey(t, s).ID(), stored.Keys[0].ID)
 		}
 		// A token signed by the retired key before the rotation still verifies...
 		if _, err := verifierFor(t, s, st, clock).Verify(t.Context(), old); err != nil {
@@ -143,8 +143,8 @@ func TestSharedKeySetReloadsOnUnknownKid(t *testing.T) {
 	if _, err := verifierFor(t, b, st, clock).Verify(t.Context(), tok); err != nil {
 		t.Errorf("Verify() on a stale instance error = %v, want a reload and success", err)
 	}
-	if b.Active().ID() != a.Active().ID() {
-		t.Errorf("Got stale instance active %q, want %q after reload", b.Active().ID(), a.Active().ID())
+	if activeKey(t, b).ID() != activeKey(t, a).ID() {
+		t.Errorf("Got stale instance active %q, want %q after reload", activeKey(t, b).ID(), activeKey(t, a).ID())
 	}
 }
 
@@ -174,7 +174,7 @@ func TestSharedKeySetEncryptsPrivateKeys(t *testing.T) {
 		{name: "record moved to another kid", cfg: SharedKeysConfig{Store: st, KeyEncryptionKey: kek}, mutate: func(k *store.SigningKey) { k.ID = "other" }},
 		{name: "plaintext key planted", cfg: SharedKeysConfig{Store: st, KeyEncryptionKey: kek}, mutate: func(k *store.SigningKey) {
 			planted, _ := GenerateKey(EdDSA)
-			der, _ := x509.MarshalPKCS8PrivateKey(planted.key)
+			der, _ := x509.MarshalPKCS8PrivateKey(planted.private)
 			k.ID, k.Algorithm, k.Private = planted.ID(), EdDSA, append([]byte{sealedPlain}, der...)
 		}},
 		{name: "ciphertext altered", cfg: SharedKeysConfig{Store: st, KeyEncryptionKey: kek}, mutate: func(k *store.SigningKey) { k.Private[len(k.Private)-1] ^= 1 }},
@@ -243,7 +243,7 @@ func TestSharedKeySetRefusesResurrectedKeys(t *testing.T) {
 	if _, err := st.SwapKeySet(t.Context(), cur.Version, old.Keys); err != nil {
 		t.Fatal(err)
 	}
-	if err := ks.Sync(t.Context()); err == nil && ks.Active().ID() == old.Keys[0].ID {
+	if err := ks.Sync(t.Context()); err == nil && activeKey(t, ks).ID() == old.Keys[0].ID {
 		t.Errorf("Sync() over a replayed older set made the retired key %q active again", old.Keys[0].ID)
 	}
 	// Put the retired key first.
@@ -254,6 +254,6 @@ func TestSharedKeySetRefusesResurrectedKeys(t *testing.T) {
 	}
 	fresh, err := NewSharedKeySet(t.Context(), cfg)
 	if err == nil {
-		t.Errorf("NewSharedKeySet() over a reordered set = %v, want an error", fresh.Active().ID())
+		t.Errorf("NewSharedKeySet() over a reordered set = %v, want an error", activeKey(t, fresh).ID())
 	}
 }

@@ -260,10 +260,10 @@ func (v *Verifier) verifySignedClaims(ctx context.Context, raw string) (*verifie
 	}
 	// The key, not the token, decides the algorithm: a token cannot
 	// downgrade to another algorithm or turn a public key into an HMAC secret.
-	if hdr.Algorithm != key.Algorithm {
-		return nil, fmt.Errorf("%w: token says %q, key %q is %q", ErrAlgorithmMismatch, hdr.Algorithm, key.KeyID, key.Algorithm)
+	if hdr.Algorithm != key.alg {
+		return nil, fmt.Errorf("%w: token says %q, key %q is %q", ErrAlgorithmMismatch, hdr.Algorithm, key.id, key.alg)
 	}
-	payload, err := jws.Verify(key.Key)
+	payload, err := jws.Verify(key.verifier())
 	if err != nil {
 		return nil, ErrInvalidSignature
 	}
@@ -285,7 +285,7 @@ func (v *Verifier) verifySignedClaims(ctx context.Context, raw string) (*verifie
 
 // key resolves kid, wrapping any failure the resolver does not classify
 // itself as ErrUnknownKey.
-func (v *Verifier) key(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
+func (v *Verifier) key(ctx context.Context, kid string) (*Key, error) {
 	key, err := v.cfg.Keys.VerificationKey(ctx, kid)
 	switch {
 	case err == nil && key == nil:
@@ -302,22 +302,18 @@ func (v *Verifier) key(ctx context.Context, kid string) (*jose.JSONWebKey, error
 // sameKey reports whether two resolved keys verify alike: the same object,
 // or the same algorithm and key material, as a refetched JWKS gives for a
 // key that did not change.
-func sameKey(a, b *jose.JSONWebKey) bool {
+func sameKey(a, b *Key) bool {
 	if a == b {
 		return true
 	}
-	if a.Algorithm != b.Algorithm {
+	if a.alg != b.alg {
 		return false
 	}
-	switch k := a.Key.(type) {
-	case []byte:
-		other, ok := b.Key.([]byte)
-		return ok && subtle.ConstantTimeCompare(k, other) == 1
-	case interface{ Equal(crypto.PublicKey) bool }: // every public key type of crypto/...
-		return k.Equal(b.Key)
-	default:
-		return false
+	if a.alg == HS256 {
+		return subtle.ConstantTimeCompare(a.secret, b.secret) == 1
 	}
+	k, ok := a.public.(interface{ Equal(crypto.PublicKey) bool }) // every public key type of crypto/...
+	return ok && k.Equal(b.public)
 }
 
 // verifiedToken is what signature verification established about a token:
@@ -325,7 +321,7 @@ func sameKey(a, b *jose.JSONWebKey) bool {
 type verifiedToken struct {
 	claims *Claims
 	kid    string
-	key    *jose.JSONWebKey
+	key    *Key
 }
 
 // requireClaims checks the claims RFC 9068 §2.2 makes required.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/oauth2kit/oauth2kit/adapters/memstore"
+	"github.com/oauth2kit/oauth2kit/oauth2"
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
@@ -37,8 +38,8 @@ func TestSigningKeysAlgorithm(t *testing.T) {
 			if err != nil {
 				t.Fatalf("signingKeys(alg %q) error = %v, want nil", tt.alg, err)
 			}
-			if got := keys.Active().Algorithm(); got != tt.want {
-				t.Errorf("signingKeys(alg %q).Active().Algorithm() = %q, want %q", tt.alg, got, tt.want)
+			if got := activeKey(t, keys).Algorithm(); got != tt.want {
+				t.Errorf("signingKeys(alg %q) signs with %q, want %q", tt.alg, got, tt.want)
 			}
 		})
 	}
@@ -56,10 +57,20 @@ func TestSigningKeysKeepStoredAlgorithm(t *testing.T) {
 	if err != nil {
 		t.Fatalf("signingKeys(alg ES256) on a store with an EdDSA key error = %v, want nil", err)
 	}
-	if got := keys.Active().Algorithm(); got != "EdDSA" {
-		t.Errorf("signingKeys(alg ES256).Active().Algorithm() = %q, want EdDSA (the stored key)", got)
+	if got := activeKey(t, keys).Algorithm(); got != "EdDSA" {
+		t.Errorf("signingKeys(alg ES256) signs with %q, want EdDSA (the stored key)", got)
 	}
 	if !strings.Contains(log.String(), "level=WARN") || !strings.Contains(log.String(), "store_alg=EdDSA") {
 		t.Errorf("log = %q, want a warning naming the stored key's algorithm", log.String())
 	}
+}
+
+// activeKey returns the key s signs with now.
+func activeKey(t *testing.T, s oauth2.Signer) *oauth2.Key {
+	t.Helper()
+	k, err := s.SigningKey(t.Context())
+	if err != nil {
+		t.Fatalf("SigningKey() error = %v", err)
+	}
+	return k
 }

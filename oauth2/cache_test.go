@@ -244,7 +244,7 @@ func TestCacheFollowsRemoteKeyRemoval(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(set)
 	}))
 	t.Cleanup(srv.Close)
-	remote := NewRemoteKeySet(srv.URL, RemoteKeySetOptions{RefreshInterval: time.Millisecond, MinRefetchInterval: time.Millisecond})
+	remote := newRemote(t, srv.URL, RemoteKeySetOptions{RefreshInterval: time.Millisecond, MinRefetchInterval: time.Millisecond})
 	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: remote, Revocations: f.store, Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,25 @@
 // package storetest works; adapters/memstore is one. Store is re-exported
 // here so that getting started needs only this package and an adapter.
 //
+// # Configuration
+//
+// Every setting of IssuerConfig, VerifierConfig, RevocationViewConfig,
+// SharedKeysConfig and RemoteKeySetOptions, and the interval of Sweep,
+// follows one rule:
+//
+//   - The zero value means the default, which the field's doc names (a
+//     Default... constant for a number).
+//   - A negative number turns the limit or the feature off (no cache, no
+//     limit, never) where the field's doc says that it may be off, and is
+//     refused by the constructor everywhere else.
+//   - A nil Now means time.Now, and a nil Logger means slog.Default() at the
+//     time of logging; give a logger over slog.DiscardHandler for silence.
+//
+// An Issuer and a Verifier in the same process share their settings
+// through Issuer.VerifierConfig, so that the issuer identifier, the keys,
+// the store, the leeway, the store timeout, the clock and the logger are
+// written once.
+//
 // Errors: Issuer methods return *Error values carrying an RFC 6749 error
 // code, which errors.Is matches against ErrInvalidGrant and its siblings;
 // Verify returns errors that errors.Is matches against ErrTokenExpired,

@@ -388,9 +388,7 @@ func (i *Issuer) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (i *Issuer) logf(r *http.Request, err error) {
-	if i.cfg.Logger != nil {
-		i.cfg.Logger.ErrorContext(r.Context(), "oauth2: request failed", "path", r.URL.Path, "err", err)
-	}
+	i.logger().ErrorContext(r.Context(), "oauth2: request failed", "path", r.URL.Path, "err", err)
 }
 
 // errorBody is the JSON of an error response (RFC 6749 §5.2).

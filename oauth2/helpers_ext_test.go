@@ -495,3 +495,13 @@ func (s *brokenStore) IsRevoked(ctx context.Context, jti, grantID string) (bool,
 	}
 	return s.Store.IsRevoked(ctx, jti, grantID)
 }
+
+// newRemote returns a RemoteKeySet for a URL and options a test knows good.
+func newRemote(t testing.TB, jwksURL string, opts oauth2.RemoteKeySetOptions) *oauth2.RemoteKeySet {
+	t.Helper()
+	r, err := oauth2.NewRemoteKeySet(jwksURL, opts)
+	if err != nil {
+		t.Fatalf("NewRemoteKeySet(%q) error = %v", jwksURL, err)
+	}
+	return r
+}

@@ -260,7 +260,7 @@ func remoteVerifier(tb testing.TB, url string, client *http.Client) *oauth2.Veri
 	v, err := oauth2.NewVerifier(oauth2.VerifierConfig{
 		Issuer:     remoteIssuer,
 		Audience:   remoteAudience,
-		Keys:       oauth2.NewRemoteKeySet(url, oauth2.RemoteKeySetOptions{Client: client}),
+		Keys:       newRemote(tb, url, oauth2.RemoteKeySetOptions{Client: client}),
 		Revocation: oauth2.RevocationUnchecked, // a third-party issuer: no shared store
 	})
 	if err != nil {

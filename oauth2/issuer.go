@@ -67,20 +67,23 @@ type IssuerConfig struct {
 	// which is 256 when ScopesSupported is not set.
 	ScopesSupported []string
 
-	// AccessTokenTTL is the lifetime of access tokens.
+	// AccessTokenTTL is the lifetime of access tokens; 0 means
+	// DefaultAccessTokenTTL.
 	AccessTokenTTL time.Duration
 	// RefreshTokenTTL is the lifetime of each refresh token from its
-	// issuance. Since every use rotates the token, it is also how long a
-	// grant survives without use.
+	// issuance; 0 means DefaultRefreshTokenTTL. Since every use rotates the
+	// token, it is also how long a grant survives without use.
 	RefreshTokenTTL time.Duration
-	// RefreshIdleTTL, when set and shorter than RefreshTokenTTL, ends a
-	// grant that has not been used for that long; it lets the first refresh
-	// token of a grant live longer than later ones would sit idle.
+	// RefreshIdleTTL, when shorter than RefreshTokenTTL, ends a grant that
+	// has not been used for that long; it lets the first refresh token of a
+	// grant live longer than later ones would sit idle. 0 means the
+	// default, none: RefreshTokenTTL alone decides.
 	RefreshIdleTTL time.Duration
 	// GrantMaxLifetime is the absolute lifetime of a grant: no refresh token
-	// of it outlives GrantMaxLifetime after the password grant that started it.
+	// of it outlives GrantMaxLifetime after the password grant that started
+	// it. 0 means DefaultGrantMaxLifetime.
 	GrantMaxLifetime time.Duration
-	// StoreTimeout bounds every store call.
+	// StoreTimeout bounds every store call; 0 means DefaultStoreTimeout.
 	StoreTimeout time.Duration
 	// ClientAuthCacheTTL is how long a confidential client's verified
 	// secret is remembered (as a keyed MAC, in memory), so that frequent
@@ -88,9 +91,9 @@ type IssuerConfig struct {
 	// DefaultClientAuthCacheTTL; a negative value turns the cache off.
 	ClientAuthCacheTTL time.Duration
 	// Leeway is the clock skew tolerated when the Issuer itself checks an
-	// access token (introspection, revocation), at most MaxLeeway; give it
-	// the resource servers' leeway so that both agree on whether a token is
-	// live.
+	// access token (introspection, revocation), at most MaxLeeway; 0 means
+	// the default, none. Give it the resource servers' leeway so that both
+	// agree on whether a token is live.
 	Leeway time.Duration
 	// ExtraClaims, when set, is called for every access token the Issuer
 	// signs (password and refresh grants alike) and returns the claims to
@@ -109,8 +112,8 @@ type IssuerConfig struct {
 	// as it is. A refresh grant that fails so leaves its refresh token
 	// unconsumed.
 	ExtraClaims func(ctx context.Context, t AccessTokenInfo) (map[string]any, error)
-	// Logger, when set, receives the causes of server-side failures, which
-	// clients only see as a generic error.
+	// Logger receives the causes of server-side failures, which clients
+	// only see as a generic error; nil means slog.Default().
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -194,19 +197,12 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 		return nil, fmt.Errorf("oauth2: SharedKeysConfig.RetainFor (%s) is shorter than AccessTokenTTL plus Leeway plus ReloadInterval (%s)",
 			sk.cfg.RetainFor, cfg.AccessTokenTTL+cfg.Leeway+sk.cfg.ReloadInterval)
 	}
-	v, err := NewVerifier(VerifierConfig{
-		Issuer:       cfg.Issuer,
-		Audience:     cfg.Audience[0],
-		Keys:         resolverOf(cfg.Keys),
-		Revocations:  cfg.Store,
-		Leeway:       cfg.Leeway,
-		StoreTimeout: cfg.StoreTimeout,
-		Now:          cfg.Now,
-	})
+	iss := &Issuer{cfg: cfg}
+	v, err := NewVerifier(iss.VerifierConfig())
 	if err != nil {
 		return nil, err
 	}
-	iss := &Issuer{cfg: cfg, verifier: v}
+	iss.verifier = v
 	switch {
 	case cfg.ClientAuthCacheTTL == 0:
 		iss.clientAuth = newClientAuthCache(DefaultClientAuthCacheTTL)
@@ -214,6 +210,32 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 		iss.clientAuth = newClientAuthCache(cfg.ClientAuthCacheTTL)
 	}
 	return iss, nil
+}
+
+// VerifierConfig returns the configuration of a Verifier for the Issuer's
+// own tokens, in the same process: its Issuer, its first Audience, its keys,
+// its Store for revocations, and its Leeway, StoreTimeout, Now and Logger.
+// Set what is the resource server's own (Audience if it is another of the
+// Issuer's audiences, Realm, ErrorHandler, CacheSize) before NewVerifier.
+func (i *Issuer) VerifierConfig() VerifierConfig {
+	return VerifierConfig{
+		Issuer:       i.cfg.Issuer,
+		Audience:     i.cfg.Audience[0],
+		Keys:         resolverOf(i.cfg.Keys),
+		Revocations:  i.cfg.Store,
+		Leeway:       i.cfg.Leeway,
+		StoreTimeout: i.cfg.StoreTimeout,
+		Now:          i.cfg.Now,
+		Logger:       i.cfg.Logger,
+	}
+}
+
+// logger returns IssuerConfig.Logger, or slog.Default() when it is nil.
+func (i *Issuer) logger() *slog.Logger {
+	if i.cfg.Logger != nil {
+		return i.cfg.Logger
+	}
+	return slog.Default()
 }
 
 // validIssuer reports whether s is an issuer identifier RFC 8414 §2 allows
@@ -268,9 +290,7 @@ func (i *Issuer) AuthenticateClient(ctx context.Context, clientID, secret string
 		// The operator's mistake: answered as a wrong secret is, after a
 		// check of the same cost, so that it does not tell the client
 		// exists; the cause goes to the log.
-		if i.cfg.Logger != nil {
-			i.cfg.Logger.ErrorContext(ctx, "oauth2: client authentication: unusable stored secret hash", "client_id", c.ID, "err", unusable)
-		}
+		i.logger().ErrorContext(ctx, "oauth2: client authentication: unusable stored secret hash", "client_id", c.ID, "err", unusable)
 		hash = i.dummySecretHash("")
 	} else {
 		i.dummySecretHash(hash)
@@ -328,9 +348,7 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 	case isBadHash(err):
 		// The operator's mistake, not the client's: answered as a wrong
 		// password is, so that it does not tell the user exists.
-		if i.cfg.Logger != nil {
-			i.cfg.Logger.ErrorContext(ctx, "oauth2: password grant: unusable stored password hash", "user", username, "err", err)
-		}
+		i.logger().ErrorContext(ctx, "oauth2: password grant: unusable stored password hash", "user", username, "err", err)
 		return nil, newError(ErrInvalidGrant, "invalid username or password", err)
 	case errors.Is(err, ErrInvalidCredentials):
 		return nil, newError(ErrInvalidGrant, "invalid username or password", err)

@@ -75,9 +75,16 @@ type fetchedKeys struct {
 	at   time.Time
 }
 
-// NewRemoteKeySet returns a RemoteKeySet for url. Nothing is fetched until
-// the first VerificationKey call.
-func NewRemoteKeySet(url string, opts RemoteKeySetOptions) *RemoteKeySet {
+// NewRemoteKeySet returns a RemoteKeySet for jwksURL, an http or https URL.
+// Nothing is fetched until the first VerificationKey call.
+func NewRemoteKeySet(jwksURL string, opts RemoteKeySetOptions) (*RemoteKeySet, error) {
+	u, err := url.Parse(jwksURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("oauth2: JWKS URL %q is not an http(s) URL with a host", jwksURL)
+	}
+	if opts.RefreshInterval < 0 || opts.MinRefetchInterval < 0 {
+		return nil, errors.New("oauth2: RemoteKeySetOptions intervals must not be negative")
+	}
 	if opts.Client == nil {
 		opts.Client = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -86,13 +93,13 @@ func NewRemoteKeySet(url string, opts RemoteKeySetOptions) *RemoteKeySet {
 		c.CheckRedirect = sameOriginRedirect
 		opts.Client = &c
 	}
-	if opts.RefreshInterval <= 0 {
+	if opts.RefreshInterval == 0 {
 		opts.RefreshInterval = DefaultJWKSRefreshInterval
 	}
-	if opts.MinRefetchInterval <= 0 {
+	if opts.MinRefetchInterval == 0 {
 		opts.MinRefetchInterval = DefaultJWKSMinRefetch
 	}
-	return &RemoteKeySet{url: url, opts: opts}
+	return &RemoteKeySet{url: jwksURL, opts: opts}, nil
 }
 
 // VerificationKey implements KeyResolver.

@@ -78,7 +78,7 @@ func TestRemoteKeySetRedirects(t *testing.T) {
 			if tt.client != nil {
 				callersPolicy = tt.client.CheckRedirect
 			}
-			remote := NewRemoteKeySet(a.URL+tt.path, RemoteKeySetOptions{Client: tt.client})
+			remote := newRemote(t, a.URL+tt.path, RemoteKeySetOptions{Client: tt.client})
 			got, err := remote.VerificationKey(t.Context(), k.ID())
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
@@ -194,13 +194,13 @@ func TestRemoteKeySetDuplicateKidIsFetchFailure(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	body.Store(&dup)
-	fresh := NewRemoteKeySet(srv.URL, RemoteKeySetOptions{})
+	fresh := newRemote(t, srv.URL, RemoteKeySetOptions{})
 	if _, err := fresh.VerificationKey(t.Context(), k.ID()); !errors.Is(err, ErrKeysUnavailable) {
 		t.Errorf("Got(VerificationKey() on a duplicate-kid JWKS) error = %v, want %v", err, ErrKeysUnavailable)
 	}
 
 	body.Store(&good)
-	remote := NewRemoteKeySet(srv.URL, RemoteKeySetOptions{MinRefetchInterval: time.Nanosecond})
+	remote := newRemote(t, srv.URL, RemoteKeySetOptions{MinRefetchInterval: time.Nanosecond})
 	if _, err := remote.VerificationKey(t.Context(), k.ID()); err != nil {
 		t.Fatalf("Got(VerificationKey()) error = %v, want nil", err)
 	}

@@ -33,7 +33,7 @@ func TestRemoteKeySetRefetchesOnUnknownKid(t *testing.T) {
 	}
 	keys := NewKeySet(first)
 	srv, fetches := jwksServer(t, keys)
-	remote := NewRemoteKeySet(srv.URL, RemoteKeySetOptions{MinRefetchInterval: time.Hour})
+	remote := newRemote(t, srv.URL, RemoteKeySetOptions{MinRefetchInterval: time.Hour})
 
 	k, err := remote.VerificationKey(t.Context(), first.ID())
 	if err != nil || k.Algorithm() != ES256 {
@@ -63,7 +63,7 @@ func TestRemoteKeySetPicksUpRotation(t *testing.T) {
 	first, _ := GenerateKey(EdDSA)
 	keys := NewKeySet(first)
 	srv, fetches := jwksServer(t, keys)
-	remote := NewRemoteKeySet(srv.URL, RemoteKeySetOptions{MinRefetchInterval: time.Millisecond})
+	remote := newRemote(t, srv.URL, RemoteKeySetOptions{MinRefetchInterval: time.Millisecond})
 	if _, err := remote.VerificationKey(t.Context(), first.ID()); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestRemoteKeySetFetchFailureIsUnavailable(t *testing.T) {
 		http.Error(w, "down", http.StatusBadGateway)
 	}))
 	defer srv.Close()
-	remote := NewRemoteKeySet(srv.URL, RemoteKeySetOptions{})
+	remote := newRemote(t, srv.URL, RemoteKeySetOptions{})
 	_, err := remote.VerificationKey(t.Context(), "any")
 	if !errors.Is(err, ErrKeysUnavailable) || errors.Is(err, ErrInvalidToken) {
 		t.Errorf("VerificationKey() error = %v, want %v and not an invalid token", err, ErrKeysUnavailable)
@@ -150,7 +150,7 @@ func TestRemoteKeySetServesStaleKeyWhileRefreshing(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(release) })
-	remote := NewRemoteKeySet(srv.URL, RemoteKeySetOptions{RefreshInterval: time.Nanosecond, MinRefetchInterval: time.Nanosecond})
+	remote := newRemote(t, srv.URL, RemoteKeySetOptions{RefreshInterval: time.Nanosecond, MinRefetchInterval: time.Nanosecond})
 	if _, err := remote.VerificationKey(t.Context(), k.ID()); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 )
@@ -138,12 +139,14 @@ func (e *BearerError) Unwrap() error { return e.Err }
 // refuse logs a refusal and answers it, through the application's
 // ErrorHandler if it has one.
 func (v *Verifier) refuse(w http.ResponseWriter, r *http.Request, e *BearerError) {
-	if l := v.cfg.Logger; l != nil {
-		if e.Status >= 500 {
-			l.ErrorContext(r.Context(), "oauth2: access token cannot be checked", "path", r.URL.Path, "err", e.Err)
-		} else {
-			l.DebugContext(r.Context(), "oauth2: request refused", "path", r.URL.Path, "status", e.Status, "err", e)
-		}
+	l := v.cfg.Logger
+	if l == nil {
+		l = slog.Default()
+	}
+	if e.Status >= 500 {
+		l.ErrorContext(r.Context(), "oauth2: access token cannot be checked", "path", r.URL.Path, "err", e.Err)
+	} else {
+		l.DebugContext(r.Context(), "oauth2: request refused", "path", r.URL.Path, "status", e.Status, "err", e)
 	}
 	if v.cfg.ErrorHandler != nil {
 		v.cfg.ErrorHandler(w, r, e)

@@ -65,13 +65,13 @@ func NewRevocationView(cfg RevocationViewConfig) (*RevocationView, error) {
 	if !ok {
 		return nil, fmt.Errorf("oauth2: %T does not implement store.RevocationWatcher", cfg.Store)
 	}
-	if cfg.MaxStaleness < 0 {
-		return nil, errors.New("oauth2: RevocationViewConfig.MaxStaleness must not be negative")
+	if cfg.MaxStaleness < 0 || cfg.StoreTimeout < 0 {
+		return nil, errors.New("oauth2: RevocationViewConfig durations must not be negative")
 	}
 	if cfg.MaxStaleness == 0 {
 		cfg.MaxStaleness = DefaultMaxStaleness
 	}
-	if cfg.StoreTimeout <= 0 {
+	if cfg.StoreTimeout == 0 {
 		cfg.StoreTimeout = DefaultStoreTimeout
 	}
 	if cfg.Now == nil {

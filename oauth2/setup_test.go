@@ -198,3 +198,13 @@ func jwksOf(t testing.TB, s Signer) jose.JSONWebKeySet {
 	}
 	return set
 }
+
+// newRemote returns a RemoteKeySet for a URL and options a test knows good.
+func newRemote(t testing.TB, jwksURL string, opts RemoteKeySetOptions) *RemoteKeySet {
+	t.Helper()
+	r, err := NewRemoteKeySet(jwksURL, opts)
+	if err != nil {
+		t.Fatalf("NewRemoteKeySet(%q) error = %v", jwksURL, err)
+	}
+	return r
+}

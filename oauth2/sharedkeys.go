@@ -17,6 +17,7 @@ import (
 
 // Defaults for SharedKeysConfig.
 const (
+	DefaultKeyRotateAfter    = 90 * 24 * time.Hour
 	DefaultKeyReloadInterval = time.Minute
 	minKeyReloadGap          = time.Second
 )
@@ -28,7 +29,8 @@ type SharedKeysConfig struct {
 	// Store keeps the key set: a store.Store adapter that implements
 	// store.KeyStore.
 	Store store.KeyStore
-	// Algorithm is the algorithm of the keys generated; empty means EdDSA.
+	// Algorithm is the algorithm of the keys generated; empty means the
+	// default, EdDSA.
 	Algorithm string
 	// KeyEncryptionKey, when set, must be 32 bytes: private keys are stored
 	// encrypted with AES-256-GCM under it and never reach the store in the
@@ -41,7 +43,8 @@ type SharedKeysConfig struct {
 	// elsewhere.
 	AllowUnencryptedKeys bool
 	// RotateAfter is the age at which the active key is replaced (by the
-	// first instance to notice, once); 0 means never.
+	// first instance to notice, once); 0 means DefaultKeyRotateAfter. It may
+	// be off: a negative value means never.
 	RotateAfter time.Duration
 	// RetainFor is how long a retired key keeps verifying after its
 	// retirement: at least the access token lifetime plus the verifiers'
@@ -84,8 +87,11 @@ func NewSharedKeySet(ctx context.Context, cfg SharedKeysConfig) (*SharedKeySet, 
 	if cfg.Algorithm == "" {
 		cfg.Algorithm = EdDSA
 	}
-	if cfg.RotateAfter < 0 || cfg.RetainFor < 0 || cfg.ReloadInterval < 0 {
-		return nil, errors.New("oauth2: SharedKeysConfig durations must not be negative")
+	if cfg.RetainFor < 0 || cfg.ReloadInterval < 0 {
+		return nil, errors.New("oauth2: SharedKeysConfig.RetainFor and ReloadInterval must not be negative")
+	}
+	if cfg.RotateAfter == 0 {
+		cfg.RotateAfter = DefaultKeyRotateAfter
 	}
 	if cfg.RetainFor == 0 {
 		cfg.RetainFor = DefaultAccessTokenTTL + DefaultRetireGrace

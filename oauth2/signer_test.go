@@ -97,7 +97,7 @@ func TestKMSSignerTokensVerifyWithJWX(t *testing.T) {
 				t.Errorf("Got(sub) = %q, want %q", got, aliceSubject)
 			}
 			// And the SDK's own verifier, over the same JWKS.
-			remote := oauth2.NewRemoteKeySet(f.url+oauth2.JWKSPath, oauth2.RemoteKeySetOptions{Client: f.srv.Client()})
+			remote := newRemote(t, f.url+oauth2.JWKSPath, oauth2.RemoteKeySetOptions{Client: f.srv.Client()})
 			v, err := oauth2.NewVerifier(oauth2.VerifierConfig{Issuer: f.url, Audience: f.url, Keys: remote, Revocations: f.store})
 			if err != nil {
 				t.Fatal(err)

@@ -30,7 +30,8 @@ const DefaultSweepInterval = time.Minute
 // alike, and its tables would then grow without anyone being told. A nil s
 // is an error.
 //
-// An interval of 0 or less means DefaultSweepInterval. Each wait is drawn at
+// An interval of 0 means DefaultSweepInterval, and a negative one is an
+// error. Each wait is drawn at
 // random between 90% and 110% of the interval, so that instances started
 // together do not sweep in step; sweeping from several instances at once is
 // safe, only redundant. Each DeleteExpired call may run for one interval at
@@ -45,6 +46,9 @@ func Sweep(ctx context.Context, s Store, interval time.Duration, logger *slog.Lo
 	if s == nil {
 		return errors.New("oauth2: Sweep: nil store")
 	}
+	if interval < 0 {
+		return fmt.Errorf("oauth2: Sweep: negative interval %s", interval)
+	}
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -54,7 +58,7 @@ func Sweep(ctx context.Context, s Store, interval time.Duration, logger *slog.Lo
 			"store", fmt.Sprintf("%T", s))
 		return nil
 	}
-	if interval <= 0 {
+	if interval == 0 {
 		interval = DefaultSweepInterval
 	}
 	timer := time.NewTimer(0)

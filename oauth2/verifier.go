@@ -77,13 +77,14 @@ type VerifierConfig struct {
 	// Revocation is what Verify does about revocation; the zero value is
 	// RevocationFailClosed.
 	Revocation RevocationPolicy
-	// Leeway is the clock skew tolerated on exp, nbf and iat, at most
-	// MaxLeeway: revocations are kept for MaxLeeway past a token's expiry,
-	// so a verifier more lenient than that would accept a revoked token
-	// again.
+	// Leeway is the clock skew tolerated on exp, nbf and iat; 0 means the
+	// default, none. It is at most MaxLeeway: revocations are kept for
+	// MaxLeeway past a token's expiry, so a verifier more lenient than that
+	// would accept a revoked token again.
 	Leeway time.Duration
 	// StoreTimeout bounds the revocation lookup, so a hung store answers
-	// 503 rather than holding requests; 0 means DefaultStoreTimeout.
+	// 503 rather than holding requests; 0 means DefaultStoreTimeout. A
+	// RevocationView bounds its own store calls (RevocationViewConfig).
 	StoreTimeout time.Duration
 	// CacheSize is how many verified tokens are remembered, so that a
 	// token presented again skips parsing and signature verification (its
@@ -101,9 +102,9 @@ type VerifierConfig struct {
 	// the application decides the body, the headers and the status. It may
 	// call WriteError for the cases it leaves as they are.
 	ErrorHandler func(http.ResponseWriter, *http.Request, *BearerError)
-	// Logger, when set, receives why the middleware could not check a token
-	// (503: the revocation store or the keys unreachable) at error level,
-	// and every other refusal at debug level.
+	// Logger receives why the middleware could not check a token (503: the
+	// revocation store or the keys unreachable) at error level, and every
+	// other refusal at debug level; nil means slog.Default().
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -149,13 +150,17 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		return nil, errors.New("oauth2: VerifierConfig.Revocations is required (or set Revocation to RevocationUnchecked)")
 	case cfg.Leeway < 0 || cfg.Leeway > MaxLeeway:
 		return nil, fmt.Errorf("oauth2: VerifierConfig.Leeway %s is outside [0, MaxLeeway = %s]", cfg.Leeway, MaxLeeway)
+	case cfg.StoreTimeout < 0:
+		return nil, fmt.Errorf("oauth2: VerifierConfig.StoreTimeout %s is negative", cfg.StoreTimeout)
+	case cfg.MaxTokenSize < 0:
+		return nil, fmt.Errorf("oauth2: VerifierConfig.MaxTokenSize %d is negative", cfg.MaxTokenSize)
 	case strings.ContainsAny(cfg.Realm, "\"\\"):
 		return nil, errors.New("oauth2: VerifierConfig.Realm must not contain quotes or backslashes")
 	}
-	if cfg.StoreTimeout <= 0 {
+	if cfg.StoreTimeout == 0 {
 		cfg.StoreTimeout = DefaultStoreTimeout
 	}
-	if cfg.MaxTokenSize <= 0 {
+	if cfg.MaxTokenSize == 0 {
 		cfg.MaxTokenSize = DefaultMaxTokenSize
 	}
 	if cfg.Realm == "" {

@@ -56,15 +56,10 @@ func newHandler(ctx context.Context, cfg config, st oauth2.Store, logger *slog.L
 	if err != nil {
 		return nil, nil, err
 	}
-	// The resource server side: the audience is the issuer's default one,
-	// and revocations are read from the store the issuer writes them to.
-	verifier, err := oauth2.NewVerifier(oauth2.VerifierConfig{
-		Issuer:      cfg.issuer,
-		Audience:    cfg.issuer,
-		Keys:        keys,
-		Revocations: st,
-		Leeway:      cfg.leeway,
-	})
+	// The resource server side, in the same process: the issuer's own
+	// settings, so that its audience, keys, store (for revocations) and
+	// leeway are the issuer's.
+	verifier, err := oauth2.NewVerifier(issuer.VerifierConfig())
 	if err != nil {
 		return nil, nil, err
 	}

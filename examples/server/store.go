@@ -82,7 +82,7 @@ func openStore(ctx context.Context, rawURL string) (store.Store, func(), error) 
 // signingKeys returns the key set, shared through the store so that every
 // instance on the same store signs and verifies alike and a restart keeps
 // the keys (and so the access tokens issued before it).
-func signingKeys(ctx context.Context, st store.Store, cfg config, logger *slog.Logger) (keySet, error) {
+func signingKeys(ctx context.Context, st store.Store, cfg config, logger *slog.Logger) (oauth2.Signer, error) {
 	alg := cfg.alg
 	if alg == "" {
 		alg = oauth2.EdDSA
@@ -111,21 +111,14 @@ func signingKeys(ctx context.Context, st store.Store, cfg config, logger *slog.L
 	if err != nil {
 		return nil, err
 	}
-	// The algorithm only applies to keys generated from now on, and with no
-	// RotateAfter this server generates one only for an empty store: a
+	// The algorithm only applies to keys generated from now on: for an
+	// empty store, or at the next rotation (DefaultKeyRotateAfter). A
 	// client that needs -alg would otherwise fail with no hint why.
 	if active, err := keys.SigningKey(ctx); err == nil && active.Algorithm() != alg {
-		logger.Warn("the store already holds a signing key of another algorithm, which keeps signing",
+		logger.Warn("the store already holds a signing key of another algorithm, which keeps signing until the next rotation",
 			"store_alg", active.Algorithm(), "alg", alg, "kid", active.ID())
 	}
 	return keys, nil
-}
-
-// keySet is what the server needs of its keys: they sign the Issuer's
-// tokens and verify them for the protected routes.
-type keySet interface {
-	oauth2.Signer
-	oauth2.KeyResolver
 }
 
 func keyEncryptionKey() ([]byte, error) {

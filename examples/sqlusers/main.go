@@ -1,6 +1,6 @@
 // Command sqlusers is an authorization server whose users live in a SQL
 // table read through database/sql, which is how oauth2kit means a real user
-// table to be used: a oauth2.UserLookupFunc reads one row per login and
+// table to be used: an oauth2.UserLookupFunc reads one row per login and
 // oauth2.NewPasswordAuthenticator checks the password, with a dummy check
 // for unknown usernames and a bound on concurrent checks. The database is
 // SQLite through modernc.org/sqlite, which needs no C compiler. It serves
@@ -52,6 +52,12 @@ func main() {
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// A second signal then kills the process instead of waiting for
+		// the graceful shutdown.
+		<-ctx.Done()
+		stop()
+	}()
 	err := run(ctx, *addr, *dbPath, os.Stdout, os.Stderr, nil)
 	stop()
 	if err != nil {

@@ -22,6 +22,15 @@
 // Verifier.RequireToken guard net/http handlers per RFC 6750, and
 // ClaimsFromContext gives handlers the verified claims.
 //
+// The password grant checks users through IssuerConfig.Users. For a user
+// table of your own, give NewPasswordAuthenticator a UserLookupFunc that
+// reads it: the authenticator checks passwords against HashPassword (or
+// bcrypt) hashes behind a bound on concurrent checks, and checks a dummy
+// hash for unknown usernames, so that neither the answer nor its timing
+// tells which exist. NewStaticUsers does the same over a fixed list.
+// Implementing UserAuthenticator directly gives up both protections; it is
+// for credentials the SDK cannot check itself.
+//
 // Storage is pluggable: any store.Store that passes the conformance suite in
 // package storetest works; adapters/memstore is one. Store is re-exported
 // here so that getting started needs only this package and an adapter.

@@ -111,7 +111,8 @@ func HashPasswordWith(password string, p Argon2Params) (string, error) {
 // hash is not a hash it understands. The comparison takes constant time.
 // It runs at once, outside the bound on concurrent checks that
 // PasswordAuthenticator and client authentication observe (see
-// ErrOverloaded).
+// ErrOverloaded), and knows nothing of unknown users: for logins against a
+// user table, NewPasswordAuthenticator gives both.
 //
 // A password longer than 72 bytes never matches a bcrypt hash: bcrypt reads
 // only the first 72, so the longer password cannot be the one hashed, and

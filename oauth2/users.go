@@ -24,23 +24,30 @@ type User struct {
 }
 
 // UserAuthenticator checks a resource owner's credentials for the password
-// grant. Implement it on your own user table, or use PasswordAuthenticator
-// with a lookup function. It returns ErrInvalidCredentials (possibly
-// wrapped) for a wrong username or password, ErrOverloaded when it sheds
-// load (answered with 503); any other error is a server failure.
-// PasswordAuthenticator bounds how many password checks run at once (see
-// ErrOverloaded); an implementation that calls CheckPassword itself is not
-// bounded by that and must limit its own checks if it needs to. An error
-// of CheckPassword's about a stored hash it cannot use is the exception:
-// the client gets the answer a wrong password gets, since a different one
-// would tell that the user exists, and the cause goes to
-// IssuerConfig.Logger.
+// grant. It returns ErrInvalidCredentials (possibly wrapped) for a wrong
+// username or password, ErrOverloaded when it sheds load (answered with
+// 503); any other error is a server failure. An error of CheckPassword's
+// about a stored hash it cannot use is the exception: the client gets the
+// answer a wrong password gets, since a different one would tell that the
+// user exists, and the cause goes to IssuerConfig.Logger.
+//
+// For users kept in a table of your own, rather than implementing it,
+// pass NewPasswordAuthenticator a UserLookupFunc that reads the table. That
+// authenticator checks a dummy hash for unknown usernames, so that timing
+// does not tell which exist, and bounds concurrent password checks, so that
+// a flood of logins cannot exhaust memory; an implementation of your own
+// that calls CheckPassword gets neither and has to do both itself.
+// Implement UserAuthenticator for credentials the SDK cannot check, such
+// as a directory that verifies passwords itself.
 type UserAuthenticator interface {
 	Authenticate(ctx context.Context, username, password string) (*User, error)
 }
 
 // UserLookupFunc finds a user and its password hash (see CheckPassword),
-// returning ErrUserNotFound if there is no such user.
+// returning ErrUserNotFound if there is no such user; any other error
+// (a database failure, say) is a server failure, which the token endpoint
+// answers with server_error without its cause. It is how a user table
+// plugs into NewPasswordAuthenticator.
 type UserLookupFunc func(ctx context.Context, username string) (user *User, passwordHash string, err error)
 
 // PasswordAuthenticator is a UserAuthenticator over a lookup function. For

@@ -52,12 +52,7 @@ func newHandler(db *sql.DB, st oauth2.Store, issuerURL string, logger *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	verifier, err := oauth2.NewVerifier(oauth2.VerifierConfig{
-		Issuer:      issuerURL,
-		Audience:    issuerURL, // the issuer's default audience
-		Keys:        keys,
-		Revocations: st,
-	})
+	verifier, err := oauth2.NewVerifier(issuer.VerifierConfig())
 	if err != nil {
 		return nil, err
 	}

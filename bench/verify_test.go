@@ -10,6 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/oauth2kit/oauth2kit/adapters/memstore"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 	"github.com/oauth2kit/oauth2kit/oauth2"
 )
 
@@ -31,7 +32,7 @@ func BenchmarkVerifyLibraries(b *testing.B) {
 		keys := oauth2.NewKeySet(key)
 		st := memstore.New()
 		clients, _ := oauth2.NewStaticClients(oauth2.Client{ID: "spa", GrantTypes: []string{oauth2.GrantPassword}, Scopes: []string{"profile"}, DefaultScopes: []string{"profile"}})
-		hash, _ := oauth2.HashPasswordWith("pw", oauth2.Argon2Params{Memory: 64, Time: 1, Threads: 1})
+		hash, _ := oauth2.HashPasswordWith("pw", oauth2.Argon2Params{Memory: oauth2test.Argon2Memory, Time: oauth2test.Argon2Time, Threads: oauth2test.Argon2Threads})
 		users, _ := oauth2.NewStaticUsers(oauth2.StaticUser{Username: "alice", PasswordHash: hash})
 		issuer, err := oauth2.NewIssuer(oauth2.IssuerConfig{Issuer: iss, Keys: keys, Store: st, Clients: clients, Users: users})
 		if err != nil {

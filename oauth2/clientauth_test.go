@@ -26,24 +26,24 @@ func fillHashSlots(t *testing.T) {
 
 func TestClientAuthCache(t *testing.T) {
 	f := newFixture(t)
-	if _, err := f.issuer.AuthenticateClient(t.Context(), "app", "app-secret"); err != nil {
+	if _, err := f.issuer.AuthenticateClient(t.Context(), confID, confSecret); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.issuer.AuthenticateClient(t.Context(), "app", "wrong"); !errors.Is(err, ErrInvalidClient) {
+	if _, err := f.issuer.AuthenticateClient(t.Context(), confID, "wrong"); !errors.Is(err, ErrInvalidClient) {
 		t.Fatalf("AuthenticateClient(wrong) error = %v, want %v", err, ErrInvalidClient)
 	}
 	fillHashSlots(t)
 
-	if _, err := f.issuer.AuthenticateClient(t.Context(), "app", "app-secret"); err != nil {
+	if _, err := f.issuer.AuthenticateClient(t.Context(), confID, confSecret); err != nil {
 		t.Errorf("AuthenticateClient(verified before) error = %v, want success without a hash", err)
 	}
 	// A failed attempt was not remembered: it needs a hash again.
-	if _, err := f.issuer.AuthenticateClient(t.Context(), "app", "wrong"); !errors.Is(err, ErrTemporarilyUnavailable) {
+	if _, err := f.issuer.AuthenticateClient(t.Context(), confID, "wrong"); !errors.Is(err, ErrTemporarilyUnavailable) {
 		t.Errorf("AuthenticateClient(wrong again) error = %v, want %v (a hash was needed)", err, ErrTemporarilyUnavailable)
 	}
 	// Past the TTL the secret is checked again.
 	f.clock.Advance(DefaultClientAuthCacheTTL + time.Second)
-	if _, err := f.issuer.AuthenticateClient(t.Context(), "app", "app-secret"); !errors.Is(err, ErrTemporarilyUnavailable) {
+	if _, err := f.issuer.AuthenticateClient(t.Context(), confID, confSecret); !errors.Is(err, ErrTemporarilyUnavailable) {
 		t.Errorf("AuthenticateClient(after the TTL) error = %v, want %v (a hash was needed)", err, ErrTemporarilyUnavailable)
 	}
 }
@@ -52,12 +52,12 @@ func TestClientAuthCache(t *testing.T) {
 func TestClientAuthCacheFollowsSecretChanges(t *testing.T) {
 	c := newClientAuthCache(time.Hour)
 	now := time.Now()
-	old := &Client{ID: "app", SecretHash: "hash-1"}
+	old := &Client{ID: confID, SecretHash: "hash-1"}
 	c.remember(old, "s3cret", now)
 	if !c.verified(old, "s3cret", now) {
 		t.Fatal("verified() = false right after remember")
 	}
-	if c.verified(&Client{ID: "app", SecretHash: "hash-2"}, "s3cret", now) {
+	if c.verified(&Client{ID: confID, SecretHash: "hash-2"}, "s3cret", now) {
 		t.Errorf("verified() = true for a client whose secret hash changed")
 	}
 	if c.verified(&Client{ID: "other", SecretHash: "hash-1"}, "s3cret", now) {
@@ -73,11 +73,11 @@ func TestClientAuthCacheFollowsSecretChanges(t *testing.T) {
 
 func TestClientAuthCacheDisabled(t *testing.T) {
 	f := newFixture(t, func(c *IssuerConfig) { c.ClientAuthCacheTTL = -1 })
-	if _, err := f.issuer.AuthenticateClient(t.Context(), "app", "app-secret"); err != nil {
+	if _, err := f.issuer.AuthenticateClient(t.Context(), confID, confSecret); err != nil {
 		t.Fatal(err)
 	}
 	fillHashSlots(t)
-	if _, err := f.issuer.AuthenticateClient(t.Context(), "app", "app-secret"); !errors.Is(err, ErrTemporarilyUnavailable) {
+	if _, err := f.issuer.AuthenticateClient(t.Context(), confID, confSecret); !errors.Is(err, ErrTemporarilyUnavailable) {
 		t.Errorf("AuthenticateClient() with the cache off error = %v, want %v (a hash every time)", err, ErrTemporarilyUnavailable)
 	}
 }

@@ -1,11 +1,15 @@
 package oauth2
 
 import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/oauth2kit/oauth2kit/adapters/memstore"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 )
 
 // The package's one configuration rule (doc.go): zero means the default the
@@ -171,5 +175,28 @@ func TestIssuerVerifierConfig(t *testing.T) {
 	tok := f.login(t, f.confid)
 	if _, err := v.Verify(t.Context(), tok.AccessToken); err != nil {
 		t.Errorf("Verify() with the issuer's VerifierConfig error = %v", err)
+	}
+}
+
+// A nil Logger is slog.Default() when the message is logged, so that an
+// outage is never silent.
+func TestNilLoggerIsDefault(t *testing.T) {
+	var logs strings.Builder
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+
+	f := newFixture(t)
+	tok := f.login(t, f.confid)
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: oauth2test.Down(), Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/api", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	v.RequireToken()(http.NotFoundHandler()).ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(logs.String(), "revocation status unavailable") {
+		t.Errorf("Got(store down, nil Logger) = %d, log %q, want 503 and the cause in slog.Default()", rec.Code, logs.String())
 	}
 }

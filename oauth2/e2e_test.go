@@ -11,6 +11,7 @@ import (
 	xoauth2 "golang.org/x/oauth2"
 
 	"github.com/oauth2kit/oauth2kit/adapters/memstore"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 	"github.com/oauth2kit/oauth2kit/oauth2"
 )
 
@@ -581,11 +582,11 @@ func TestE2E_BasicAndPostTogether(t *testing.T) {
 // temporarily_unavailable and a generic description: never a 4xx, which
 // would tell the client its credentials were bad, and never the cause.
 func TestE2E_StoreFailure(t *testing.T) {
-	bs := &brokenStore{Store: memstore.New()}
+	bs := oauth2test.New(memstore.New())
 	f := newFixture(t, withStore(bs))
 	cfg := f.config(confID, confSecret, xoauth2.AuthStyleInHeader)
 	tok := f.passwordToken(t, cfg)
-	bs.broken.Store(true)
+	bs.Set(oauth2test.Fail)
 
 	checkGeneric := func(t *testing.T, r *response) {
 		t.Helper()
@@ -595,7 +596,7 @@ func TestE2E_StoreFailure(t *testing.T) {
 		if got := r.errorCode(); got != "temporarily_unavailable" {
 			t.Errorf("Got(error) = %q, want %q", got, "temporarily_unavailable")
 		}
-		for _, secret := range []string{"db.internal", "hunter2", "brokenstore", errStoreDown.Error()} {
+		for _, secret := range []string{"db.internal", "hunter2", "oauth2test", oauth2test.ErrDown.Error()} {
 			if strings.Contains(string(r.body), secret) {
 				t.Errorf("Got(body) = %s, want nothing of the store's error (%q)", r.body, secret)
 			}
@@ -635,8 +636,8 @@ func TestE2E_StoreFailure(t *testing.T) {
 	})
 
 	t.Run("RecoversWithTheStore", func(t *testing.T) {
-		bs.broken.Store(false)
-		t.Cleanup(func() { bs.broken.Store(true) })
+		bs.Set(oauth2test.None)
+		t.Cleanup(func() { bs.Set(oauth2test.Fail) })
 		f.wantProfileStatus(t, tok.AccessToken, http.StatusOK)
 		if _, err := f.refresh(t, cfg, tok); err != nil {
 			t.Errorf("Got(refresh once the store is back) error = %v, want nil", err)

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 )
 
 // The application's ErrorHandler answers every refusal, with the status,
@@ -12,7 +14,7 @@ import (
 func TestErrorHandlerTakesOverRefusals(t *testing.T) {
 	f := newFixture(t)
 	tok := f.login(t, f.confid, "profile")
-	down, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: failingStore{}, Now: f.clock.Now})
+	down, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: oauth2test.Down(), Logger: quiet, Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

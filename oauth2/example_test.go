@@ -14,10 +14,6 @@ import (
 	"github.com/oauth2kit/oauth2kit/oauth2"
 )
 
-// exampleArgon2 keeps the examples fast; real deployments use HashPassword,
-// whose DefaultArgon2Params are deliberately expensive.
-var exampleArgon2 = oauth2.Argon2Params{Memory: 64, Time: 1, Threads: 1}
-
 // An issuer for a password login: one signing key, an in-memory store, one
 // public client and one user. Its Handler serves the token endpoint and the
 // rest; here a request is sent to it directly.
@@ -35,7 +31,7 @@ func ExampleNewIssuer() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	hash, err := oauth2.HashPasswordWith("correct horse battery staple", exampleArgon2)
+	hash, err := oauth2.HashPasswordWith("correct horse battery staple", fastArgon2)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -130,7 +126,7 @@ func ExampleParseScope() {
 // against it. HashPassword uses DefaultArgon2Params; HashPasswordWith takes
 // other costs, as this example does to stay fast.
 func ExampleHashPassword() {
-	hash, err := oauth2.HashPasswordWith("correct horse battery staple", exampleArgon2)
+	hash, err := oauth2.HashPasswordWith("correct horse battery staple", fastArgon2)
 	if err != nil {
 		log.Fatal(err)
 	}

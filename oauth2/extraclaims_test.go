@@ -15,10 +15,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
-	"github.com/oauth2kit/oauth2kit/store"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 )
 
 // rolesAndTenant is an ExtraClaims hook adding a JSON array and a string.
@@ -70,8 +69,8 @@ func TestExtraClaimsReadAfterVerify(t *testing.T) {
 		grantID = c.GrantID
 	}
 	want := []AccessTokenInfo{
-		{GrantType: GrantPassword, ClientID: "app", Subject: "alice", Scope: []string{"profile", "email"}, GrantID: grantID},
-		{GrantType: GrantRefreshToken, ClientID: "app", Subject: "alice", Scope: []string{"profile"}, GrantID: grantID},
+		{GrantType: GrantPassword, ClientID: confID, Subject: aliceName, Scope: []string{"profile", "email"}, GrantID: grantID},
+		{GrantType: GrantRefreshToken, ClientID: confID, Subject: aliceName, Scope: []string{"profile"}, GrantID: grantID},
 	}
 	if !reflect.DeepEqual(calls, want) {
 		t.Errorf("Got(ExtraClaims calls) = %+v, want %+v", calls, want)
@@ -96,7 +95,7 @@ func TestExtraClaimsScopeIsTheHooksOwn(t *testing.T) {
 			t.Errorf("Got(TokenResponse.Scope) of login %d = %q, want %q", i+1, tok.Scope, "profile")
 		}
 	}
-	c, err := f.issuer.cfg.Clients.LookupClient(t.Context(), "app")
+	c, err := f.issuer.cfg.Clients.LookupClient(t.Context(), confID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +142,7 @@ func TestExtraClaimsRefused(t *testing.T) {
 			f := newFixture(t, withExtraClaims(func(context.Context, AccessTokenInfo) (map[string]any, error) {
 				return tt.claims, nil
 			}))
-			resp, err := f.issuer.PasswordGrant(t.Context(), f.confid, "alice", "wonderland", nil)
+			resp, err := f.issuer.PasswordGrant(t.Context(), f.confid, aliceName, alicePassword, nil)
 			if !errors.Is(err, tt.wantErr) || (err != nil) != (tt.wantErr != nil) {
 				t.Fatalf("PasswordGrant() error = %v, want %v", err, tt.wantErr)
 			}
@@ -193,7 +192,7 @@ func TestExtraClaimsHookError(t *testing.T) {
 			}))
 
 			failing.Store(GrantPassword, true)
-			if _, err := f.issuer.PasswordGrant(t.Context(), f.confid, "alice", "wonderland", nil); errorCode(err) != tt.wantErr {
+			if _, err := f.issuer.PasswordGrant(t.Context(), f.confid, aliceName, alicePassword, nil); errorCode(err) != tt.wantErr {
 				t.Errorf("PasswordGrant() error = %v, want %v", err, tt.wantErr)
 			}
 			failing.Delete(GrantPassword)
@@ -244,8 +243,8 @@ func TestExtraClaimsRefusalIsLogged(t *testing.T) {
 		return map[string]any{"client_id": "someone-else"}, nil
 	}), func(c *IssuerConfig) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	rec, body := post(t, f.issuer.TokenHandler(), url.Values{
-		"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"},
-	}, func(r *http.Request) { r.SetBasicAuth("app", "app-secret") })
+		"grant_type": {"password"}, "username": {aliceName}, "password": {alicePassword},
+	}, basic(confID, confSecret))
 	if rec.Code != http.StatusInternalServerError || body["error"] != "server_error" {
 		t.Errorf("Got(token endpoint) = %d %v, want 500 server_error", rec.Code, body)
 	}
@@ -293,32 +292,21 @@ func TestClaimsMarshalJSON(t *testing.T) {
 	}
 }
 
-// createCountingStore counts the refresh tokens created through it.
-type createCountingStore struct {
-	Store
-	creates atomic.Int32
-}
-
-func (s *createCountingStore) CreateRefreshToken(ctx context.Context, rt store.RefreshToken) error {
-	s.creates.Add(1)
-	return s.Store.CreateRefreshToken(ctx, rt)
-}
-
 // A password grant whose access token cannot be issued stores no refresh
 // token: nobody would ever hold it.
 func TestPasswordGrantFailureStoresNoRefreshToken(t *testing.T) {
-	var st *createCountingStore
+	var st *oauth2test.Store
 	f := newFixture(t, func(c *IssuerConfig) {
-		st = &createCountingStore{Store: c.Store}
+		st = oauth2test.New(c.Store)
 		c.Store = st
 		c.ExtraClaims = func(context.Context, AccessTokenInfo) (map[string]any, error) {
 			return nil, errors.New("directory down")
 		}
 	})
-	if _, err := f.issuer.PasswordGrant(t.Context(), f.confid, "alice", "wonderland", nil); !errors.Is(err, ErrServerError) {
+	if _, err := f.issuer.PasswordGrant(t.Context(), f.confid, aliceName, alicePassword, nil); !errors.Is(err, ErrServerError) {
 		t.Fatalf("PasswordGrant() error = %v, want %v", err, ErrServerError)
 	}
-	if got := st.creates.Load(); got != 0 {
+	if got := st.Calls("CreateRefreshToken"); got != 0 {
 		t.Errorf("Got(refresh tokens stored) = %d, want 0", got)
 	}
 }
@@ -331,8 +319,8 @@ func TestExtraClaimsHookRefusesClient(t *testing.T) {
 			return nil, fmt.Errorf("tenant lookup: %w", &Error{Code: ErrInvalidGrant, Description: "account disabled", Status: http.StatusBadRequest})
 		}
 	})
-	w, body := post(t, f.issuer.TokenHandler(), url.Values{"grant_type": {"password"}, "client_id": {"spa"},
-		"username": {"alice"}, "password": {"wonderland"}})
+	w, body := post(t, f.issuer.TokenHandler(), url.Values{"grant_type": {"password"}, "client_id": {pubID},
+		"username": {aliceName}, "password": {alicePassword}})
 	if w.Code != http.StatusBadRequest || body["error"] != "invalid_grant" || body["error_description"] != "account disabled" {
 		t.Errorf("Got(token endpoint) = %d %v, want 400 invalid_grant \"account disabled\"", w.Code, body)
 	}

@@ -126,7 +126,7 @@ func TestClientAuthFailureChallenges(t *testing.T) {
 		}
 		return v
 	}
-	grant := url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"}}
+	grant := url.Values{"grant_type": {"password"}, "username": {aliceName}, "password": {alicePassword}}
 	token := url.Values{"token": {tok.AccessToken}}
 	endpoints := map[string]http.Handler{
 		"token":         f.issuer.TokenHandler(),
@@ -140,22 +140,22 @@ func TestClientAuthFailureChallenges(t *testing.T) {
 		req        func(*http.Request)
 		wantStatus int
 	}{
-		{name: "token/post wrong secret", endpoint: "token", form: with(grant, "client_id", "app", "client_secret", "wrong"), wantStatus: 401},
+		{name: "token/post wrong secret", endpoint: "token", form: with(grant, "client_id", confID, "client_secret", "wrong"), wantStatus: 401},
 		{name: "token/post unknown client", endpoint: "token", form: with(grant, "client_id", "nobody", "client_secret", "x"), wantStatus: 401},
 		{name: "token/no credentials", endpoint: "token", form: grant, wantStatus: 401},
-		{name: "token/basic wrong secret", endpoint: "token", form: grant, req: basic("app", "wrong"), wantStatus: 401},
-		{name: "token/basic and post", endpoint: "token", form: with(grant, "client_secret", "app-secret"), req: basic("app", "app-secret"), wantStatus: 400},
-		{name: "token/unsupported grant", endpoint: "token", form: url.Values{"grant_type": {"client_credentials"}, "client_id": {"spa"}}, wantStatus: 400},
-		{name: "revocation/post wrong secret", endpoint: "revocation", form: with(token, "client_id", "app", "client_secret", "wrong"), wantStatus: 401},
+		{name: "token/basic wrong secret", endpoint: "token", form: grant, req: basic(confID, "wrong"), wantStatus: 401},
+		{name: "token/basic and post", endpoint: "token", form: with(grant, "client_secret", confSecret), req: basic(confID, confSecret), wantStatus: 400},
+		{name: "token/unsupported grant", endpoint: "token", form: url.Values{"grant_type": {"client_credentials"}, "client_id": {pubID}}, wantStatus: 400},
+		{name: "revocation/post wrong secret", endpoint: "revocation", form: with(token, "client_id", confID, "client_secret", "wrong"), wantStatus: 401},
 		{name: "revocation/no credentials", endpoint: "revocation", form: token, wantStatus: 401},
-		{name: "revocation/basic wrong secret", endpoint: "revocation", form: token, req: basic("app", "wrong"), wantStatus: 401},
-		{name: "revocation/no token", endpoint: "revocation", form: url.Values{}, req: basic("app", "app-secret"), wantStatus: 400},
-		{name: "introspection/post wrong secret", endpoint: "introspection", form: with(token, "client_id", "app", "client_secret", "wrong"), wantStatus: 401},
+		{name: "revocation/basic wrong secret", endpoint: "revocation", form: token, req: basic(confID, "wrong"), wantStatus: 401},
+		{name: "revocation/no token", endpoint: "revocation", form: url.Values{}, req: basic(confID, confSecret), wantStatus: 400},
+		{name: "introspection/post wrong secret", endpoint: "introspection", form: with(token, "client_id", confID, "client_secret", "wrong"), wantStatus: 401},
 		{name: "introspection/no credentials", endpoint: "introspection", form: token, wantStatus: 401},
-		{name: "introspection/basic wrong secret", endpoint: "introspection", form: token, req: basic("app", "wrong"), wantStatus: 401},
-		{name: "introspection/public client by post", endpoint: "introspection", form: with(token, "client_id", "spa"), wantStatus: 401},
-		{name: "introspection/public client by basic", endpoint: "introspection", form: token, req: basic("spa", ""), wantStatus: 401},
-		{name: "introspection/no token", endpoint: "introspection", form: url.Values{}, req: basic("app", "app-secret"), wantStatus: 400},
+		{name: "introspection/basic wrong secret", endpoint: "introspection", form: token, req: basic(confID, "wrong"), wantStatus: 401},
+		{name: "introspection/public client by post", endpoint: "introspection", form: with(token, "client_id", pubID), wantStatus: 401},
+		{name: "introspection/public client by basic", endpoint: "introspection", form: token, req: basic(pubID, ""), wantStatus: 401},
+		{name: "introspection/no token", endpoint: "introspection", form: url.Values{}, req: basic(confID, confSecret), wantStatus: 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 )
 
 func basic(id, secret string) func(*http.Request) {
@@ -19,9 +21,9 @@ func basic(id, secret string) func(*http.Request) {
 func TestTokenHandlerClientAuthentication(t *testing.T) {
 	f := newFixture(t, func(c *IssuerConfig) {
 		clients, err := NewStaticClients(
-			Client{ID: "app", SecretHash: cheapHash(t, "app-secret"), GrantTypes: []string{GrantPassword}, Scopes: []string{"profile"}},
+			Client{ID: confID, SecretHash: cheapHash(t, confSecret), GrantTypes: []string{GrantPassword}, Scopes: []string{"profile"}},
 			Client{ID: "odd id:1", SecretHash: cheapHash(t, "s:e%c r+t"), GrantTypes: []string{GrantPassword}, Scopes: []string{"profile"}},
-			Client{ID: "spa", GrantTypes: []string{GrantPassword}, Scopes: []string{"profile"}},
+			Client{ID: pubID, GrantTypes: []string{GrantPassword}, Scopes: []string{"profile"}},
 		)
 		if err != nil {
 			t.Fatal(err)
@@ -29,7 +31,7 @@ func TestTokenHandlerClientAuthentication(t *testing.T) {
 		c.Clients = clients
 	})
 	h := f.issuer.TokenHandler()
-	grant := url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"}}
+	grant := url.Values{"grant_type": {"password"}, "username": {aliceName}, "password": {alicePassword}}
 	withForm := func(extra url.Values) url.Values {
 		v := url.Values{}
 		for k, vs := range grant {
@@ -48,22 +50,22 @@ func TestTokenHandlerClientAuthentication(t *testing.T) {
 		wantError  string
 		wantBasic  bool
 	}{
-		{name: "basic", form: grant, req: basic("app", "app-secret"), wantStatus: 200},
+		{name: "basic", form: grant, req: basic(confID, confSecret), wantStatus: 200},
 		{name: "basic with encoded characters", form: grant, req: basic("odd id:1", "s:e%c r+t"), wantStatus: 200},
-		{name: "post", form: withForm(url.Values{"client_id": {"app"}, "client_secret": {"app-secret"}}), wantStatus: 200},
-		{name: "public", form: withForm(url.Values{"client_id": {"spa"}}), wantStatus: 200},
-		{name: "basic with matching client_id", form: withForm(url.Values{"client_id": {"app"}}), req: basic("app", "app-secret"), wantStatus: 200},
-		{name: "basic wrong secret", form: grant, req: basic("app", "wrong"), wantStatus: 401, wantError: "invalid_client", wantBasic: true},
-		{name: "post wrong secret", form: withForm(url.Values{"client_id": {"app"}, "client_secret": {"wrong"}}), wantStatus: 401, wantError: "invalid_client", wantBasic: true},
+		{name: "post", form: withForm(url.Values{"client_id": {confID}, "client_secret": {confSecret}}), wantStatus: 200},
+		{name: "public", form: withForm(url.Values{"client_id": {pubID}}), wantStatus: 200},
+		{name: "basic with matching client_id", form: withForm(url.Values{"client_id": {confID}}), req: basic(confID, confSecret), wantStatus: 200},
+		{name: "basic wrong secret", form: grant, req: basic(confID, "wrong"), wantStatus: 401, wantError: "invalid_client", wantBasic: true},
+		{name: "post wrong secret", form: withForm(url.Values{"client_id": {confID}, "client_secret": {"wrong"}}), wantStatus: 401, wantError: "invalid_client", wantBasic: true},
 		{name: "no client", form: grant, wantStatus: 401, wantError: "invalid_client", wantBasic: true},
-		{name: "two methods", form: withForm(url.Values{"client_secret": {"app-secret"}}), req: basic("app", "app-secret"), wantStatus: 400, wantError: "invalid_request"},
-		{name: "client_id mismatch", form: withForm(url.Values{"client_id": {"spa"}}), req: basic("app", "app-secret"), wantStatus: 400, wantError: "invalid_request"},
+		{name: "two methods", form: withForm(url.Values{"client_secret": {confSecret}}), req: basic(confID, confSecret), wantStatus: 400, wantError: "invalid_request"},
+		{name: "client_id mismatch", form: withForm(url.Values{"client_id": {pubID}}), req: basic(confID, confSecret), wantStatus: 400, wantError: "invalid_request"},
 		{name: "malformed basic", form: grant, req: func(r *http.Request) { r.Header.Set("Authorization", "Basic !!!") }, wantStatus: 401, wantError: "invalid_client", wantBasic: true},
-		{name: "empty value counts as omitted", form: withForm(url.Values{"client_id": {"spa"}, "scope": {""}}), wantStatus: 200},
-		{name: "missing grant_type", form: url.Values{"client_id": {"spa"}}, wantStatus: 400, wantError: "invalid_request"},
-		{name: "malformed scope", form: withForm(url.Values{"client_id": {"spa"}, "scope": {"profile  email"}}), wantStatus: 400, wantError: "invalid_scope"},
-		{name: "unsupported grant", form: url.Values{"grant_type": {"client_credentials"}, "client_id": {"spa"}}, wantStatus: 400, wantError: "unsupported_grant_type"},
-		{name: "grant not allowed", form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}, "client_id": {"spa"}}, wantStatus: 400, wantError: "unauthorized_client"},
+		{name: "empty value counts as omitted", form: withForm(url.Values{"client_id": {pubID}, "scope": {""}}), wantStatus: 200},
+		{name: "missing grant_type", form: url.Values{"client_id": {pubID}}, wantStatus: 400, wantError: "invalid_request"},
+		{name: "malformed scope", form: withForm(url.Values{"client_id": {pubID}, "scope": {"profile  email"}}), wantStatus: 400, wantError: "invalid_scope"},
+		{name: "unsupported grant", form: url.Values{"grant_type": {"client_credentials"}, "client_id": {pubID}}, wantStatus: 400, wantError: "unsupported_grant_type"},
+		{name: "grant not allowed", form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}, "client_id": {pubID}}, wantStatus: 400, wantError: "unauthorized_client"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,7 +107,7 @@ func TestHandlerRoutesUnderIssuerPath(t *testing.T) {
 	if md.TokenEndpoint != "https://example.test/tenant-a/oauth2/token" || md.Issuer != "https://example.test/tenant-a" {
 		t.Errorf("Metadata() = %+v", md)
 	}
-	w, _ := post(t, h, url.Values{"grant_type": {"password"}, "client_id": {"spa"}, "username": {"alice"}, "password": {"wonderland"}},
+	w, _ := post(t, h, url.Values{"grant_type": {"password"}, "client_id": {pubID}, "username": {aliceName}, "password": {alicePassword}},
 		func(r *http.Request) { r.URL.Path = "/tenant-a/oauth2/token" })
 	if w.Code != 200 {
 		t.Errorf("POST /tenant-a/oauth2/token: got status %d, want 200 (%s)", w.Code, w.Body.String())
@@ -117,41 +119,41 @@ func TestRevocationAndIntrospectionHandlers(t *testing.T) {
 	tok := f.login(t, f.confid)
 	intro := f.issuer.IntrospectionHandler()
 
-	w, body := post(t, intro, url.Values{"token": {tok.AccessToken}}, basic("app", "app-secret"))
-	if w.Code != 200 || body["active"] != true || body["sub"] != "alice" {
+	w, body := post(t, intro, url.Values{"token": {tok.AccessToken}}, basic(confID, confSecret))
+	if w.Code != 200 || body["active"] != true || body["sub"] != aliceName {
 		t.Fatalf("introspect: got %d %v, want active token of alice", w.Code, body)
 	}
-	w, body = post(t, intro, url.Values{"token": {tok.AccessToken}, "client_id": {"spa"}})
+	w, body = post(t, intro, url.Values{"token": {tok.AccessToken}, "client_id": {pubID}})
 	if w.Code != 401 || body["error"] != "invalid_client" {
 		t.Errorf("introspect by public client: got %d %v, want 401 invalid_client", w.Code, body)
 	}
-	w, body = post(t, intro, url.Values{}, basic("app", "app-secret"))
+	w, body = post(t, intro, url.Values{}, basic(confID, confSecret))
 	if w.Code != 400 || body["error"] != "invalid_request" {
 		t.Errorf("introspect without token: got %d %v, want 400 invalid_request", w.Code, body)
 	}
 
 	rev := f.issuer.RevocationHandler()
-	w, _ = post(t, rev, url.Values{"token": {tok.RefreshToken}, "token_type_hint": {"refresh_token"}}, basic("app", "app-secret"))
+	w, _ = post(t, rev, url.Values{"token": {tok.RefreshToken}, "token_type_hint": {"refresh_token"}}, basic(confID, confSecret))
 	if w.Code != 200 || w.Body.Len() != 0 {
 		t.Fatalf("revoke: got %d %q, want 200 and an empty body", w.Code, w.Body.String())
 	}
-	w, _ = post(t, intro, url.Values{"token": {tok.AccessToken}}, basic("app", "app-secret"))
+	w, _ = post(t, intro, url.Values{"token": {tok.AccessToken}}, basic(confID, confSecret))
 	if got := strings.TrimSpace(w.Body.String()); got != `{"active":false}` {
 		t.Errorf("introspect after revoking the grant: got %q, want {\"active\":false}", got)
 	}
-	w, _ = post(t, rev, url.Values{"token": {"unknown"}, "token_type_hint": {"something_else"}}, basic("app", "app-secret"))
+	w, _ = post(t, rev, url.Values{"token": {"unknown"}, "token_type_hint": {"something_else"}}, basic(confID, confSecret))
 	if w.Code != 200 {
 		t.Errorf("revoke unknown token: got %d, want 200", w.Code)
 	}
-	w, body = post(t, rev, url.Values{}, basic("app", "app-secret"))
+	w, body = post(t, rev, url.Values{}, basic(confID, confSecret))
 	if w.Code != 400 || body["error"] != "invalid_request" {
 		t.Errorf("revoke without token: got %d %v, want 400 invalid_request", w.Code, body)
 	}
 }
 
 func TestStoreFailureAnswers503WithoutInternals(t *testing.T) {
-	f := newFixture(t, func(c *IssuerConfig) { c.Store = failingStore{} })
-	w, body := post(t, f.issuer.TokenHandler(), url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"}}, basic("app", "app-secret"))
+	f := newFixture(t, func(c *IssuerConfig) { c.Store = oauth2test.Down() })
+	w, body := post(t, f.issuer.TokenHandler(), url.Values{"grant_type": {"password"}, "username": {aliceName}, "password": {alicePassword}}, basic(confID, confSecret))
 	if w.Code != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" {
 		t.Fatalf("Got %d %v, want 503 temporarily_unavailable", w.Code, body)
 	}
@@ -159,7 +161,7 @@ func TestStoreFailureAnswers503WithoutInternals(t *testing.T) {
 		t.Errorf("Got body %q, which leaks the store error", w.Body.String())
 	}
 	// A client mistake is still a client mistake while the store is down.
-	w, body = post(t, f.issuer.TokenHandler(), url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"wrong"}}, basic("app", "app-secret"))
+	w, body = post(t, f.issuer.TokenHandler(), url.Values{"grant_type": {"password"}, "username": {aliceName}, "password": {"wrong"}}, basic(confID, confSecret))
 	if w.Code != 400 || body["error"] != "invalid_grant" {
 		t.Errorf("Got %d %v, want 400 invalid_grant", w.Code, body)
 	}

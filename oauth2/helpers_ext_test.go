@@ -6,44 +6,41 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	xoauth2 "golang.org/x/oauth2"
 
 	"github.com/oauth2kit/oauth2kit/adapters/memstore"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 	"github.com/oauth2kit/oauth2kit/oauth2"
-	"github.com/oauth2kit/oauth2kit/store"
 )
 
-// fastArgon2 keeps password hashing cheap: the tests exercise the flows, not
-// the cost parameters, and the defaults are slow under -race.
-var fastArgon2 = oauth2.Argon2Params{Memory: 64, Time: 1, Threads: 1}
+// quiet is the fixtures' logger: the failures tests cause on purpose would
+// otherwise go to slog.Default() and bury the output of a failing test.
+var quiet = slog.New(slog.DiscardHandler)
 
-// The clients and users every test server knows.
+// fastArgon2 keeps password hashing cheap in tests and examples (oauth2test's
+// parameters); real deployments use HashPassword, whose
+// DefaultArgon2Params are deliberately expensive.
+var fastArgon2 = oauth2.Argon2Params{Memory: oauth2test.Argon2Memory, Time: oauth2test.Argon2Time, Threads: oauth2test.Argon2Threads}
+
+// The clients and user every test server knows: oauth2test's, under the
+// short names these tests use.
 const (
-	// confID is a confidential client. Its secret holds characters that
-	// RFC 6749 §2.3.1 form-encodes inside Basic credentials, so both sides
-	// of that encoding are exercised.
-	confID     = "web-app"
-	confSecret = "s3cr3t+/ :&="
-
-	// pubID is a public client: it authenticates by client_id alone.
-	pubID = "mobile-app"
-
-	// pwOnlyID is a confidential client allowed the password grant only, so
-	// it gets no refresh token and may not use the refresh_token grant.
-	pwOnlyID     = "batch-job"
-	pwOnlySecret = "batch-secret"
-
-	aliceName     = "alice"
-	alicePassword = "correct horse battery staple"
-	aliceSubject  = "user-0001"
+	confID        = oauth2test.ConfidentialID
+	confSecret    = oauth2test.ConfidentialSecret
+	pubID         = oauth2test.PublicID
+	pwOnlyID      = oauth2test.PasswordOnlyID
+	pwOnlySecret  = oauth2test.PasswordOnlySecret
+	aliceName     = oauth2test.Username
+	alicePassword = oauth2test.Password
+	aliceSubject  = oauth2test.Subject
 
 	// realm is the realm of the protected routes' Bearer challenges.
 	realm = "example-api"
@@ -211,6 +208,7 @@ func newIssuer(tb testing.TB, issuerBase string, opts ...fixtureOption) *fixture
 		Clients:         clients,
 		Users:           users,
 		ScopesSupported: supportedScopes,
+		Logger:          quiet,
 		Now:             cfg.now,
 	})
 	if err != nil {
@@ -222,6 +220,7 @@ func newIssuer(tb testing.TB, issuerBase string, opts ...fixtureOption) *fixture
 		Keys:        keys,
 		Revocations: st,
 		Realm:       realm,
+		Logger:      quiet,
 		Now:         cfg.now,
 	})
 	if err != nil {
@@ -432,68 +431,6 @@ func fixedKey(tb testing.TB) *oauth2.Key {
 		tb.Fatalf("NewKey() error = %v", err)
 	}
 	return k
-}
-
-// errStoreDown is what a brokenStore fails with. Its text stands for the
-// internals (hosts, credentials) a client must never be shown.
-var errStoreDown = errors.New("brokenstore: dial tcp db.internal:5432: password=hunter2 rejected")
-
-// brokenStore is a memstore that fails every call while broken is set, like a
-// database that went away.
-type brokenStore struct {
-	*memstore.Store
-	broken atomic.Bool
-}
-
-var _ oauth2.Store = (*brokenStore)(nil)
-
-func (s *brokenStore) fail() error {
-	if s.broken.Load() {
-		return errStoreDown
-	}
-	return nil
-}
-
-func (s *brokenStore) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
-	if err := s.fail(); err != nil {
-		return err
-	}
-	return s.Store.CreateRefreshToken(ctx, t)
-}
-
-func (s *brokenStore) GetRefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, error) {
-	if err := s.fail(); err != nil {
-		return store.RefreshToken{}, err
-	}
-	return s.Store.GetRefreshToken(ctx, hash)
-}
-
-func (s *brokenStore) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken) error {
-	if err := s.fail(); err != nil {
-		return err
-	}
-	return s.Store.RotateRefreshToken(ctx, oldHash, next)
-}
-
-func (s *brokenStore) RevokeGrant(ctx context.Context, grantID string, expiresAt time.Time) error {
-	if err := s.fail(); err != nil {
-		return err
-	}
-	return s.Store.RevokeGrant(ctx, grantID, expiresAt)
-}
-
-func (s *brokenStore) RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error {
-	if err := s.fail(); err != nil {
-		return err
-	}
-	return s.Store.RevokeAccessToken(ctx, jti, expiresAt)
-}
-
-func (s *brokenStore) IsRevoked(ctx context.Context, jti, grantID string) (bool, error) {
-	if err := s.fail(); err != nil {
-		return false, err
-	}
-	return s.Store.IsRevoked(ctx, jti, grantID)
 }
 
 // newRemote returns a RemoteKeySet for a URL and options a test knows good.

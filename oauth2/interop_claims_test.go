@@ -43,7 +43,7 @@ func TestInterop_JWXReadsExtraClaims(t *testing.T) {
 	if err := parsed.Get("scope", &scope); err != nil || scope != "profile" {
 		t.Errorf(`Got(jwx Get("scope")) = %q, %v, want "profile"`, scope, err)
 	}
-	if err := parsed.Get("client_id", &clientID); err != nil || clientID != "app" {
-		t.Errorf(`Got(jwx Get("client_id")) = %q, %v, want "app"`, clientID, err)
+	if err := parsed.Get("client_id", &clientID); err != nil || clientID != confID {
+		t.Errorf(`Got(jwx Get("client_id")) = %q, %v, want %q`, clientID, err, confID)
 	}
 }

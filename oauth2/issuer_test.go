@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oauth2kit/oauth2kit/store"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 )
 
 func TestPasswordGrantScope(t *testing.T) {
@@ -25,15 +25,15 @@ func TestPasswordGrantScope(t *testing.T) {
 		wantScope []string
 		wantErr   error
 	}{
-		{name: "default scope", client: f.confid, user: "alice", password: "wonderland", wantScope: []string{"profile"}},
-		{name: "narrower than allowed", client: f.confid, user: "alice", password: "wonderland", scope: []string{"email"}, wantScope: []string{"email"}},
-		{name: "beyond user", client: f.confid, user: "alice", password: "wonderland", scope: []string{"admin"}, wantErr: ErrInvalidScope},
+		{name: "default scope", client: f.confid, user: aliceName, password: alicePassword, wantScope: []string{"profile"}},
+		{name: "narrower than allowed", client: f.confid, user: aliceName, password: alicePassword, scope: []string{"email"}, wantScope: []string{"email"}},
+		{name: "beyond user", client: f.confid, user: aliceName, password: alicePassword, scope: []string{"admin"}, wantErr: ErrInvalidScope},
 		{name: "beyond client", client: f.public, user: "bob", password: "builder", scope: []string{"admin"}, wantErr: ErrInvalidScope},
 		{name: "unknown scope", client: f.confid, user: "bob", password: "builder", scope: []string{"root"}, wantErr: ErrInvalidScope},
 		{name: "unrestricted user", client: f.confid, user: "bob", password: "builder", scope: []string{"admin"}, wantScope: []string{"admin"}},
-		{name: "wrong password", client: f.confid, user: "alice", password: "looking-glass", wantErr: ErrInvalidGrant},
-		{name: "unknown user", client: f.confid, user: "mallory", password: "wonderland", wantErr: ErrInvalidGrant},
-		{name: "empty password", client: f.confid, user: "alice", password: "", wantErr: ErrInvalidRequest},
+		{name: "wrong password", client: f.confid, user: aliceName, password: "looking-glass", wantErr: ErrInvalidGrant},
+		{name: "unknown user", client: f.confid, user: "mallory", password: alicePassword, wantErr: ErrInvalidGrant},
+		{name: "empty password", client: f.confid, user: aliceName, password: "", wantErr: ErrInvalidRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,11 +66,11 @@ func TestPasswordGrantScope(t *testing.T) {
 
 func TestPasswordGrantWithoutRefreshGrant(t *testing.T) {
 	f := newFixture(t)
-	c, err := f.issuer.AuthenticateClient(t.Context(), "pw-only", "pw-secret")
+	c, err := f.issuer.AuthenticateClient(t.Context(), pwOnlyID, pwOnlySecret)
 	if err != nil {
 		t.Fatalf("AuthenticateClient() error = %v", err)
 	}
-	resp, err := f.issuer.PasswordGrant(t.Context(), c, "alice", "wonderland", nil)
+	resp, err := f.issuer.PasswordGrant(t.Context(), c, aliceName, alicePassword, nil)
 	if err != nil {
 		t.Fatalf("PasswordGrant() error = %v", err)
 	}
@@ -88,11 +88,11 @@ func TestAuthenticateClient(t *testing.T) {
 		name, id, secret string
 		wantErr          error
 	}{
-		{name: "confidential", id: "app", secret: "app-secret"},
-		{name: "public", id: "spa"},
-		{name: "wrong secret", id: "app", secret: "nope", wantErr: ErrInvalidClient},
-		{name: "missing secret", id: "app", wantErr: ErrInvalidClient},
-		{name: "secret for public client", id: "spa", secret: "x", wantErr: ErrInvalidClient},
+		{name: "confidential", id: confID, secret: confSecret},
+		{name: "public", id: pubID},
+		{name: "wrong secret", id: confID, secret: "nope", wantErr: ErrInvalidClient},
+		{name: "missing secret", id: confID, wantErr: ErrInvalidClient},
+		{name: "secret for public client", id: pubID, secret: "x", wantErr: ErrInvalidClient},
 		{name: "unknown client", id: "ghost", wantErr: ErrInvalidClient},
 	}
 	for _, tt := range tests {
@@ -330,8 +330,8 @@ func TestRevoke(t *testing.T) {
 		}
 	})
 	t.Run("StoreFailure", func(t *testing.T) {
-		f := newFixture(t, func(c *IssuerConfig) { c.Store = failingStore{} })
-		if err := f.issuer.Revoke(t.Context(), f.confid, "opaque", ""); !errors.Is(err, ErrTemporarilyUnavailable) || !errors.Is(err, errStoreDown) {
+		f := newFixture(t, func(c *IssuerConfig) { c.Store = oauth2test.Down() })
+		if err := f.issuer.Revoke(t.Context(), f.confid, "opaque", ""); !errors.Is(err, ErrTemporarilyUnavailable) || !errors.Is(err, oauth2test.ErrDown) {
 			t.Errorf("Revoke() error = %v, want %v wrapping the store error", err, ErrTemporarilyUnavailable)
 		}
 	})
@@ -344,14 +344,14 @@ func TestIntrospect(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Introspect(access) error = %v", err)
 	}
-	if !in.Active || in.Subject != "alice" || in.Scope != "email" || in.ClientID != "app" || in.TokenType != "Bearer" || in.ExpiresAt == 0 {
+	if !in.Active || in.Subject != aliceName || in.Scope != "email" || in.ClientID != confID || in.TokenType != "Bearer" || in.ExpiresAt == 0 {
 		t.Errorf("Introspect(access) = %+v", in)
 	}
 	in, err = f.issuer.Introspect(t.Context(), f.confid, tok.RefreshToken, HintAccessToken)
 	if err != nil {
 		t.Fatalf("Introspect(refresh) error = %v", err)
 	}
-	if !in.Active || in.Subject != "alice" || in.Scope != "email" || in.TokenType != "" {
+	if !in.Active || in.Subject != aliceName || in.Scope != "email" || in.TokenType != "" {
 		t.Errorf("Introspect(refresh) = %+v", in)
 	}
 	if _, err := f.issuer.RefreshGrant(t.Context(), f.confid, tok.RefreshToken, nil); err != nil {
@@ -370,9 +370,9 @@ func TestIntrospect(t *testing.T) {
 }
 
 func TestStoreFailureIsTemporarilyUnavailable(t *testing.T) {
-	f := newFixture(t, func(c *IssuerConfig) { c.Store = failingStore{} })
-	_, err := f.issuer.PasswordGrant(t.Context(), f.confid, "alice", "wonderland", nil)
-	if !errors.Is(err, ErrTemporarilyUnavailable) || !errors.Is(err, errStoreDown) {
+	f := newFixture(t, func(c *IssuerConfig) { c.Store = oauth2test.Down() })
+	_, err := f.issuer.PasswordGrant(t.Context(), f.confid, aliceName, alicePassword, nil)
+	if !errors.Is(err, ErrTemporarilyUnavailable) || !errors.Is(err, oauth2test.ErrDown) {
 		t.Errorf("PasswordGrant() error = %v, want %v wrapping the store error", err, ErrTemporarilyUnavailable)
 	}
 	_, err = f.issuer.RefreshGrant(t.Context(), f.confid, "whatever", nil)
@@ -417,7 +417,7 @@ func TestNewIssuerValidates(t *testing.T) {
 // cost, so that response time does not reveal which client ids exist.
 func TestUnknownClientChecksDummyOfSameCost(t *testing.T) {
 	f := newFixture(t)
-	if _, err := f.issuer.AuthenticateClient(t.Context(), "app", "app-secret"); err != nil {
+	if _, err := f.issuer.AuthenticateClient(t.Context(), confID, confSecret); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.issuer.AuthenticateClient(t.Context(), "ghost", "guess"); !errors.Is(err, ErrInvalidClient) {
@@ -483,21 +483,12 @@ func TestRevokeInsideLeeway(t *testing.T) {
 	}
 }
 
-// lostReplyStore commits a rotation and then reports a transport error, as
-// when the reply is lost or the statement commits after the caller's
-// deadline.
-type lostReplyStore struct{ Store }
-
-func (s lostReplyStore) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken) error {
-	if err := s.Store.RotateRefreshToken(ctx, oldHash, next); err != nil {
-		return err
-	}
-	return errors.New("read tcp 127.0.0.1:6379: i/o timeout")
-}
-
 func TestRefreshWhoseReplyWasLost(t *testing.T) {
 	f := newFixture(t)
-	f.issuer.cfg.Store = lostReplyStore{f.store}
+	// The rotation commits, and its reply is lost.
+	lost := oauth2test.New(f.store)
+	lost.Set(oauth2test.LoseReply, "RotateRefreshToken")
+	f.issuer.cfg.Store = lost
 	first := f.login(t, f.confid)
 	second, err := f.issuer.RefreshGrant(t.Context(), f.confid, first.RefreshToken, nil)
 	if err != nil {

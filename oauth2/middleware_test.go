@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 )
 
 func TestMiddleware(t *testing.T) {
@@ -37,8 +39,8 @@ func TestMiddleware(t *testing.T) {
 		wantChal   string // exact WWW-Authenticate, "" for none
 		wantBody   string
 	}{
-		{name: "valid", handler: profile, auth: []string{"Bearer " + tok.AccessToken}, wantStatus: 200, wantBody: "alice"},
-		{name: "scheme is case-insensitive", handler: profile, auth: []string{"bearer " + tok.AccessToken}, wantStatus: 200, wantBody: "alice"},
+		{name: "valid", handler: profile, auth: []string{"Bearer " + tok.AccessToken}, wantStatus: 200, wantBody: aliceName},
+		{name: "scheme is case-insensitive", handler: profile, auth: []string{"bearer " + tok.AccessToken}, wantStatus: 200, wantBody: aliceName},
 		{name: "no token", handler: profile, wantStatus: 401, wantChal: `Bearer realm="oauth2kit"`},
 		{name: "other scheme", handler: profile, auth: []string{"Basic YTpi"}, wantStatus: 401, wantChal: `Bearer realm="oauth2kit"`},
 		{name: "garbage token", handler: profile, auth: []string{"Bearer abc.def.ghi"}, wantStatus: 401,
@@ -97,7 +99,7 @@ func TestMiddlewareExpired(t *testing.T) {
 func TestMiddlewareFailsClosed(t *testing.T) {
 	f := newFixture(t)
 	tok := f.login(t, f.confid)
-	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: failingStore{}, Realm: "api"})
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: oauth2test.Down(), Logger: quiet, Realm: "api"})
 	if err != nil {
 		t.Fatal(err)
 	}

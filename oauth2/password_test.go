@@ -109,11 +109,11 @@ func TestPasswordAuthenticator(t *testing.T) {
 func TestPasswordChecksShedLoad(t *testing.T) {
 	f := newFixture(t)
 	fillHashSlots(t)
-	if _, err := f.issuer.PasswordGrant(t.Context(), f.public, "alice", "wonderland", nil); !errors.Is(err, ErrTemporarilyUnavailable) || !errors.Is(err, ErrOverloaded) {
+	if _, err := f.issuer.PasswordGrant(t.Context(), f.public, aliceName, alicePassword, nil); !errors.Is(err, ErrTemporarilyUnavailable) || !errors.Is(err, ErrOverloaded) {
 		t.Errorf("PasswordGrant() error = %v, want %v wrapping %v", err, ErrTemporarilyUnavailable, ErrOverloaded)
 	}
-	for _, id := range []string{"app", "ghost"} {
-		if _, err := f.issuer.AuthenticateClient(t.Context(), id, "app-secret"); !errors.Is(err, ErrTemporarilyUnavailable) {
+	for _, id := range []string{confID, "ghost"} {
+		if _, err := f.issuer.AuthenticateClient(t.Context(), id, confSecret); !errors.Is(err, ErrTemporarilyUnavailable) {
 			t.Errorf("AuthenticateClient(%q) error = %v, want %v", id, err, ErrTemporarilyUnavailable)
 		}
 	}

@@ -159,8 +159,8 @@ func TestTokenEndpointCapsScopeBeforeAuthentication(t *testing.T) {
 				users = &countingUsers{UserAuthenticator: c.Users}
 				c.Clients, c.Users = clients, users
 			})
-			form := url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"}, "scope": {tt.scope}}
-			w, body := post(t, f.issuer.TokenHandler(), form, basic("app", "app-secret"))
+			form := url.Values{"grant_type": {"password"}, "username": {aliceName}, "password": {alicePassword}, "scope": {tt.scope}}
+			w, body := post(t, f.issuer.TokenHandler(), form, basic(confID, confSecret))
 			if got, _ := body["error"].(string); got != tt.wantError {
 				t.Errorf("Got(error) = %q (status %d, body %v), want %q", got, w.Code, body, tt.wantError)
 			}

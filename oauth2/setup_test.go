@@ -1,9 +1,8 @@
 package oauth2
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,14 +12,32 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
 	"github.com/oauth2kit/oauth2kit/adapters/memstore"
-	"github.com/oauth2kit/oauth2kit/store"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 )
 
-// cheap hashes keep tests fast under -race; production uses the defaults.
-var cheapArgon2 = Argon2Params{Memory: 64, Time: 1, Threads: 1}
+// cheapArgon2 keeps hashing fast under -race (oauth2test's parameters);
+// production uses the defaults.
+var cheapArgon2 = Argon2Params{Memory: oauth2test.Argon2Memory, Time: oauth2test.Argon2Time, Threads: oauth2test.Argon2Threads}
+
+// The clients and user of the fixture: oauth2test's, under the short names
+// the black-box tests use too.
+const (
+	confID        = oauth2test.ConfidentialID
+	confSecret    = oauth2test.ConfidentialSecret
+	pubID         = oauth2test.PublicID
+	pwOnlyID      = oauth2test.PasswordOnlyID
+	pwOnlySecret  = oauth2test.PasswordOnlySecret
+	aliceName     = oauth2test.Username
+	alicePassword = oauth2test.Password
+)
 
 const testIssuer = "https://auth.example.test"
+
+// quiet is the fixtures' logger: the failures tests cause on purpose would
+// otherwise go to slog.Default() and bury the output of a failing test.
+var quiet = slog.New(slog.DiscardHandler)
 
 var hashCache sync.Map
 
@@ -68,8 +85,9 @@ type fixture struct {
 }
 
 // newFixture builds an Issuer on memstore with a confidential client
-// "app"/"app-secret", a public client "spa", a client "pw-only" without the
-// refresh grant, and user alice/wonderland allowed profile and email.
+// confID/confSecret, a public client pubID, a client pwOnlyID without the
+// refresh grant, user aliceName/alicePassword allowed profile and email,
+// and user bob/builder.
 func newFixture(t *testing.T, mutate ...func(*IssuerConfig)) *fixture {
 	t.Helper()
 	key, err := GenerateKey(EdDSA)
@@ -78,18 +96,18 @@ func newFixture(t *testing.T, mutate ...func(*IssuerConfig)) *fixture {
 	}
 	keys := NewKeySet(key)
 	clients, err := NewStaticClients(
-		Client{ID: "app", SecretHash: cheapHash(t, "app-secret"), GrantTypes: []string{GrantPassword, GrantRefreshToken},
+		Client{ID: confID, SecretHash: cheapHash(t, confSecret), GrantTypes: []string{GrantPassword, GrantRefreshToken},
 			Scopes: []string{"profile", "email", "admin"}, DefaultScopes: []string{"profile"}},
-		Client{ID: "spa", GrantTypes: []string{GrantPassword, GrantRefreshToken},
+		Client{ID: pubID, GrantTypes: []string{GrantPassword, GrantRefreshToken},
 			Scopes: []string{"profile", "email"}, DefaultScopes: []string{"profile", "email"}},
-		Client{ID: "pw-only", SecretHash: cheapHash(t, "pw-secret"), GrantTypes: []string{GrantPassword},
+		Client{ID: pwOnlyID, SecretHash: cheapHash(t, pwOnlySecret), GrantTypes: []string{GrantPassword},
 			Scopes: []string{"profile"}, DefaultScopes: []string{"profile"}},
 	)
 	if err != nil {
 		t.Fatalf("NewStaticClients() error = %v", err)
 	}
 	users, err := NewStaticUsers(
-		StaticUser{Username: "alice", PasswordHash: cheapHash(t, "wonderland"), Scopes: []string{"profile", "email"}},
+		StaticUser{Username: aliceName, PasswordHash: cheapHash(t, alicePassword), Scopes: []string{"profile", "email"}},
 		StaticUser{Username: "bob", PasswordHash: cheapHash(t, "builder")},
 	)
 	if err != nil {
@@ -104,6 +122,7 @@ func newFixture(t *testing.T, mutate ...func(*IssuerConfig)) *fixture {
 		Clients:         clients,
 		Users:           users,
 		ScopesSupported: []string{"profile", "email", "admin"},
+		Logger:          quiet,
 		Now:             clock.Now,
 	}
 	for _, m := range mutate {
@@ -113,18 +132,18 @@ func newFixture(t *testing.T, mutate ...func(*IssuerConfig)) *fixture {
 	if err != nil {
 		t.Fatalf("NewIssuer() error = %v", err)
 	}
-	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: keys, Revocations: cfg.Store, Now: clock.Now})
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: keys, Revocations: cfg.Store, Logger: quiet, Now: clock.Now})
 	if err != nil {
 		t.Fatalf("NewVerifier() error = %v", err)
 	}
-	confid, _ := clients.LookupClient(t.Context(), "app")
-	public, _ := clients.LookupClient(t.Context(), "spa")
+	confid, _ := clients.LookupClient(t.Context(), confID)
+	public, _ := clients.LookupClient(t.Context(), pubID)
 	return &fixture{issuer: iss, keys: keys, store: cfg.Store, clock: clock, confid: confid, public: public, verifier: v}
 }
 
 func (f *fixture) login(t *testing.T, c *Client, scope ...string) *TokenResponse {
 	t.Helper()
-	resp, err := f.issuer.PasswordGrant(t.Context(), c, "alice", "wonderland", scope)
+	resp, err := f.issuer.PasswordGrant(t.Context(), c, aliceName, alicePassword, scope)
 	if err != nil {
 		t.Fatalf("PasswordGrant() error = %v", err)
 	}
@@ -148,27 +167,6 @@ func post(t *testing.T, h http.Handler, form url.Values, mutate ...func(*http.Re
 		}
 	}
 	return w, body
-}
-
-// failingStore fails every call with errStoreDown, as a store whose server
-// is unreachable does.
-type failingStore struct{}
-
-var errStoreDown = errors.New("dial tcp 10.0.0.7:6379: connection refused")
-
-func (failingStore) CreateRefreshToken(context.Context, store.RefreshToken) error {
-	return errStoreDown
-}
-func (failingStore) GetRefreshToken(context.Context, []byte) (store.RefreshToken, error) {
-	return store.RefreshToken{}, errStoreDown
-}
-func (failingStore) RotateRefreshToken(context.Context, []byte, store.RefreshToken) error {
-	return errStoreDown
-}
-func (failingStore) RevokeGrant(context.Context, string, time.Time) error       { return errStoreDown }
-func (failingStore) RevokeAccessToken(context.Context, string, time.Time) error { return errStoreDown }
-func (failingStore) IsRevoked(context.Context, string, string) (bool, error) {
-	return false, errStoreDown
 }
 
 // activeKey returns the key s signs with now.

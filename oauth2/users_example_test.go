@@ -15,7 +15,7 @@ import (
 // the repository does the same over database/sql.
 func ExampleNewPasswordAuthenticator() {
 	type row struct{ subject, passwordHash string }
-	hash, err := oauth2.HashPasswordWith("wonderland", exampleArgon2)
+	hash, err := oauth2.HashPasswordWith("wonderland", fastArgon2)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func unusableHashes(t *testing.T) map[string]string {
 	return map[string]string{
 		"empty":          "",
 		"unknown format": "$unknown$v=1$c2FsdA$aGFzaA",
-		"plaintext":      "wonderland",
+		"plaintext":      alicePassword,
 		"argon2 threads": "$argon2id$v=19$m=64,t=1,p=255$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
 		"short bcrypt":   "$2a$10$short",
 		"bcrypt cost":    strings.Replace(string(bc), "$04$", "$31$", 1),
@@ -37,10 +37,10 @@ func TestPasswordGrantUnusableHashAnswersLikeBadCredentials(t *testing.T) {
 	hashes := unusableHashes(t)
 	var logs bytes.Buffer
 	f := newFixture(t, func(c *IssuerConfig) {
-		good := cheapHash(t, "wonderland")
+		good := cheapHash(t, alicePassword)
 		users, err := NewPasswordAuthenticator(func(_ context.Context, name string) (*User, string, error) {
-			if name == "alice" {
-				return &User{Subject: "alice"}, good, nil
+			if name == aliceName {
+				return &User{Subject: aliceName}, good, nil
 			}
 			if h, ok := hashes[name]; ok {
 				return &User{Subject: name}, h, nil
@@ -57,7 +57,7 @@ func TestPasswordGrantUnusableHashAnswersLikeBadCredentials(t *testing.T) {
 	grant := func(t *testing.T, username, password string) (int, string, string) {
 		t.Helper()
 		logs.Reset()
-		form := url.Values{"grant_type": {"password"}, "client_id": {"spa"}, "username": {username}, "password": {password}}
+		form := url.Values{"grant_type": {"password"}, "client_id": {pubID}, "username": {username}, "password": {password}}
 		w, body := post(t, h, form)
 		code, _ := body["error"].(string)
 		return w.Code, w.Body.String(), code
@@ -69,7 +69,7 @@ func TestPasswordGrantUnusableHashAnswersLikeBadCredentials(t *testing.T) {
 	if logs.Len() != 0 {
 		t.Errorf("Got(log for an unknown user) = %q, want nothing", logs.String())
 	}
-	if status, body, _ := grant(t, "alice", password); status != wantStatus || body != wantBody {
+	if status, body, _ := grant(t, aliceName, password); status != wantStatus || body != wantBody {
 		t.Errorf("Got(wrong password) = %d %s, want %d %s", status, body, wantStatus, wantBody)
 	}
 	if logs.Len() != 0 {
@@ -177,7 +177,7 @@ func TestClientUnusableSecretHashAnswersLikeUnknownClient(t *testing.T) {
 			answer := func(id string) (int, string) {
 				t.Helper()
 				form := url.Values{"grant_type": {"password"}, "client_id": {id}, "client_secret": {secret},
-					"username": {"alice"}, "password": {"wonderland"}}
+					"username": {aliceName}, "password": {alicePassword}}
 				w, _ := post(t, h, form)
 				return w.Code, w.Body.String()
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/oauth2kit/oauth2kit/adapters/memstore"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 )
 
 // forge signs arbitrary claims with arbitrary headers, so the verifier can
@@ -48,7 +49,7 @@ func forge(t *testing.T, alg jose.SignatureAlgorithm, key any, headers map[strin
 
 func validClaims(now time.Time) map[string]any {
 	return map[string]any{
-		"iss": testIssuer, "sub": "alice", "aud": testIssuer, "client_id": "app",
+		"iss": testIssuer, "sub": aliceName, "aud": testIssuer, "client_id": confID,
 		"exp": now.Add(time.Minute).Unix(), "iat": now.Unix(), "jti": "jti-1", "grant_id": "grant-1", "scope": "profile",
 	}
 }
@@ -144,7 +145,7 @@ func TestVerify(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Verify() error = %v, want nil", err)
 				}
-				if c.Subject != "alice" || c.ClientID != "app" || c.GrantID != "grant-1" || !c.HasScope("profile") {
+				if c.Subject != aliceName || c.ClientID != confID || c.GrantID != "grant-1" || !c.HasScope("profile") {
 					t.Errorf("Verify() = %+v", c)
 				}
 				return
@@ -180,7 +181,7 @@ func forgeRaw(t *testing.T, key any, headers map[string]any, payload []byte) str
 func TestVerifyRevocationUnavailable(t *testing.T) {
 	f := newFixture(t)
 	tok := f.login(t, f.confid)
-	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: failingStore{}, Now: f.clock.Now})
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: oauth2test.Down(), Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +194,7 @@ func TestVerifyRevocationUnavailable(t *testing.T) {
 func TestVerifyRevocationFailOpen(t *testing.T) {
 	f := newFixture(t)
 	tok := f.login(t, f.confid)
-	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: failingStore{},
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: oauth2test.Down(),
 		Revocation: RevocationFailOpen, Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -227,11 +228,11 @@ func TestNewVerifierValidates(t *testing.T) {
 		{"quote in realm", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, Revocation: RevocationUnchecked, Realm: `a"b`}},
 		// One setting for one policy: a checker that would be ignored, or a
 		// policy with nothing to check, is a mistake to report.
-		{"revocations but unchecked", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, Revocations: failingStore{}, Revocation: RevocationUnchecked}},
+		{"revocations but unchecked", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, Revocations: oauth2test.Down(), Revocation: RevocationUnchecked}},
 		{"fail open without revocations", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, Revocation: RevocationFailOpen}},
-		{"unknown policy", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, Revocations: failingStore{}, Revocation: RevocationUnchecked + 1}},
-		{"negative policy", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, Revocations: failingStore{}, Revocation: -1}},
-		{"leeway above MaxLeeway", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, Revocations: failingStore{}, Leeway: MaxLeeway + time.Second}},
+		{"unknown policy", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, Revocations: oauth2test.Down(), Revocation: RevocationUnchecked + 1}},
+		{"negative policy", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, Revocations: oauth2test.Down(), Revocation: -1}},
+		{"leeway above MaxLeeway", VerifierConfig{Issuer: "i", Audience: "a", Keys: keys, Revocations: oauth2test.Down(), Leeway: MaxLeeway + time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,19 +243,12 @@ func TestNewVerifierValidates(t *testing.T) {
 	}
 }
 
-// hangingStore answers IsRevoked only when its context ends, as a store
-// behind a dead network path does.
-type hangingStore struct{ failingStore }
-
-func (hangingStore) IsRevoked(ctx context.Context, _, _ string) (bool, error) {
-	<-ctx.Done()
-	return false, ctx.Err()
-}
-
 func TestVerifyBoundsTheRevocationLookup(t *testing.T) {
 	f := newFixture(t)
 	tok := f.login(t, f.confid)
-	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: hangingStore{},
+	hanging := oauth2test.Down()
+	hanging.Set(oauth2test.Hang, "IsRevoked") // a store behind a dead network path
+	v, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: hanging,
 		StoreTimeout: 20 * time.Millisecond, Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)

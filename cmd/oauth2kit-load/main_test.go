@@ -16,6 +16,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/oauth2kit/oauth2kit/adapters/memstore"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 	"github.com/oauth2kit/oauth2kit/oauth2"
 )
 
@@ -41,7 +42,7 @@ func newServer(t *testing.T, seen ...func(*http.Request)) *httptest.Server {
 	}))
 	t.Cleanup(srv.Close)
 
-	cheap := oauth2.Argon2Params{Memory: 64, Time: 1, Threads: 1}
+	cheap := oauth2.Argon2Params{Memory: oauth2test.Argon2Memory, Time: oauth2test.Argon2Time, Threads: oauth2test.Argon2Threads}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

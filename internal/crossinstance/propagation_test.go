@@ -13,6 +13,7 @@ import (
 
 	"github.com/oauth2kit/oauth2kit/adapters/pgstore"
 	"github.com/oauth2kit/oauth2kit/adapters/redisstore"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 	"github.com/oauth2kit/oauth2kit/internal/testenv"
 	"github.com/oauth2kit/oauth2kit/oauth2"
 )
@@ -74,7 +75,7 @@ type instance struct {
 
 func newInstance(t testing.TB, st oauth2.Store, keys *oauth2.KeySet) *instance {
 	t.Helper()
-	hash, _ := oauth2.HashPasswordWith("pw", oauth2.Argon2Params{Memory: 64, Time: 1, Threads: 1})
+	hash, _ := oauth2.HashPasswordWith("pw", oauth2.Argon2Params{Memory: oauth2test.Argon2Memory, Time: oauth2test.Argon2Time, Threads: oauth2test.Argon2Threads})
 	clients, err := oauth2.NewStaticClients(oauth2.Client{ID: "spa", GrantTypes: []string{oauth2.GrantPassword, oauth2.GrantRefreshToken}, Scopes: []string{"profile"}, DefaultScopes: []string{"profile"}})
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -153,21 +152,7 @@ type jwxSigner struct {
 // and alg set, from a new test server.
 func newJWXSigner(tb testing.TB, alg string) *jwxSigner {
 	tb.Helper()
-	var raw crypto.Signer
-	var err error
-	switch alg {
-	case oauth2.EdDSA:
-		_, raw, err = ed25519.GenerateKey(rand.Reader)
-	case oauth2.ES256:
-		raw, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case oauth2.RS256:
-		raw, err = rsa.GenerateKey(rand.Reader, 2048)
-	default:
-		tb.Fatalf("newJWXSigner(%q): unsupported", alg)
-	}
-	if err != nil {
-		tb.Fatalf("generating %s key: %v", alg, err)
-	}
+	raw := generatePrivateKey(tb, alg)
 	priv, err := jwk.Import(raw)
 	if err != nil {
 		tb.Fatalf("jwk.Import() error = %v", err)

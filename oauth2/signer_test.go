@@ -45,20 +45,29 @@ func (k *kmsSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]
 
 func newKMSSigner(tb testing.TB, alg string) *kmsSigner {
 	tb.Helper()
-	var inner crypto.Signer
+	return &kmsSigner{inner: generatePrivateKey(tb, alg)}
+}
+
+// generatePrivateKey returns a fresh in-memory private key for alg (EdDSA,
+// ES256 or RS256).
+func generatePrivateKey(tb testing.TB, alg string) crypto.Signer {
+	tb.Helper()
+	var k crypto.Signer
 	var err error
 	switch alg {
 	case oauth2.EdDSA:
-		_, inner, err = ed25519.GenerateKey(rand.Reader)
+		_, k, err = ed25519.GenerateKey(rand.Reader)
 	case oauth2.ES256:
-		inner, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	case oauth2.RS256:
-		inner, err = rsa.GenerateKey(rand.Reader, 2048)
+		k, err = rsa.GenerateKey(rand.Reader, 2048)
+	default:
+		tb.Fatalf("generatePrivateKey(%q): unsupported algorithm", alg)
 	}
-	if err != nil || inner == nil {
-		tb.Fatalf("generating the %s key of a KMS signer: %v", alg, err)
+	if err != nil {
+		tb.Fatalf("generating a %s key: %v", alg, err)
 	}
-	return &kmsSigner{inner: inner}
+	return k
 }
 
 // A key the SDK can only ask to sign, as a KMS's is, issues tokens that an

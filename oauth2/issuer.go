@@ -186,8 +186,10 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if _, err := cfg.Keys.SigningKey(context.Background()); err != nil {
+	if k, err := cfg.Keys.SigningKey(context.Background()); err != nil {
 		return nil, fmt.Errorf("oauth2: IssuerConfig.Keys: %w", err)
+	} else if k == nil || k.signer == nil {
+		return nil, errors.New("oauth2: IssuerConfig.Keys: the signing key cannot sign (a key from a JWKS only verifies)")
 	}
 	if sk, ok := cfg.Keys.(*SharedKeySet); ok && sk.cfg.RetainFor < cfg.AccessTokenTTL+cfg.Leeway+sk.cfg.ReloadInterval {
 		// Other instances drop a retired key RetainFor after its retirement.

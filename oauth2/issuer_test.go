@@ -390,6 +390,11 @@ func TestNewIssuerValidates(t *testing.T) {
 	}{
 		{"no issuer", func(c *IssuerConfig) { c.Issuer = "" }},
 		{"no keys", func(c *IssuerConfig) { c.Keys = nil }},
+		{"key set without an active key", func(c *IssuerConfig) { c.Keys = NewKeySet(nil) }},
+		{"signing key that only verifies", func(c *IssuerConfig) {
+			k := activeKey(t, f.keys)
+			c.Keys = NewKeySet(verificationKey(k.ID(), k.Algorithm(), k.Public()))
+		}},
 		{"no store", func(c *IssuerConfig) { c.Store = nil }},
 		{"no clients", func(c *IssuerConfig) { c.Clients = nil }},
 		{"negative ttl", func(c *IssuerConfig) { c.AccessTokenTTL = -time.Second }},

@@ -47,7 +47,8 @@ const (
 // key is a shared secret and never is. A Key a KeyResolver returns may be
 // public only: it verifies and cannot sign.
 //
-// A Key is safe for concurrent use and never changes once made.
+// A Key is safe for concurrent use, and what its methods return never
+// changes.
 type Key struct {
 	id     string
 	alg    string
@@ -408,11 +409,8 @@ func (s *KeySet) Keys(context.Context) ([]*Key, error) { return s.ring.keys(), n
 // Rotate makes next the active key. The previous active key is retired: it
 // keeps verifying until the tokens it signed have expired.
 func (s *KeySet) Rotate(next *Key) error {
-	if next == nil {
-		return errors.New("oauth2: Rotate(nil)")
-	}
-	if next.signer == nil {
-		return fmt.Errorf("oauth2: Rotate: key %q cannot sign", next.id)
+	if next == nil || next.signer == nil {
+		return errors.New("oauth2: Rotate needs a key that signs (from GenerateKey or NewKey)")
 	}
 	r := &s.ring
 	r.mu.Lock()

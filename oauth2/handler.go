@@ -47,12 +47,16 @@ func (i *Issuer) Handler() http.Handler {
 	return mux
 }
 
+// issuerPath is the path of the issuer URL as it appears in the URL, still
+// escaped: ServeMux unescapes a pattern segment by segment, as it does a
+// request path, so an escaped slash stays inside its segment. The decoded
+// path would split it in two and match no request.
 func (i *Issuer) issuerPath() string {
 	u, err := url.Parse(i.cfg.Issuer)
 	if err != nil {
 		return ""
 	}
-	return u.Path
+	return u.EscapedPath()
 }
 
 // TokenHandler serves the token endpoint (RFC 6749 §3.2): the password and

@@ -15,7 +15,9 @@
 // A Verifier checks access tokens, with keys from a KeySet or a remote JWKS
 // (RemoteKeySet): the algorithm is fixed by the key, never by the token; typ,
 // iss, aud, exp, nbf and iat are checked; and revocation of the token and of
-// its grant is looked up in the store. Verifier.Middleware and
+// its grant is looked up in the store, or, by a resource server that cannot
+// reach the store, asked of the authorization server's introspection
+// endpoint (IntrospectionChecker). Verifier.Middleware and
 // Verifier.RequireToken guard net/http handlers per RFC 6750, and
 // ClaimsFromContext gives handlers the verified claims.
 //

@@ -64,6 +64,14 @@ func TestConfigRule(t *testing.T) {
 			return err
 		}
 	}
+	newIntrospection := func(m func(*IntrospectionCheckerConfig)) func() error {
+		return func() error {
+			cfg := IntrospectionCheckerConfig{URL: testIssuer + IntrospectionPath, ClientID: "rs", ClientSecret: "rs-secret"}
+			m(&cfg)
+			_, err := NewIntrospectionChecker(cfg)
+			return err
+		}
+	}
 	const neg = -time.Second
 	tests := []struct {
 		field   string
@@ -88,6 +96,8 @@ func TestConfigRule(t *testing.T) {
 		{"SharedKeysConfig.RotateAfter", newShared(func(c *SharedKeysConfig) { c.RotateAfter = neg }), false},
 		{"RemoteKeySetOptions.RefreshInterval", newRemoteSet(func(o *RemoteKeySetOptions) { o.RefreshInterval = neg }), true},
 		{"RemoteKeySetOptions.MinRefetchInterval", newRemoteSet(func(o *RemoteKeySetOptions) { o.MinRefetchInterval = neg }), true},
+		{"IntrospectionCheckerConfig.CacheTTL", newIntrospection(func(c *IntrospectionCheckerConfig) { c.CacheTTL = neg }), false},
+		{"IntrospectionCheckerConfig.CacheSize", newIntrospection(func(c *IntrospectionCheckerConfig) { c.CacheSize = -1 }), false},
 		{"Sweep interval", func() error { return Sweep(t.Context(), st, neg, nil) }, true},
 	}
 	for _, tt := range tests {

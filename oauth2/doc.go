@@ -18,7 +18,9 @@
 // A Verifier checks access tokens, with keys from a KeyResolver (a KeySet,
 // a SharedKeySet, or a remote JWKS through RemoteKeySet): the algorithm is fixed by the key, never by the token; typ,
 // iss, aud, exp, nbf and iat are checked; and revocation of the token and of
-// its grant is looked up in the store. Verifier.Middleware and
+// its grant is looked up in the store, or, by a resource server that cannot
+// reach the store, asked of the authorization server's introspection
+// endpoint (IntrospectionChecker). Verifier.Middleware and
 // Verifier.RequireToken guard net/http handlers per RFC 6750, and
 // ClaimsFromContext gives handlers the verified claims.
 //
@@ -38,8 +40,8 @@
 // # Configuration
 //
 // Every setting of IssuerConfig, VerifierConfig, RevocationViewConfig,
-// SharedKeysConfig and RemoteKeySetOptions, and the interval of Sweep,
-// follows one rule:
+// SharedKeysConfig, IntrospectionCheckerConfig and RemoteKeySetOptions,
+// and the interval of Sweep, follows one rule:
 //
 //   - The zero value means the default, which the field's doc names (a
 //     Default... constant for a number).

@@ -31,11 +31,24 @@ const MaxFormBytes = 32 << 10
 // TokenPath, RevocationPath, IntrospectionPath and JWKSPath, and the
 // authorization server metadata (RFC 8414) at MetadataPath followed by the
 // issuer URL's path (RFC 8414 §3.1). For the issuer
-// https://example.com/tenant, the token endpoint is
-// /tenant/oauth2/token and the metadata is at
-// /.well-known/oauth-authorization-server/tenant; for an issuer without a
-// path, both go at the root. A trailing slash of the issuer URL is
-// ignored.
+// https://example.com/auth, the token endpoint is /auth/oauth2/token and
+// the metadata is at /.well-known/oauth-authorization-server/auth; for an
+// issuer without a path, both go at the root. A trailing slash of the
+// issuer URL is ignored.
+//
+// Handler matches the whole request path, so mount it without stripping
+// anything. For an issuer without a path, mux.Handle("/", h), or a route
+// for each path it serves. For https://example.com/auth, either
+// mux.Handle("/", h), or routes for "/auth/" and for
+// MetadataPath+"/auth": the metadata lies outside the issuer's path, so
+// that prefix alone does not reach it. With chi, r.Mount("/auth", h) and
+// r.Handle(MetadataPath+"/auth", h); Mount passes the request path on
+// whole. Behind http.StripPrefix, or a proxy that removes the issuer's path
+// before the request reaches the application, Handler finds nothing to
+// serve: mount TokenHandler, RevocationHandler, IntrospectionHandler and
+// JWKSHandler at the paths the requests arrive with (TokenPath and so on),
+// and MetadataHandler at the metadata's. The issuer URL, which the
+// metadata's endpoint URLs start with, must be the one clients use.
 func (i *Issuer) Handler() http.Handler {
 	base := strings.TrimSuffix(i.issuerPath(), "/")
 	mux := http.NewServeMux()
@@ -48,12 +61,16 @@ func (i *Issuer) Handler() http.Handler {
 	return mux
 }
 
+// issuerPath is the path of the issuer URL as it appears in the URL, still
+// escaped: ServeMux unescapes a pattern segment by segment, as it does a
+// request path, so an escaped slash stays inside its segment. The decoded
+// path would split it in two and match no request.
 func (i *Issuer) issuerPath() string {
 	u, err := url.Parse(i.cfg.Issuer)
 	if err != nil {
 		return ""
 	}
-	return u.Path
+	return u.EscapedPath()
 }
 
 // TokenHandler serves the token endpoint (RFC 6749 §3.2): the password and

@@ -45,7 +45,9 @@ func lastAccepted(exp time.Time) time.Time { return exp.Add(MaxLeeway) }
 type IssuerConfig struct {
 	// Issuer is the issuer identifier (RFC 8414 §2): an https URL (http
 	// for local development) with a host and without user info, query or
-	// fragment; NewIssuer refuses any other. It is the iss claim.
+	// fragment, whose path, if any, has no empty, "." or ".." segment;
+	// NewIssuer refuses any other. It is the iss claim. Its path decides
+	// where Handler serves the endpoints.
 	Issuer string
 	// Audience is the aud claim of access tokens: the resource servers'
 	// identifiers. Empty means the Issuer itself.
@@ -156,7 +158,7 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	case cfg.Issuer == "":
 		return nil, errors.New("oauth2: IssuerConfig.Issuer is required")
 	case !validIssuer(cfg.Issuer):
-		return nil, fmt.Errorf("oauth2: IssuerConfig.Issuer %q must be an http(s) URL with a host and no query, fragment or user info", cfg.Issuer)
+		return nil, fmt.Errorf("oauth2: IssuerConfig.Issuer %q must be an http(s) URL with a host, no query, fragment or user info, and no empty, . or .. path segment", cfg.Issuer)
 	case cfg.Keys == nil:
 		return nil, errors.New("oauth2: IssuerConfig.Keys is required")
 	case cfg.Store == nil:
@@ -242,11 +244,29 @@ func (i *Issuer) logger() *slog.Logger {
 
 // validIssuer reports whether s is an issuer identifier RFC 8414 §2 allows
 // (https, or http for local development), with nothing in its path that
-// would make a bad route pattern.
+// would make a bad route pattern or a route no request reaches.
 func validIssuer(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil &&
-		u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && !strings.ContainsAny(u.Path, "{} ")
+		u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && !strings.ContainsAny(u.Path, "{} ") &&
+		cleanPath(u.Path)
+}
+
+// cleanPath reports whether p, a URL's decoded path, has no empty, "." or
+// ".." segment, apart from one trailing slash. ServeMux redirects a request
+// for any other path to its cleaned form, so Handler's endpoints under such
+// an issuer path would never be reached.
+func cleanPath(p string) bool {
+	p = strings.TrimSuffix(p, "/")
+	if p == "" {
+		return true
+	}
+	for seg := range strings.SplitSeq(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // TokenResponse is a successful token response (RFC 6749 §5.1).

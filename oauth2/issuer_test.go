@@ -406,6 +406,14 @@ func TestNewIssuerValidates(t *testing.T) {
 		{"issuer with fragment", func(c *IssuerConfig) { c.Issuer = "https://x/a#b" }},
 		{"issuer with pattern braces", func(c *IssuerConfig) { c.Issuer = "http://x/{a" }},
 		{"issuer with user info", func(c *IssuerConfig) { c.Issuer = "https://u:p@x" }},
+		// ServeMux redirects a request for an unclean path to the clean
+		// one, so Handler could never serve these issuers' endpoints.
+		{"issuer path with dot-dot", func(c *IssuerConfig) { c.Issuer = "https://x/a/../b" }},
+		{"issuer path with dot", func(c *IssuerConfig) { c.Issuer = "https://x/a/./b" }},
+		{"issuer path ending in dot-dot", func(c *IssuerConfig) { c.Issuer = "https://x/a/.." }},
+		{"issuer path with escaped dots", func(c *IssuerConfig) { c.Issuer = "https://x/%2E%2E/b" }},
+		{"issuer path with empty segment", func(c *IssuerConfig) { c.Issuer = "https://x/a//b" }},
+		{"issuer path of two slashes", func(c *IssuerConfig) { c.Issuer = "https://x//" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -415,6 +423,22 @@ func TestNewIssuerValidates(t *testing.T) {
 				t.Errorf("NewIssuer() error = nil, want an error")
 			}
 		})
+	}
+}
+
+// Issuer URLs with and without a path, with and without a trailing slash,
+// are all served by Handler.
+func TestNewIssuerAcceptsIssuerPaths(t *testing.T) {
+	good := newFixture(t).issuer.cfg
+	for _, issuer := range []string{
+		"https://x", "https://x/", "https://x/auth", "https://x/auth/", "https://x/tenants/acme",
+		"https://x/tenants%2Facme", "https://x/a.b/..c", "http://localhost:8080/auth",
+	} {
+		cfg := good
+		cfg.Issuer = issuer
+		if _, err := NewIssuer(cfg); err != nil {
+			t.Errorf("NewIssuer(Issuer: %q) error = %v, want nil", issuer, err)
+		}
 	}
 }
 

@@ -19,7 +19,9 @@ import (
 // parse, so an oversized header cannot make every request expensive.
 const DefaultMaxTokenSize = 8 << 10
 
-// RevocationChecker is the part of a Store the Verifier needs.
+// RevocationChecker is the part of a Store the Verifier needs: a Store, a
+// *RevocationView or an *IntrospectionChecker implements it. A checker that
+// needs the token itself implements TokenRevocationChecker too.
 type RevocationChecker interface {
 	IsRevoked(ctx context.Context, jti, grantID string) (bool, error)
 }
@@ -38,7 +40,9 @@ const (
 	// the store is down.
 	RevocationFailOpen
 	// RevocationUnchecked accepts revoked tokens until they expire, for a
-	// resource server that cannot reach the store. Revocations must be nil.
+	// resource server that can reach neither the store nor the
+	// authorization server's introspection endpoint (IntrospectionChecker).
+	// Revocations must be nil.
 	RevocationUnchecked
 )
 
@@ -71,8 +75,12 @@ type VerifierConfig struct {
 	// Keys resolves a token's kid to its verification key: a *KeySet, a
 	// *RemoteKeySet, or your own.
 	Keys KeyResolver
-	// Revocations is checked for the token's jti and grant. It is required
-	// unless Revocation is RevocationUnchecked, and must then be nil.
+	// Revocations is checked for the token's jti and grant: the Store, a
+	// *RevocationView over it, or, for a resource server that cannot reach
+	// the store, an *IntrospectionChecker, which asks the authorization
+	// server about the token itself (see TokenRevocationChecker). It is
+	// required unless Revocation is RevocationUnchecked, and must then be
+	// nil.
 	Revocations RevocationChecker
 	// Revocation is what Verify does about revocation; the zero value is
 	// RevocationFailClosed.
@@ -82,9 +90,10 @@ type VerifierConfig struct {
 	// MaxLeeway past a token's expiry, so a verifier more lenient than that
 	// would accept a revoked token again.
 	Leeway time.Duration
-	// StoreTimeout bounds the revocation lookup, so a hung store answers
-	// 503 rather than holding requests; 0 means DefaultStoreTimeout. A
-	// RevocationView bounds its own store calls (RevocationViewConfig).
+	// StoreTimeout bounds the revocation lookup (a store call, or an
+	// IntrospectionChecker's request), so a hung store answers 503 rather
+	// than holding requests; 0 means DefaultStoreTimeout. A RevocationView
+	// bounds its own store calls (RevocationViewConfig).
 	StoreTimeout time.Duration
 	// CacheSize is how many verified tokens are remembered, so that a
 	// token presented again skips parsing and signature verification (its
@@ -120,6 +129,8 @@ type Verifier struct {
 	// RevocationView, which mostly answers from memory), so Verify adds no
 	// timer of its own on the hot path.
 	selfBounded bool
+	// byToken is Revocations when it needs the token itself.
+	byToken TokenRevocationChecker
 }
 
 // selfBoundedChecker is a RevocationChecker that puts a timeout on every
@@ -130,7 +141,8 @@ type selfBoundedChecker interface {
 }
 
 // DefaultCacheSize is the default number of verified tokens a Verifier
-// remembers: a few megabytes at typical token sizes.
+// remembers (a few megabytes at typical token sizes), and of answers an
+// IntrospectionChecker remembers.
 const DefaultCacheSize = 4096
 
 // NewVerifier validates cfg and returns a Verifier.
@@ -171,6 +183,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	}
 	v := &Verifier{cfg: cfg}
 	_, v.selfBounded = cfg.Revocations.(selfBoundedChecker)
+	v.byToken, _ = cfg.Revocations.(TokenRevocationChecker)
 	switch {
 	case cfg.CacheSize == 0:
 		v.cache = newTokenCache(DefaultCacheSize)
@@ -196,7 +209,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	if err := v.checkTimes(c); err != nil {
 		return nil, err
 	}
-	if err := v.checkRevoked(ctx, c); err != nil {
+	if err := v.checkRevoked(ctx, raw, c); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -368,23 +381,28 @@ func (v *Verifier) checkTimes(c *Claims) error {
 	return nil
 }
 
-func (v *Verifier) checkRevoked(ctx context.Context, c *Claims) error {
+func (v *Verifier) checkRevoked(ctx context.Context, raw string, c *Claims) error {
 	if v.cfg.Revocations == nil {
 		return nil
 	}
+	if !v.selfBounded {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, v.cfg.StoreTimeout)
+		defer cancel()
+	}
 	var revoked bool
 	var err error
-	if v.selfBounded {
-		revoked, err = v.cfg.Revocations.IsRevoked(ctx, c.ID, c.GrantID)
+	if v.byToken != nil {
+		revoked, err = v.byToken.IsTokenRevoked(ctx, raw, c)
 	} else {
-		ctx, cancel := context.WithTimeout(ctx, v.cfg.StoreTimeout)
 		revoked, err = v.cfg.Revocations.IsRevoked(ctx, c.ID, c.GrantID)
-		cancel()
 	}
-	if err != nil {
-		if v.cfg.Revocation == RevocationFailOpen {
-			return nil
-		}
+	switch {
+	case err != nil && v.cfg.Revocation == RevocationFailOpen:
+		return nil
+	case errors.Is(err, ErrRevocationUnavailable):
+		return err // already says so
+	case err != nil:
 		return fmt.Errorf("%w: %w", ErrRevocationUnavailable, err)
 	}
 	if revoked {

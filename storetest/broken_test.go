@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -165,6 +167,24 @@ var brokenCases = []brokenCase{
 		newStore: func() store.Store { return deleteExpiredMiscounts{memstore.New()} },
 		run:      "DeleteExpired",
 		wantFail: []string{"DeleteExpired/RemovesExpired"},
+	},
+	{
+		name:     "AttemptsLoseUpdates",
+		newStore: func() store.Store { return &attemptsLoseUpdates{Store: memstore.New()} },
+		run:      "Attempts/ConcurrentFailuresCounted",
+		wantFail: []string{"Attempts/ConcurrentFailuresCounted"},
+	},
+	{
+		name:     "AttemptsExpiryShortened",
+		newStore: func() store.Store { return attemptsExpiryShortened{memstore.New()} },
+		run:      "Attempts/LaterExpiryKept",
+		wantFail: []string{"Attempts/LaterExpiryKept"},
+	},
+	{
+		name:     "AttemptsResetIgnored",
+		newStore: func() store.Store { return attemptsResetIgnored{memstore.New()} },
+		run:      "Attempts",
+		wantFail: []string{"Attempts/ResetForgets"},
 	},
 }
 
@@ -589,3 +609,60 @@ func (f grantFilter) Revoked(r store.Revocation) {
 func (s watchDropsGrants) WatchRevocations(ctx context.Context, h store.RevocationListener) error {
 	return s.Store.WatchRevocations(ctx, grantFilter{h})
 }
+
+// attemptsLoseUpdates counts failures with a read and a later write, so
+// concurrent failures overwrite each other's counts.
+type attemptsLoseUpdates struct {
+	*memstore.Store
+	counts sync.Map // key -> *atomic.Int64
+}
+
+func (s *attemptsLoseUpdates) AddFailure(ctx context.Context, key string, _ time.Time) (store.Attempts, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Attempts{}, err
+	}
+	c, _ := s.counts.LoadOrStore(key, new(atomic.Int64))
+	n := c.(*atomic.Int64).Load()
+	runtime.Gosched()
+	c.(*atomic.Int64).Store(n + 1)
+	return store.Attempts{Failures: int(n + 1), Last: time.Now()}, nil
+}
+
+func (s *attemptsLoseUpdates) GetAttempts(ctx context.Context, keys ...string) ([]store.Attempts, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]store.Attempts, len(keys))
+	for i, k := range keys {
+		if c, ok := s.counts.Load(k); ok {
+			out[i].Failures = int(c.(*atomic.Int64).Load())
+		}
+	}
+	return out, nil
+}
+
+// attemptsExpiryShortened gives the record the expiry of the last failure,
+// even when an earlier one asked for a later expiry.
+type attemptsExpiryShortened struct{ *memstore.Store }
+
+func (s attemptsExpiryShortened) AddFailure(ctx context.Context, key string, expiresAt time.Time) (store.Attempts, error) {
+	prev, err := s.Store.GetAttempts(ctx, key)
+	if err != nil {
+		return store.Attempts{}, err
+	}
+	if err := s.Store.ResetAttempts(ctx, key); err != nil {
+		return store.Attempts{}, err
+	}
+	var a store.Attempts
+	for range prev[0].Failures + 1 {
+		if a, err = s.Store.AddFailure(ctx, key, expiresAt); err != nil {
+			return store.Attempts{}, err
+		}
+	}
+	return a, nil
+}
+
+// attemptsResetIgnored never forgets a record.
+type attemptsResetIgnored struct{ *memstore.Store }
+
+func (attemptsResetIgnored) ResetAttempts(ctx context.Context, _ string) error { return ctx.Err() }

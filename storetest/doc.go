@@ -141,6 +141,28 @@
 //   - Keys/Context: with a cancelled context GetKeySet and SwapKeySet MUST
 //     fail with an error matching context.Canceled and store nothing.
 //
+// Optional capability store.AttemptStore (failed credential checks counted
+// for throttling); stores that do not implement it skip these subtests:
+//
+//   - Attempts/EmptyIsZero: GetAttempts MUST return one zero record per key
+//     without a live record, in order, and nothing for no keys.
+//   - Attempts/AddCounts: successive AddFailure calls on one key MUST return
+//     Failures 1, 2, 3, with Last the time of each call, never going back;
+//     GetAttempts MUST report the same.
+//   - Attempts/KeysIndependent: failures under one key MUST NOT show under
+//     another, and GetAttempts MUST answer in the order of its keys, a key
+//     given twice included.
+//   - Attempts/ResetForgets: after ResetAttempts a key MUST report no
+//     failures and count from 1 again, other keys MUST keep theirs, and
+//     resetting an unknown key MUST succeed.
+//   - Attempts/Expires: a record MUST be gone once its expiry has passed,
+//     and AddFailure MUST then start a new record at 1.
+//   - Attempts/LaterExpiryKept: an AddFailure with an earlier expiry than
+//     the record has MUST NOT shorten it.
+//   - Attempts/Context: with a cancelled context AddFailure, GetAttempts and
+//     ResetAttempts MUST fail with an error matching context.Canceled and
+//     change nothing.
+//
 // Optional capability store.RevocationWatcher (revocations pushed to an
 // in-memory view); stores that do not implement it skip these subtests:
 //
@@ -174,6 +196,10 @@
 //   - Keys/SwapIsAtomic: of 64 concurrent swaps from one version, exactly
 //     one MUST succeed, every other MUST fail with ErrConflict, and the
 //     winner's set MUST be the one stored. (Skipped without store.KeyStore.)
+//   - Attempts/ConcurrentFailuresCounted: of 128 concurrent AddFailure
+//     calls on one key, each MUST be counted once: they MUST return each
+//     Failures from 1 to 128 exactly once, and the record MUST end at 128.
+//     (Skipped without store.AttemptStore.)
 //   - Watch/ConcurrentRevocationsDelivered: of 64 concurrent revocations
 //     every one MUST be delivered to a watcher. (Skipped without
 //     store.RevocationWatcher.)

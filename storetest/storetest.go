@@ -90,6 +90,14 @@ var basic = []requirement{
 	{name: "Keys/StaleSwapConflicts", test: testKeysStaleSwapConflicts},
 	{name: "Keys/Context", test: testKeysContext},
 
+	{name: "Attempts/EmptyIsZero", test: testAttemptsEmpty},
+	{name: "Attempts/AddCounts", test: testAttemptsCount},
+	{name: "Attempts/KeysIndependent", test: testAttemptsKeysIndependent},
+	{name: "Attempts/ResetForgets", test: testAttemptsReset},
+	{name: "Attempts/Expires", parallel: true, test: testAttemptsExpire},
+	{name: "Attempts/LaterExpiryKept", parallel: true, test: testAttemptsLaterExpiryKept},
+	{name: "Attempts/Context", test: testAttemptsContext},
+
 	{name: "Watch/Delivers", test: testWatchDelivers},
 	{name: "Watch/Alive", parallel: true, test: testWatchAlive},
 	{name: "Watch/EndsWithContext", test: testWatchEndsWithContext},
@@ -103,6 +111,7 @@ var concurrency = []requirement{
 	{name: "Revocation/ConcurrentRevokeAndCheck", test: testConcurrentRevokeAndCheck},
 	{name: "Revocation/ConcurrentRevokeKeepsLaterExpiry", parallel: true, test: testConcurrentRevokeLater},
 	{name: "Keys/SwapIsAtomic", test: testKeysSwapIsAtomic},
+	{name: "Attempts/ConcurrentFailuresCounted", test: testAttemptsConcurrent},
 	{name: "Watch/ConcurrentRevocationsDelivered", test: testWatchConcurrentRevocations},
 }
 

@@ -29,6 +29,7 @@ type Store struct {
 	refresh   map[string]store.RefreshToken // by string(Hash)
 	grants    map[string]time.Time          // revoked grant ID -> expiry
 	jtis      map[string]time.Time          // revoked access-token jti -> expiry
+	attempts  map[string]attempts           // failed attempts by key
 	keySet    store.SigningKeySet
 	watchers  map[*watcher]struct{}
 	lastSweep time.Time
@@ -60,6 +61,7 @@ func New(opts ...Option) *Store {
 		refresh:       make(map[string]store.RefreshToken),
 		grants:        make(map[string]time.Time),
 		jtis:          make(map[string]time.Time),
+		attempts:      make(map[string]attempts),
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -212,6 +214,12 @@ func (s *Store) deleteExpiredLocked(now time.Time) int {
 				delete(m, id)
 				n++
 			}
+		}
+	}
+	for k, a := range s.attempts {
+		if !now.Before(a.expiresAt) {
+			delete(s.attempts, k)
+			n++
 		}
 	}
 	return n

@@ -1,0 +1,210 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/oauth2kit/oauth2kit/store"
+)
+
+// attemptStore returns s as a store.AttemptStore, or skips the subtest:
+// counting failed attempts is an optional capability.
+func attemptStore(t *testing.T, s store.Store) store.AttemptStore {
+	t.Helper()
+	a, ok := s.(store.AttemptStore)
+	if !ok {
+		t.Skipf("storetest: %T does not implement store.AttemptStore: capability not implemented, nothing to test", s)
+	}
+	return a
+}
+
+// attemptsTTL is the expiry of the attempt records of subtests that do not
+// wait for it.
+const attemptsTTL = time.Hour
+
+func mustAddFailure(ctx context.Context, t *testing.T, a store.AttemptStore, key string, expiresAt time.Time) store.Attempts {
+	t.Helper()
+	got, err := a.AddFailure(ctx, key, expiresAt)
+	if err != nil {
+		t.Fatalf("AddFailure(%q) error = %v", key, err)
+	}
+	return got
+}
+
+// wantFailures checks the Failures GetAttempts reports for each key.
+func wantFailures(ctx context.Context, t *testing.T, a store.AttemptStore, keys []string, want []int) []store.Attempts {
+	t.Helper()
+	got, err := a.GetAttempts(ctx, keys...)
+	if err != nil {
+		t.Fatalf("GetAttempts(%q) error = %v", keys, err)
+	}
+	if len(got) != len(keys) {
+		t.Fatalf("GetAttempts(%d keys) returned %d records, want one per key", len(keys), len(got))
+	}
+	counts := make([]int, len(got))
+	for i, g := range got {
+		counts[i] = g.Failures
+	}
+	if !slices.Equal(counts, want) {
+		t.Errorf("GetAttempts(%q) failures = %v, want %v", keys, counts, want)
+	}
+	return got
+}
+
+func testAttemptsEmpty(ctx context.Context, t *testing.T, s store.Store) {
+	a := attemptStore(t, s)
+	got := wantFailures(ctx, t, a, []string{newID("attempt"), newID("attempt")}, []int{0, 0})
+	for i, g := range got {
+		if !g.Last.IsZero() {
+			t.Errorf("GetAttempts(unknown key %d).Last = %v, want the zero time", i, g.Last)
+		}
+	}
+	none, err := a.GetAttempts(ctx)
+	if err != nil || len(none) != 0 {
+		t.Errorf("GetAttempts() with no keys = %v, %v, want no records and no error", none, err)
+	}
+}
+
+func testAttemptsCount(ctx context.Context, t *testing.T, s store.Store) {
+	a := attemptStore(t, s)
+	key := newID("attempt")
+	exp := now().Add(attemptsTTL)
+	var last time.Time
+	for want := 1; want <= 3; want++ {
+		before := now()
+		got := mustAddFailure(ctx, t, a, key, exp)
+		after := now()
+		if got.Failures != want {
+			t.Errorf("AddFailure() call %d: Failures = %d, want %d", want, got.Failures, want)
+		}
+		// The adapter's clock may differ from the suite's by the margin
+		// the Expiry rule allows.
+		if got.Last.Before(before.Add(-expiryMargin)) || got.Last.After(after.Add(expiryMargin)) || got.Last.Before(last) {
+			t.Errorf("AddFailure() call %d: Last = %v, want the time of the call (%v to %v), never earlier than the previous %v",
+				want, got.Last, before, after, last)
+		}
+		last = got.Last
+	}
+	rec := wantFailures(ctx, t, a, []string{key}, []int{3})
+	if !rec[0].Last.Equal(last) {
+		t.Errorf("GetAttempts().Last = %v, want %v, what the last AddFailure returned", rec[0].Last, last)
+	}
+}
+
+func testAttemptsKeysIndependent(ctx context.Context, t *testing.T, s store.Store) {
+	a := attemptStore(t, s)
+	k1, k2, k3 := newID("attempt"), newID("attempt"), newID("attempt")
+	exp := now().Add(attemptsTTL)
+	mustAddFailure(ctx, t, a, k1, exp)
+	mustAddFailure(ctx, t, a, k2, exp)
+	mustAddFailure(ctx, t, a, k2, exp)
+	wantFailures(ctx, t, a, []string{k3, k2, k1, k2}, []int{0, 2, 1, 2})
+}
+
+func testAttemptsReset(ctx context.Context, t *testing.T, s store.Store) {
+	a := attemptStore(t, s)
+	key, other := newID("attempt"), newID("attempt")
+	exp := now().Add(attemptsTTL)
+	mustAddFailure(ctx, t, a, key, exp)
+	mustAddFailure(ctx, t, a, key, exp)
+	mustAddFailure(ctx, t, a, other, exp)
+	if err := a.ResetAttempts(ctx, key); err != nil {
+		t.Fatalf("ResetAttempts() error = %v", err)
+	}
+	wantFailures(ctx, t, a, []string{key, other}, []int{0, 1})
+	if got := mustAddFailure(ctx, t, a, key, exp); got.Failures != 1 {
+		t.Errorf("AddFailure() after ResetAttempts: Failures = %d, want 1", got.Failures)
+	}
+	if err := a.ResetAttempts(ctx, newID("attempt")); err != nil {
+		t.Errorf("ResetAttempts(unknown key) error = %v, want nil", err)
+	}
+}
+
+func testAttemptsExpire(ctx context.Context, t *testing.T, s store.Store) {
+	a := attemptStore(t, s)
+	key := newID("attempt")
+	exp := now().Add(shortTTL)
+	mustAddFailure(ctx, t, a, key, exp)
+	mustAddFailure(ctx, t, a, key, exp)
+	wantFailures(ctx, t, a, []string{key}, []int{2})
+
+	sleepPast(ctx, t, exp)
+	wantFailures(ctx, t, a, []string{key}, []int{0})
+	if got := mustAddFailure(ctx, t, a, key, now().Add(attemptsTTL)); got.Failures != 1 {
+		t.Errorf("AddFailure() after the record expired: Failures = %d, want 1 (a new record)", got.Failures)
+	}
+}
+
+// testAttemptsLaterExpiryKept catches an adapter that sets the record's
+// expiry from the last call instead of keeping the latest.
+func testAttemptsLaterExpiryKept(ctx context.Context, t *testing.T, s store.Store) {
+	a := attemptStore(t, s)
+	key := newID("attempt")
+	short := now().Add(shortTTL)
+	mustAddFailure(ctx, t, a, key, short.Add(shortTTL))
+	mustAddFailure(ctx, t, a, key, short)
+
+	sleepPast(ctx, t, short)
+	wantFailures(ctx, t, a, []string{key}, []int{2})
+}
+
+func testAttemptsContext(ctx context.Context, t *testing.T, s store.Store) {
+	a := attemptStore(t, s)
+	dead, cancel := context.WithCancel(ctx)
+	cancel()
+	key := newID("attempt")
+	exp := now().Add(attemptsTTL)
+	if _, err := a.AddFailure(dead, key, exp); !errors.Is(err, context.Canceled) {
+		t.Errorf("AddFailure(cancelled context) error = %v, want one wrapping %v", err, context.Canceled)
+	}
+	if _, err := a.GetAttempts(dead, key); !errors.Is(err, context.Canceled) {
+		t.Errorf("GetAttempts(cancelled context) error = %v, want one wrapping %v", err, context.Canceled)
+	}
+	mustAddFailure(ctx, t, a, key, exp)
+	if err := a.ResetAttempts(dead, key); !errors.Is(err, context.Canceled) {
+		t.Errorf("ResetAttempts(cancelled context) error = %v, want one wrapping %v", err, context.Canceled)
+	}
+	wantFailures(ctx, t, a, []string{key}, []int{1})
+}
+
+// testAttemptsConcurrent is the promise throttling rests on: N concurrent
+// failures count N, however they interleave.
+func testAttemptsConcurrent(ctx context.Context, t *testing.T, s store.Store) {
+	a := attemptStore(t, s)
+	for round := range rounds {
+		key := newID("attempt")
+		exp := now().Add(attemptsTTL)
+		counts := make([]int, racers)
+		errs := make([]error, racers)
+		start(racers, func(i int) {
+			var got store.Attempts
+			got, errs[i] = a.AddFailure(ctx, key, exp)
+			counts[i] = got.Failures
+		})(ctx, t)
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: AddFailure() call %d error = %v", round, i, err)
+			}
+		}
+		slices.Sort(counts)
+		for i, c := range counts {
+			if c != i+1 {
+				t.Fatalf("round %d: the %d concurrent AddFailure calls returned Failures %v, want each of 1 to %d once",
+					round, racers, summarize(counts), racers)
+			}
+		}
+		wantFailures(ctx, t, a, []string{key}, []int{racers})
+	}
+}
+
+// summarize shortens a long sorted list of counts for a failure message.
+func summarize(counts []int) string {
+	if len(counts) <= 12 {
+		return fmt.Sprint(counts)
+	}
+	return fmt.Sprintf("%v ... %v", counts[:6], counts[len(counts)-6:])
+}

@@ -98,6 +98,10 @@ func TestConfigRule(t *testing.T) {
 		{"RemoteKeySetOptions.MinRefetchInterval", newRemoteSet(func(o *RemoteKeySetOptions) { o.MinRefetchInterval = neg }), true},
 		{"IntrospectionCheckerConfig.CacheTTL", newIntrospection(func(c *IntrospectionCheckerConfig) { c.CacheTTL = neg }), false},
 		{"IntrospectionCheckerConfig.CacheSize", newIntrospection(func(c *IntrospectionCheckerConfig) { c.CacheSize = -1 }), false},
+		{"ThrottleConfig.Threshold", newIssuer(func(c *IssuerConfig) { c.Throttle.Threshold = -1 }), false},
+		{"ThrottleConfig.UserThreshold", newIssuer(func(c *IssuerConfig) { c.Throttle.UserThreshold = -1 }), false},
+		{"ThrottleConfig.Delay", newIssuer(func(c *IssuerConfig) { c.Throttle.Delay = neg }), true},
+		{"ThrottleConfig.MaxDelay", newIssuer(func(c *IssuerConfig) { c.Throttle.MaxDelay = neg }), true},
 		{"Sweep interval", func() error { return Sweep(t.Context(), st, neg, nil) }, true},
 	}
 	for _, tt := range tests {

@@ -40,8 +40,8 @@
 // # Configuration
 //
 // Every setting of IssuerConfig, VerifierConfig, RevocationViewConfig,
-// SharedKeysConfig, IntrospectionCheckerConfig and RemoteKeySetOptions,
-// and the interval of Sweep, follows one rule:
+// SharedKeysConfig, IntrospectionCheckerConfig, ThrottleConfig and
+// RemoteKeySetOptions, and the interval of Sweep, follows one rule:
 //
 //   - The zero value means the default, which the field's doc names (a
 //     Default... constant for a number).

@@ -1,6 +1,9 @@
 package oauth2
 
-import "net/http"
+import (
+	"net/http"
+	"time"
+)
 
 // Error is an OAuth 2.0 error response (RFC 6749 §5.2, RFC 7009 §2.2.1).
 // The token, revocation and introspection handlers write it as JSON; Go
@@ -14,6 +17,9 @@ type Error struct {
 	Description string
 	// Status is the HTTP status the handlers answer with.
 	Status int
+	// RetryAfter, for ErrSlowDown, is how long the client must wait before
+	// trying again; the handlers send it as Retry-After, in whole seconds.
+	RetryAfter time.Duration
 
 	// err is the cause; it is for logs and errors.Is, never sent to clients.
 	err error
@@ -65,6 +71,10 @@ const (
 	ErrInvalidScope           ErrorCode = "invalid_scope"
 	ErrServerError            ErrorCode = "server_error"
 	ErrTemporarilyUnavailable ErrorCode = "temporarily_unavailable"
+	// ErrSlowDown (registered for the token endpoint by RFC 8628 §3.5)
+	// answers an attempt made while failed ones must be waited out (see
+	// ThrottleConfig), with status 429 and Error.RetryAfter.
+	ErrSlowDown ErrorCode = "slow_down"
 )
 
 // status is the HTTP status the endpoints answer code with: 401 for a
@@ -79,6 +89,8 @@ func (c ErrorCode) status() int {
 		return http.StatusInternalServerError
 	case ErrTemporarilyUnavailable:
 		return http.StatusServiceUnavailable
+	case ErrSlowDown:
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusBadRequest
 	}

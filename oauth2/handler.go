@@ -1,6 +1,7 @@
 package oauth2
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,7 +9,9 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Paths at which Handler serves the endpoints. Every one but MetadataPath
@@ -104,6 +107,18 @@ func (i *Issuer) TokenHandler() http.Handler {
 			i.writeError(w, r, newError(ErrInvalidScope, "more scopes than the server supports", nil))
 			return
 		}
+		if i.throttle != nil {
+			// One store round trip for every count this request is under,
+			// before any password hash runs.
+			addr := i.throttle.clientAddr(r)
+			ctx := context.WithValue(r.Context(), clientAddrKey{}, addr)
+			ctx, err := i.throttle.prefetch(ctx, i.requestCounters(r, form, grantType, addr))
+			if err != nil {
+				i.writeError(w, r, err)
+				return
+			}
+			r = r.WithContext(ctx)
+		}
 		c, err := i.authenticateRequest(r, form)
 		if err != nil {
 			i.writeError(w, r, err)
@@ -124,6 +139,24 @@ func (i *Issuer) TokenHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, resp)
 	})
+}
+
+// requestCounters are the throttled counts a token request is under: its
+// client id's, when it presents a secret, and for the password grant its
+// username's from addr.
+func (i *Issuer) requestCounters(r *http.Request, form url.Values, grantType, addr string) []counter {
+	var cs []counter
+	id, secret := form.Get("client_id"), form.Get("client_secret")
+	if basicID, basicSecret, ok, err := basicCredentials(r); ok && err == nil {
+		id, secret = basicID, basicSecret
+	}
+	if secret != "" {
+		cs = append(cs, i.throttle.clientCounter(id))
+	}
+	if username := form.Get("username"); grantType == GrantPassword && username != "" {
+		cs = append(cs, i.throttle.passwordCounters(username, addr)...)
+	}
+	return cs
 }
 
 // RevocationHandler serves the revocation endpoint (RFC 7009).
@@ -394,6 +427,9 @@ func (i *Issuer) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="oauth2kit", charset="UTF-8"`)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 	if e.Status >= 500 {
 		i.logf(r, e)

@@ -160,9 +160,15 @@ func TestStoreFailureAnswers503WithoutInternals(t *testing.T) {
 	if strings.Contains(w.Body.String(), "10.0.0.7") || strings.Contains(w.Body.String(), "refused") {
 		t.Errorf("Got body %q, which leaks the store error", w.Body.String())
 	}
-	// A client mistake is still a client mistake while the store is down.
+	// A wrong password cannot be counted against brute force while the
+	// store is down, so it is not checked either: 503, never a verdict.
 	w, body = post(t, f.issuer.TokenHandler(), url.Values{"grant_type": {"password"}, "username": {aliceName}, "password": {"wrong"}}, basic(confID, confSecret))
-	if w.Code != 400 || body["error"] != "invalid_grant" {
-		t.Errorf("Got %d %v, want 400 invalid_grant", w.Code, body)
+	if w.Code != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" {
+		t.Errorf("Got(wrong password, store down) %d %v, want 503 temporarily_unavailable", w.Code, body)
+	}
+	// A mistake decided before the store is reached is still the client's.
+	w, body = post(t, f.issuer.TokenHandler(), url.Values{"username": {aliceName}, "password": {"wrong"}}, basic(confID, confSecret))
+	if w.Code != http.StatusBadRequest || body["error"] != "invalid_request" {
+		t.Errorf("Got(no grant_type, store down) %d %v, want 400 invalid_request", w.Code, body)
 	}
 }

@@ -114,6 +114,10 @@ type IssuerConfig struct {
 	// as it is. A refresh grant that fails so leaves its refresh token
 	// unconsumed.
 	ExtraClaims func(ctx context.Context, t AccessTokenInfo) (map[string]any, error)
+	// Throttle slows down brute-force attacks on passwords and client
+	// secrets; its zero value is the defaults, which need a Store that
+	// implements store.AttemptStore.
+	Throttle ThrottleConfig
 	// Logger receives the causes of server-side failures, which clients
 	// only see as a generic error; nil means slog.Default().
 	Logger *slog.Logger
@@ -145,6 +149,7 @@ type Issuer struct {
 	verifier *Verifier // for the Issuer's own access tokens
 
 	clientAuth *clientAuthCache // nil when disabled
+	throttle   *throttle        // nil when off
 
 	// dummySecret is checked for unknown clients, so that timing does not
 	// tell which client ids exist. It takes the cost of the first real
@@ -201,7 +206,11 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 		return nil, fmt.Errorf("oauth2: SharedKeysConfig.RetainFor (%s) is shorter than AccessTokenTTL plus Leeway plus ReloadInterval (%s)",
 			sk.cfg.RetainFor, cfg.AccessTokenTTL+cfg.Leeway+sk.cfg.ReloadInterval)
 	}
-	iss := &Issuer{cfg: cfg}
+	th, err := newThrottle(cfg.Throttle, cfg.Store, cfg.Issuer, cfg.Now, cfg.StoreTimeout)
+	if err != nil {
+		return nil, err
+	}
+	iss := &Issuer{cfg: cfg, throttle: th}
 	v, err := NewVerifier(iss.VerifierConfig())
 	if err != nil {
 		return nil, err
@@ -282,6 +291,28 @@ type TokenResponse struct {
 // authenticates with its id alone and an empty secret; a confidential one
 // needs its secret. Failures are invalid_client.
 func (i *Issuer) AuthenticateClient(ctx context.Context, clientID, secret string) (*Client, error) {
+	if secret == "" || i.throttle == nil {
+		return i.authenticateClient(ctx, clientID, secret)
+	}
+	cs := []counter{i.throttle.clientCounter(clientID)}
+	recs, err := i.throttle.check(ctx, cs)
+	if err != nil {
+		return nil, err
+	}
+	c, err := i.authenticateClient(ctx, clientID, secret)
+	switch {
+	case errors.Is(err, ErrInvalidClient):
+		if ferr := i.throttle.failed(ctx, cs, recs); ferr != nil {
+			return nil, ferr
+		}
+	case err == nil:
+		i.throttle.succeeded(ctx, cs[0], recs[0])
+	}
+	return c, err
+}
+
+// authenticateClient is AuthenticateClient without throttling.
+func (i *Issuer) authenticateClient(ctx context.Context, clientID, secret string) (*Client, error) {
 	c, err := i.cfg.Clients.LookupClient(ctx, clientID)
 	if errors.Is(err, ErrClientNotFound) {
 		if secret != "" {
@@ -365,7 +396,26 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 	if err := i.checkScopeSupported(scope); err != nil {
 		return nil, err
 	}
+	var counters []counter
+	var recs []store.Attempts
+	var err error
+	if i.throttle != nil {
+		counters = i.throttle.passwordCounters(username, clientAddrFrom(ctx))
+		if recs, err = i.throttle.check(ctx, counters); err != nil {
+			return nil, err
+		}
+	}
 	u, err := i.cfg.Users.Authenticate(ctx, username, password)
+	if i.throttle != nil {
+		switch {
+		case isBadHash(err), errors.Is(err, ErrInvalidCredentials):
+			if ferr := i.throttle.failed(ctx, counters, recs); ferr != nil {
+				return nil, ferr
+			}
+		case err == nil:
+			i.throttle.succeeded(ctx, counters[0], recs[0])
+		}
+	}
 	switch {
 	case isBadHash(err):
 		// The operator's mistake, not the client's: answered as a wrong

@@ -36,16 +36,19 @@ var (
 	ErrReplyLost = errors.New("oauth2test: read tcp 127.0.0.1:6379: i/o timeout")
 )
 
-// The methods of store.Store, as Set and Calls name them.
+// The methods of store.Store and store.AttemptStore, as Set and Calls name
+// them.
 var methods = []string{
 	"CreateRefreshToken", "GetRefreshToken", "RotateRefreshToken",
 	"RevokeGrant", "RevokeAccessToken", "IsRevoked",
+	"AddFailure", "GetAttempts", "ResetAttempts",
 }
 
 // Store wraps a store.Store: each of its methods meets the Fault set for it
-// (None at first), and every call is counted. It implements store.Store
-// only, whatever the wrapped store implements besides. It is safe for
-// concurrent use.
+// (None at first), and every call is counted. It implements store.Store and
+// store.AttemptStore (which the wrapped store must then implement too, for
+// the calls that reach it), and nothing else, whatever the wrapped store
+// implements besides. It is safe for concurrent use.
 type Store struct {
 	inner store.Store
 
@@ -54,7 +57,10 @@ type Store struct {
 	calls  map[string]int
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store        = (*Store)(nil)
+	_ store.AttemptStore = (*Store)(nil)
+)
 
 // New wraps inner, which may be nil for a Store whose every method is set
 // to fail or hang before it is called.
@@ -195,4 +201,60 @@ func (s *Store) IsRevoked(ctx context.Context, jti, grantID string) (bool, error
 		return false, ErrReplyLost
 	}
 	return revoked, err
+}
+
+// attempts returns the wrapped store's AttemptStore.
+func (s *Store) attempts(name string) (store.AttemptStore, error) {
+	a, ok := s.inner.(store.AttemptStore)
+	if !ok {
+		return nil, fmt.Errorf("oauth2test: %s: %T does not implement store.AttemptStore", name, s.inner)
+	}
+	return a, nil
+}
+
+// AddFailure implements store.AttemptStore.
+func (s *Store) AddFailure(ctx context.Context, key string, expiresAt time.Time) (store.Attempts, error) {
+	lose, err := s.enter(ctx, "AddFailure")
+	if err != nil {
+		return store.Attempts{}, err
+	}
+	a, err := s.attempts("AddFailure")
+	if err != nil {
+		return store.Attempts{}, err
+	}
+	got, err := a.AddFailure(ctx, key, expiresAt)
+	if lose {
+		return store.Attempts{}, ErrReplyLost
+	}
+	return got, err
+}
+
+// GetAttempts implements store.AttemptStore.
+func (s *Store) GetAttempts(ctx context.Context, keys ...string) ([]store.Attempts, error) {
+	lose, err := s.enter(ctx, "GetAttempts")
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.attempts("GetAttempts")
+	if err != nil {
+		return nil, err
+	}
+	got, err := a.GetAttempts(ctx, keys...)
+	if lose {
+		return nil, ErrReplyLost
+	}
+	return got, err
+}
+
+// ResetAttempts implements store.AttemptStore.
+func (s *Store) ResetAttempts(ctx context.Context, key string) error {
+	lose, err := s.enter(ctx, "ResetAttempts")
+	if err != nil {
+		return err
+	}
+	a, err := s.attempts("ResetAttempts")
+	if err != nil {
+		return err
+	}
+	return after(lose, a.ResetAttempts(ctx, key))
 }

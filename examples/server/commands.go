@@ -83,6 +83,11 @@ func printCommands(w io.Writer, meta oauth2.Metadata, storeURL string) {
 	line(`curl -sS %s`, q(e.jwks))
 	line(`curl -sS %s`, q(e.metadata))
 	line("")
+	line("# 9. Brute force: after five wrong passwords from one address, even the right one waits: 429 slow_down.")
+	line(`for i in 1 2 3 4 5; do curl -sS -o /dev/null -w '%%{http_code} ' %s -d grant_type=password -d username=%s -d password=guess$i %s; done; echo`,
+		basic, demoUsername, q(e.token))
+	line(`curl -sS -i %s -d grant_type=password -d username=%s -d password=%s %s`, basic, demoUsername, demoPassword, q(e.token))
+	line("")
 	_, _ = io.WriteString(w, b.String())
 }
 

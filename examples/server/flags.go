@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -38,6 +39,9 @@ type config struct {
 	accessTTL  time.Duration
 	refreshTTL time.Duration
 	leeway     time.Duration
+	// trustedProxies are the reverse proxies whose X-Forwarded-For gives
+	// the client address brute-force throttling counts by.
+	trustedProxies []netip.Prefix
 }
 
 const defaultAddr = "127.0.0.1:8080"
@@ -76,6 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Var(&algFlag{&cfg.alg}, "alg", "signing `algorithm`: EdDSA, ES256 or RS256; ES256 and RS256 suit clients without EdDSA,\n"+
 		"such as python-jose. On Redis or PostgreSQL it applies when the store holds no key yet:\n"+
 		"a key already there keeps signing, whatever its algorithm, as this server never rotates")
+	fs.Var(&prefixesFlag{&cfg.trustedProxies}, "trusted-proxies", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For names the client address\n(brute-force throttling counts failures per address; by default the connection's)")
 	fs.BoolVar(&cfg.allowUnencryptedKeys, "allow-unencrypted-keys", false, "on Redis or PostgreSQL without "+kekEnv+", store the private signing keys\nunencrypted, so that anyone who can read the store can sign tokens")
 	if err := fs.Parse(args); err != nil {
 		return config{}, usageError{err}
@@ -240,6 +245,39 @@ func redactURL(rawURL string) string {
 		return "(unparseable URL)"
 	}
 	return u.Scheme + "://" + u.Host + u.Path
+}
+
+// prefixesFlag is a comma-separated list of CIDR prefixes; a bare address
+// is a prefix of one.
+type prefixesFlag struct{ p *[]netip.Prefix }
+
+func (f *prefixesFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	s := make([]string, len(*f.p))
+	for i, p := range *f.p {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (f *prefixesFlag) Set(s string) error {
+	var out []netip.Prefix
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			a, aerr := netip.ParseAddr(part)
+			if aerr != nil {
+				return fmt.Errorf("%q is neither a CIDR prefix nor an address", part)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	*f.p = out
+	return nil
 }
 
 type algFlag struct{ p *string }

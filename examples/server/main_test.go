@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os/exec"
 	"reflect"
@@ -68,6 +70,14 @@ func TestParseFlags(t *testing.T) {
 		},
 		{name: "memory store", args: []string{"-store", "memory://"}, want: defaults},
 		{name: "alg EdDSA", args: []string{"-alg", "EdDSA"}, want: defaults},
+		{
+			name: "trusted proxies",
+			args: []string{"-trusted-proxies", "10.0.0.0/8, 192.0.2.7,2001:db8::/32"},
+			want: with(func(c *config) {
+				c.trustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("2001:db8::/32")}
+			}),
+		},
+		{name: "trusted proxies malformed", args: []string{"-trusted-proxies", "10.0.0.0/8,proxy.internal"}, wantErr: "proxy.internal"},
 		{name: "alg ES256", args: []string{"-alg", "ES256"}, want: with(func(c *config) { c.alg = "ES256" })},
 		{name: "alg RS256", args: []string{"-alg", "RS256"}, want: with(func(c *config) { c.alg = "RS256" })},
 		// A shared secret would have to be published in the JWKS for
@@ -340,6 +350,23 @@ func TestServerEndToEnd(t *testing.T) {
 		if status != http.StatusUnauthorized {
 			t.Errorf("GET /api/me with the %s access token after revocation = %d, want 401", name, status)
 		}
+	}
+
+	// Step 9 of the walk-through: five wrong passwords from one address,
+	// then even the right one waits a second.
+	for i := range 5 {
+		status, _, code := tokenRequest(t, client, srv.url, url.Values{
+			"grant_type": {"password"}, "username": {"alice"}, "password": {fmt.Sprintf("guess%d", i+1)},
+		})
+		if status != http.StatusBadRequest || code != "invalid_grant" {
+			t.Fatalf("wrong password %d: %d %q, want 400 invalid_grant", i+1, status, code)
+		}
+	}
+	resp = postForm(t, client, srv.url+oauth2.TokenPath, url.Values{
+		"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"},
+	})
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" {
+		t.Errorf("right password after five wrong ones: %d, Retry-After %q; want 429, 1", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 
 	if err := srv.stop(); err != nil {

@@ -51,7 +51,10 @@ func newHandler(ctx context.Context, cfg config, st oauth2.Store, logger *slog.L
 		AccessTokenTTL:  cfg.accessTTL,
 		RefreshTokenTTL: cfg.refreshTTL,
 		Leeway:          cfg.leeway, // introspection agrees with /api/me
-		Logger:          logger,
+		// The library's defaults: five failures for one username from one
+		// address, then a wait of 1 s doubling up to 15 minutes.
+		Throttle: oauth2.ThrottleConfig{TrustedProxies: cfg.trustedProxies},
+		Logger:   logger,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -56,6 +56,33 @@
 // the store, the leeway, the store timeout, the clock and the logger are
 // written once.
 //
+// # Security events
+//
+// The Issuer logs the events an operator alerts on to IssuerConfig.Logger,
+// each a record whose message is the event's name. Attributes: client_id
+// (the client named, unchecked for a failure), user (the username typed),
+// addr (the client address throttling counts by; empty for a direct call),
+// sub, grant_id, jti, token_type (access_token or refresh_token),
+// retry_after (seconds), kid and alg. No event carries a password, a
+// secret or a token.
+//
+//   - oauth2.login_failed (Info): a password check failed; client_id,
+//     user, addr.
+//   - oauth2.client_auth_failed (Info): a client secret check failed;
+//     client_id, addr.
+//   - oauth2.throttled (Warn): an attempt refused with slow_down;
+//     client_id, user (password attempts only), addr, retry_after.
+//   - oauth2.refresh_token_reused (Warn): a rotated refresh token was
+//     presented again and its grant revoked; grant_id, client_id, sub.
+//   - oauth2.revoked (Info): a token revoked through RFC 7009; token_type,
+//     grant_id or jti, client_id, sub.
+//   - oauth2.key_rotated (Info, to SharedKeysConfig.Logger): the instance
+//     that rotated a shared key set; kid, alg.
+//
+// Server-side failures, the store's included, are logged at Error level
+// with the message "oauth2: request failed" and the attributes path and
+// err.
+//
 // Errors: Issuer methods return *Error values carrying an RFC 6749 error
 // code, which errors.Is matches against ErrInvalidGrant and its siblings;
 // Verify returns errors that errors.Is matches against ErrTokenExpired,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -114,6 +115,8 @@ func (i *Issuer) TokenHandler() http.Handler {
 			ctx := context.WithValue(r.Context(), clientAddrKey{}, addr)
 			ctx, err := i.throttle.prefetch(ctx, i.requestCounters(r, form, grantType, addr))
 			if err != nil {
+				i.throttledEvent(ctx, err, slog.String("client_id", requestClientID(r, form)),
+					slog.String("user", form.Get("username")), slog.String("addr", addr))
 				i.writeError(w, r, err)
 				return
 			}
@@ -141,14 +144,22 @@ func (i *Issuer) TokenHandler() http.Handler {
 	})
 }
 
+// requestClientID is the client id a request names, without checking it.
+func requestClientID(r *http.Request, form url.Values) string {
+	if id, _, ok, err := basicCredentials(r); ok && err == nil {
+		return id
+	}
+	return form.Get("client_id")
+}
+
 // requestCounters are the throttled counts a token request is under: its
 // client id's, when it presents a secret, and for the password grant its
 // username's from addr.
 func (i *Issuer) requestCounters(r *http.Request, form url.Values, grantType, addr string) []counter {
 	var cs []counter
-	id, secret := form.Get("client_id"), form.Get("client_secret")
-	if basicID, basicSecret, ok, err := basicCredentials(r); ok && err == nil {
-		id, secret = basicID, basicSecret
+	id, secret := requestClientID(r, form), form.Get("client_secret")
+	if _, basicSecret, ok, err := basicCredentials(r); ok && err == nil {
+		secret = basicSecret
 	}
 	if secret != "" {
 		cs = append(cs, i.throttle.clientCounter(id))

@@ -297,11 +297,13 @@ func (i *Issuer) AuthenticateClient(ctx context.Context, clientID, secret string
 	cs := []counter{i.throttle.clientCounter(clientID)}
 	recs, err := i.throttle.check(ctx, cs)
 	if err != nil {
+		i.throttledEvent(ctx, err, slog.String("client_id", clientID), addrAttr(ctx))
 		return nil, err
 	}
 	c, err := i.authenticateClient(ctx, clientID, secret)
 	switch {
 	case errors.Is(err, ErrInvalidClient):
+		i.event(ctx, slog.LevelInfo, eventClientAuthFailed, slog.String("client_id", clientID), addrAttr(ctx))
 		if ferr := i.throttle.failed(ctx, cs, recs); ferr != nil {
 			return nil, ferr
 		}
@@ -402,10 +404,14 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 	if i.throttle != nil {
 		counters = i.throttle.passwordCounters(username, clientAddrFrom(ctx))
 		if recs, err = i.throttle.check(ctx, counters); err != nil {
+			i.throttledEvent(ctx, err, slog.String("client_id", c.ID), slog.String("user", username), addrAttr(ctx))
 			return nil, err
 		}
 	}
 	u, err := i.cfg.Users.Authenticate(ctx, username, password)
+	if isBadHash(err) || errors.Is(err, ErrInvalidCredentials) {
+		i.event(ctx, slog.LevelInfo, eventLoginFailed, slog.String("client_id", c.ID), slog.String("user", username), addrAttr(ctx))
+	}
 	if i.throttle != nil {
 		switch {
 		case isBadHash(err), errors.Is(err, ErrInvalidCredentials):
@@ -622,6 +628,8 @@ func (i *Issuer) rotationLanded(ctx context.Context, next store.RefreshToken) bo
 // rotation (RFC 9700 §4.14.2): either the client or an attacker holds a stale
 // copy, and the server cannot tell which, so every token of the grant dies.
 func (i *Issuer) reuseDetected(ctx context.Context, rt store.RefreshToken) error {
+	i.event(ctx, slog.LevelWarn, eventRefreshReused,
+		slog.String("grant_id", rt.GrantID), slog.String("client_id", rt.ClientID), slog.String("sub", rt.Subject))
 	if err := i.revokeGrant(ctx, rt); err != nil {
 		return storeError(err)
 	}

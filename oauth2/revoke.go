@@ -3,6 +3,7 @@ package oauth2
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 
 	"github.com/oauth2kit/oauth2kit/store"
@@ -58,6 +59,8 @@ func (i *Issuer) revokeRefreshToken(ctx context.Context, c *Client, token string
 	if err := i.revokeGrant(ctx, rt); err != nil {
 		return true, storeError(err)
 	}
+	i.event(ctx, slog.LevelInfo, eventRevoked, slog.String("token_type", HintRefreshToken),
+		slog.String("grant_id", rt.GrantID), slog.String("client_id", c.ID), slog.String("sub", rt.Subject))
 	return true, nil
 }
 
@@ -87,6 +90,8 @@ func (i *Issuer) revokeAccessToken(ctx context.Context, c *Client, token string)
 	if err := i.cfg.Store.RevokeAccessToken(sctx, claims.ID, usableUntil.Add(revocationMargin)); err != nil {
 		return true, storeError(err)
 	}
+	i.event(ctx, slog.LevelInfo, eventRevoked, slog.String("token_type", HintAccessToken),
+		slog.String("jti", claims.ID), slog.String("client_id", c.ID), slog.String("sub", claims.Subject))
 	return true, nil
 }
 

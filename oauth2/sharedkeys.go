@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,9 @@ type SharedKeysConfig struct {
 	// ReloadInterval is how often an instance rereads the set to pick up
 	// another instance's rotation; 0 means DefaultKeyReloadInterval.
 	ReloadInterval time.Duration
+	// Logger receives an oauth2.key_rotated event (attributes kid, alg) from
+	// the instance that rotates; nil means slog.Default().
+	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -192,6 +196,11 @@ func (s *SharedKeySet) Sync(ctx context.Context) error {
 				return fmt.Errorf("oauth2: storing the key set: %w", err)
 			}
 			set = store.SigningKeySet{Version: v, Keys: keys}
+			logger := sk.cfg.Logger
+			if logger == nil {
+				logger = slog.Default()
+			}
+			logger.LogAttrs(ctx, slog.LevelInfo, eventKeyRotated, slog.String("kid", keys[0].ID), slog.String("alg", keys[0].Algorithm))
 		}
 		if err := s.install(set, now); err != nil {
 			return err

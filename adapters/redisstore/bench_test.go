@@ -30,6 +30,39 @@ func BenchmarkStore(b *testing.B) {
 	storetest.Benchmark(b, redisstore.New(newClient(b, srv.URL), redisstore.WithKeyPrefix(newPrefix())))
 }
 
+// BenchmarkAttempts measures the calls of throttling: AddFailure, one
+// script, after each failed credential check, and GetAttempts of three keys,
+// one pipeline, before every check (package oauth2 reads a few keys per
+// attempt). Two of the three keys have a record and one has none.
+func BenchmarkAttempts(b *testing.B) {
+	prev := tclog.Default()
+	tclog.SetDefault(tclog.NewNoopLogger())
+	b.Cleanup(func() { tclog.SetDefault(prev) })
+	srv := testenv.Redis(b, testenv.Options{})
+	s := redisstore.New(newClient(b, srv.URL), redisstore.WithKeyPrefix(newPrefix()))
+	ctx := b.Context()
+	keys := []string{newID("attempt"), newID("attempt"), newID("attempt")}
+	exp := time.Now().Add(time.Hour)
+
+	b.Run("AddFailure", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.AddFailure(ctx, keys[0], exp); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	if _, err := s.AddFailure(ctx, keys[1], exp); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("GetAttempts", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.GetAttempts(ctx, keys...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // BenchmarkRevocationPropagation measures how long a revocation takes to
 // reach another process: one client revokes, a watcher on a second client
 // (its own connections, as another process would have) receives it. Each

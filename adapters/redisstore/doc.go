@@ -1,6 +1,6 @@
 // Package redisstore is an oauth2kit storage adapter on Redis 7.0 or later
-// (store.Store, store.KeyStore and store.RevocationWatcher), for a single
-// node, Sentinel or Cluster,
+// (store.Store, store.KeyStore, store.RevocationWatcher and
+// store.AttemptStore), for a single node, Sentinel or Cluster,
 // through any go-redis v9 redis.UniversalClient the application passes to New.
 //
 // # Keys
@@ -13,6 +13,7 @@
 //	rvg:<grant ID>                a revoked grant
 //	rvj:<jti>                     a revoked access token
 //	keyset                        the shared signing keys, a hash with their version
+//	att:<key>                     the failures counted under a throttling key, a hash
 //
 // and one pub/sub channel, revocations, on which each revocation is announced.
 //
@@ -23,7 +24,8 @@
 // (EVAL if the server has lost it), which Cluster accepts. The tag includes
 // "rt:" so that it is never empty, as Redis ignores "{}". No other keys are
 // ever touched together, so they have no tag. IsRevoked looks both ids up in
-// one pipeline.
+// one pipeline, and GetAttempts all its keys in another; AddFailure is one
+// script on one key.
 //
 // # Expiry
 //
@@ -48,6 +50,12 @@
 // its expiry. For the same reason there is no WithClock: a fake clock cannot
 // make Redis expire a key, so tests of expiry on Redis wait in real time.
 //
+// Attempt records are the exception, and follow the rule: each stores its
+// expiry beside its count, and AddFailure and GetAttempts, which read the
+// record anyway, compare it with the application's time.Now, which also
+// stamps each failure's time. Their PXAT only has Redis remove them: at most
+// a millisecond before they end, give or take the clocks' skew.
+//
 // # Atomicity and failures
 //
 // Creating or rotating a refresh token first claims the new token's index
@@ -62,7 +70,9 @@
 // from being stored until then. Every write carries a random call id, so
 // that when go-redis sends a command again after losing the reply, the
 // command recognises its own write instead of reporting, say, the token it
-// has just consumed as reused.
+// has just consumed as reused. AddFailure recognises its own only while no
+// other failure under its key has come in since; otherwise a resent failure
+// counts twice, which lengthens a throttling wait and never shortens one.
 //
 // Scripts check everything before they write, and declare "#!lua" so that a
 // server out of memory refuses them upfront; a script thus writes all or

@@ -114,6 +114,11 @@ func (s *Store) revocationChannel() string { return s.prefix + "revocations" }
 
 func (s *Store) keySetKey() string { return s.prefix + "keyset" }
 
+// attemptsKey is where the failures under key are counted. It needs no hash
+// tag: no call touches two attempt records in one command, and GetAttempts
+// reads its keys in a pipeline, which may span slots.
+func (s *Store) attemptsKey(key string) string { return s.prefix + "att:" + key }
+
 // pxat is the PXAT (absolute Unix milliseconds) for a key that must be gone
 // from t on. Redis keeps a key through the millisecond its PXAT names (it
 // expires once now > PXAT), so the key's last millisecond is the one before

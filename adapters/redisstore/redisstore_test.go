@@ -49,6 +49,7 @@ func TestConformance(t *testing.T) {
 	t.Run("redisstore/ExpiredSuccessorNotStored", func(t *testing.T) { testExpiredSuccessor(t, client) })
 	t.Run("redisstore/ResentCommandsAreIdempotent", func(t *testing.T) { testResentCommands(t, srv.URL) })
 	t.Run("redisstore/ExpiredHashIsFree", func(t *testing.T) { testExpiredHashIsFree(t, client) })
+	t.Run("redisstore/AttemptsExpireByOwnClock", func(t *testing.T) { testAttemptsExpireByOwnClock(t, client) })
 	t.Run("redisstore/WatchEndsWhenConnectionDrops", func(t *testing.T) { testWatchEndsWhenConnectionDrops(t, srv.URL) })
 	t.Run("redisstore/ListRevocationsEscapesPrefix", func(t *testing.T) { testListRevocationsEscapesPrefix(t, client) })
 	t.Run("redisstore/ListRevocationsPaged", func(t *testing.T) { testListRevocationsPaged(t, client) })

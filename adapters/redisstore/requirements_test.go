@@ -18,8 +18,8 @@ import (
 
 // testKeysExpire checks the TTL policy: after every kind of write, including
 // rejected ones, the keys under the prefix are exactly the records, index
-// entries and revocations written, each with a TTL, and the key set, the one
-// key without.
+// entries, revocations and attempt records written, each with a TTL, and the
+// key set, the one key without.
 func testKeysExpire(t *testing.T, client *redis.Client) {
 	ctx := t.Context()
 	prefix := newPrefix()
@@ -54,6 +54,21 @@ func testKeysExpire(t *testing.T, client *redis.Client) {
 	if _, err := s.SwapKeySet(ctx, 0, nil); err != nil {
 		t.Fatalf("SwapKeySet() = %v, want nil", err)
 	}
+	attempt, pastAttempt, resetAttempt := newID("attempt"), newID("attempt"), newID("attempt")
+	for _, a := range []struct {
+		key string
+		exp time.Time
+	}{
+		{attempt, base.Add(time.Hour)}, {attempt, base.Add(time.Minute)},
+		{pastAttempt, base.Add(-time.Second)}, {resetAttempt, base.Add(time.Hour)},
+	} {
+		if _, err := s.AddFailure(ctx, a.key, a.exp); err != nil {
+			t.Fatalf("AddFailure(%q) = %v, want nil", a.key, err)
+		}
+	}
+	if err := s.ResetAttempts(ctx, resetAttempt); err != nil {
+		t.Fatalf("ResetAttempts() = %v, want nil", err)
+	}
 
 	var got []string
 	iter := client.Scan(ctx, 0, prefix+"*", 100).Iterator()
@@ -72,6 +87,7 @@ func testKeysExpire(t *testing.T, client *redis.Client) {
 		prefix + "rvj:" + jti,
 		prefix + "{rt:" + tok.GrantID + "}:" + hexOf(tok.Hash),
 		prefix + "{rt:" + tok.GrantID + "}:" + hexOf(next.Hash),
+		prefix + "att:" + attempt,
 	}
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
@@ -89,15 +105,23 @@ func testKeysExpire(t *testing.T, client *redis.Client) {
 			t.Errorf("PTTL(%s) = %v, want a TTL", key, ttl)
 		}
 	}
-	// The revocations kept the latest of their three expiries: past the
-	// second latest, and not past the latest.
-	for _, key := range []string{prefix + "rvg:" + tok.GrantID, prefix + "rvj:" + jti} {
-		ms, err := client.Do(ctx, "pexpiretime", key).Int64()
+	// The revocations kept the latest of their three expiries, and the
+	// attempt record the later of its two: past the second latest, and not
+	// past the latest.
+	for _, k := range []struct {
+		key             string
+		earlier, latest time.Time
+	}{
+		{prefix + "rvg:" + tok.GrantID, base.Add(time.Hour), base.Add(2 * time.Hour)},
+		{prefix + "rvj:" + jti, base.Add(time.Hour), base.Add(2 * time.Hour)},
+		{prefix + "att:" + attempt, base.Add(time.Minute), base.Add(time.Hour)},
+	} {
+		ms, err := client.Do(ctx, "pexpiretime", k.key).Int64()
 		if err != nil {
-			t.Fatalf("PEXPIRETIME %s error = %v", key, err)
+			t.Fatalf("PEXPIRETIME %s error = %v", k.key, err)
 		}
-		if got, latest := time.UnixMilli(ms), base.Add(2*time.Hour); !got.After(base.Add(time.Hour)) || got.After(latest) {
-			t.Errorf("PEXPIRETIME(%s) = %v, want the latest revocation's expiry, %v", key, got, latest)
+		if got := time.UnixMilli(ms); !got.After(k.earlier) || got.After(k.latest) {
+			t.Errorf("PEXPIRETIME(%s) = %v, want the latest expiry written, %v", k.key, got, k.latest)
 		}
 	}
 }
@@ -128,6 +152,16 @@ func testScriptsStayInOneSlot(t *testing.T, url string) {
 			}
 			if _, err := s.IsRevoked(ctx, grantID, grantID); err != nil {
 				t.Fatalf("IsRevoked(%q, %q) = %v, want nil error", grantID, grantID, err)
+			}
+			// Attempt keys are opaque: the grant IDs serve as awkward ones.
+			if _, err := s.AddFailure(ctx, grantID, base.Add(time.Hour)); err != nil {
+				t.Fatalf("AddFailure(%q) = %v, want nil", grantID, err)
+			}
+			if _, err := s.GetAttempts(ctx, grantID, "other", grantID); err != nil {
+				t.Fatalf("GetAttempts(%q, ...) = %v, want nil error", grantID, err)
+			}
+			if err := s.ResetAttempts(ctx, grantID); err != nil {
+				t.Fatalf("ResetAttempts(%q) = %v, want nil", grantID, err)
 			}
 		}
 		if _, err := s.SwapKeySet(ctx, 0, nil); err != nil {
@@ -225,9 +259,10 @@ func (sendTwice) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 
 // testResentCommands checks that every write survives being run twice: a
 // rotation resent after it succeeded must not report its own consumption as
-// reuse, a create its own record as taken, nor a key swap its own version as
-// a conflict. A resent revocation is announced twice, the same both times,
-// which a watcher's caller takes as one.
+// reuse, a create its own record as taken, a key swap its own version as
+// a conflict, nor a failure count itself twice. A resent revocation is
+// announced twice, the same both times, which a watcher's caller takes as
+// one.
 func testResentCommands(t *testing.T, url string) {
 	ctx := t.Context()
 	client := newClient(t, url)
@@ -259,6 +294,48 @@ func testResentCommands(t *testing.T, url string) {
 	}
 	if _, err := s.SwapKeySet(ctx, v, nil); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("SwapKeySet(stale %d) = %v, want error matching %v", v, err, store.ErrConflict)
+	}
+	key := newID("attempt")
+	for want := 1; want <= 2; want++ {
+		if got, err := s.AddFailure(ctx, key, base.Add(time.Hour)); got.Failures != want || err != nil {
+			t.Errorf("AddFailure() call %d = %+v, %v, want Failures %d", want, got, err, want)
+		}
+	}
+}
+
+// testAttemptsExpireByOwnClock checks that the application's clock ends an
+// attempt record, as package store's Expiry rule asks, even while Redis
+// still holds it: the key's TTL is removed, as a Redis clock running behind
+// would leave it, and the record must still be gone at its expiry.
+func testAttemptsExpireByOwnClock(t *testing.T, client *redis.Client) {
+	t.Parallel() // to overlap its wait with the suite's
+	ctx := t.Context()
+	prefix := newPrefix()
+	s := redisstore.New(client, redisstore.WithKeyPrefix(prefix))
+	key := newID("attempt")
+	exp := now().Add(500 * time.Millisecond)
+	for range 2 {
+		if _, err := s.AddFailure(ctx, key, exp); err != nil {
+			t.Fatalf("AddFailure() = %v, want nil", err)
+		}
+	}
+	if err := client.Persist(ctx, prefix+"att:"+key).Err(); err != nil {
+		t.Fatalf("PERSIST error = %v", err)
+	}
+	select {
+	case <-time.After(time.Until(exp)):
+	case <-ctx.Done():
+		t.Fatalf("waiting for the record to expire: %v", ctx.Err())
+	}
+	if n, err := client.Exists(ctx, prefix+"att:"+key).Result(); n != 1 || err != nil {
+		t.Fatalf("EXISTS after the expiry = %d, %v, want the key still there (1, nil)", n, err)
+	}
+	got, err := s.GetAttempts(ctx, key)
+	if err != nil || len(got) != 1 || got[0] != (store.Attempts{}) {
+		t.Errorf("GetAttempts() after the expiry = %+v, %v, want one zero record", got, err)
+	}
+	if got, err := s.AddFailure(ctx, key, now().Add(time.Hour)); got.Failures != 1 || err != nil {
+		t.Errorf("AddFailure() after the expiry = %+v, %v, want Failures 1 (a new record)", got, err)
 	}
 }
 

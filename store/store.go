@@ -39,6 +39,15 @@ type RefreshToken struct {
 	// rotation once RotateRefreshToken consumed it. A consumed token is kept
 	// until ExpiresAt so that presenting it again is detected as reuse.
 	ConsumedAt time.Time
+	// SuccessorKey is a secret of the grant, the same for each of its
+	// tokens, from which package oauth2 derives each successor token
+	// together with the token it replaces. It lets a client that presents
+	// a token again just after its rotation be given the same successor
+	// (the refresh grace window) without the successor being stored
+	// anywhere: a reader of the store has the key but not the old token,
+	// and a holder of the old token has not the key. Adapters store it as
+	// given; it may be nil.
+	SuccessorKey []byte
 }
 
 // Consumed reports whether the token has been rotated already.

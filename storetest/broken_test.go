@@ -90,6 +90,14 @@ var brokenCases = []brokenCase{
 		wantFail: []string{"Refresh/RoundTrip"},
 	},
 	{
+		name: "DropsSuccessorKey",
+		newStore: func() store.Store {
+			return editsRecords{memstore.New(), func(t *store.RefreshToken) { t.SuccessorKey = nil }}
+		},
+		run:      "Refresh/RoundTrip",
+		wantFail: []string{"Refresh/RoundTrip"},
+	},
+	{
 		name: "SortsScope",
 		newStore: func() store.Store {
 			return editsRecords{memstore.New(), func(t *store.RefreshToken) { slices.Sort(t.Scope) }}

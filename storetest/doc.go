@@ -35,9 +35,9 @@
 // Refresh tokens:
 //
 //   - Refresh/RoundTrip: every field of a created token MUST come back from
-//     GetRefreshToken unchanged: arbitrary Hash bytes, Scope in its order (a
-//     nil and an empty Scope may be confused), all times to the microsecond,
-//     and a zero ConsumedAt.
+//     GetRefreshToken unchanged: arbitrary Hash and SuccessorKey bytes,
+//     Scope in its order (a nil and an empty Scope may be confused), all
+//     times to the microsecond, and a zero ConsumedAt.
 //   - Refresh/NoAliasing: mutating a slice passed to or returned by the store
 //     MUST NOT change what the store holds.
 //   - Refresh/CreateExistingIsAlreadyExists: CreateRefreshToken of a stored

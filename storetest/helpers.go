@@ -51,6 +51,7 @@ func newToken(issuedAt time.Time) store.RefreshToken {
 		IssuedAt:       issuedAt,
 		ExpiresAt:      issuedAt.Add(time.Hour + 111*time.Microsecond),
 		GrantExpiresAt: issuedAt.Add(24*time.Hour + 222*time.Microsecond),
+		SuccessorKey:   newHash(),
 	}
 }
 
@@ -67,6 +68,7 @@ func successor(prev store.RefreshToken, issuedAt time.Time) store.RefreshToken {
 func cloneToken(tok store.RefreshToken) store.RefreshToken {
 	tok.Hash = slices.Clone(tok.Hash)
 	tok.Scope = slices.Clone(tok.Scope)
+	tok.SuccessorKey = slices.Clone(tok.SuccessorKey)
 	return tok
 }
 
@@ -168,6 +170,9 @@ func diffToken(got, want store.RefreshToken) []string {
 	}
 	if !slices.Equal(got.Scope, want.Scope) {
 		field("Scope", fmt.Sprintf("%q", got.Scope), fmt.Sprintf("%q", want.Scope))
+	}
+	if string(got.SuccessorKey) != string(want.SuccessorKey) {
+		field("SuccessorKey", fmt.Sprintf("%x", got.SuccessorKey), fmt.Sprintf("%x", want.SuccessorKey))
 	}
 	for _, tm := range []struct {
 		name      string

@@ -81,6 +81,7 @@ func testNoAliasing(ctx context.Context, t *testing.T, s store.Store) {
 func scribble(tok *store.RefreshToken) {
 	tok.Hash[0] ^= 0xff
 	tok.Scope[0] = "admin"
+	tok.SuccessorKey[0] ^= 0xff
 }
 
 func testCreateExisting(ctx context.Context, t *testing.T, s store.Store) {

@@ -230,5 +230,6 @@ func (s *Store) deleteExpiredLocked(now time.Time) int {
 func clone(t store.RefreshToken) store.RefreshToken {
 	t.Hash = bytes.Clone(t.Hash)
 	t.Scope = slices.Clone(t.Scope)
+	t.SuccessorKey = bytes.Clone(t.SuccessorKey)
 	return t
 }

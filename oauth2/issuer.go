@@ -2,6 +2,7 @@ package oauth2
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -81,6 +82,16 @@ type IssuerConfig struct {
 	// grant live longer than later ones would sit idle. 0 means the
 	// default, none: RefreshTokenTTL alone decides.
 	RefreshIdleTTL time.Duration
+	// RefreshGrace is how long after a rotation the client that rotated a
+	// refresh token may present it again and get a new access token and
+	// the same successor the rotation returned, as two browser tabs or a
+	// retry after a lost response do; no second chain of tokens is started.
+	// Once the successor has been used, or the window has passed,
+	// presenting the old token is reuse: invalid_grant, and the grant is
+	// revoked. 0 means the default, none: strict rotation, where any second
+	// use is reuse. The successor is never stored: see
+	// store.RefreshToken.SuccessorKey.
+	RefreshGrace time.Duration
 	// GrantMaxLifetime is the absolute lifetime of a grant: no refresh token
 	// of it outlives GrantMaxLifetime after the password grant that started
 	// it. 0 means DefaultGrantMaxLifetime.
@@ -170,7 +181,7 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 		return nil, errors.New("oauth2: IssuerConfig.Store is required")
 	case cfg.Clients == nil:
 		return nil, errors.New("oauth2: IssuerConfig.Clients is required")
-	case cfg.AccessTokenTTL < 0, cfg.RefreshTokenTTL < 0, cfg.RefreshIdleTTL < 0, cfg.GrantMaxLifetime < 0, cfg.StoreTimeout < 0, cfg.Leeway < 0:
+	case cfg.AccessTokenTTL < 0, cfg.RefreshTokenTTL < 0, cfg.RefreshIdleTTL < 0, cfg.GrantMaxLifetime < 0, cfg.StoreTimeout < 0, cfg.Leeway < 0, cfg.RefreshGrace < 0:
 		return nil, errors.New("oauth2: IssuerConfig durations must not be negative")
 	case cfg.Leeway > MaxLeeway:
 		return nil, fmt.Errorf("oauth2: IssuerConfig.Leeway %s is above MaxLeeway (%s)", cfg.Leeway, MaxLeeway)
@@ -460,6 +471,10 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 		if err != nil {
 			return nil, newError(ErrServerError, "", err)
 		}
+		key, err := randomBytes(successorKeyBytes)
+		if err != nil {
+			return nil, newError(ErrServerError, "", err)
+		}
 		grantEnd := now.Add(i.cfg.GrantMaxLifetime)
 		rt := store.RefreshToken{
 			Hash:           hash,
@@ -470,6 +485,7 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 			IssuedAt:       now,
 			ExpiresAt:      i.refreshExpiry(now, grantEnd),
 			GrantExpiresAt: grantEnd,
+			SuccessorKey:   key,
 		}
 		sctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
 		err = i.cfg.Store.CreateRefreshToken(sctx, rt)
@@ -553,6 +569,9 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 	}
 	now := i.cfg.Now()
 	if old.Consumed() {
+		if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, old, scope, now); ok || err != nil {
+			return resp, err
+		}
 		return nil, i.reuseDetected(ctx, old)
 	}
 	if !now.Before(old.ExpiresAt) || !now.Before(old.GrantExpiresAt) {
@@ -565,18 +584,12 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 	if revoked {
 		return nil, invalid(errors.New("grant revoked"))
 	}
-	if err := i.checkScopeSupported(scope); err != nil {
+	accessScope, err := i.refreshScope(old, scope)
+	if err != nil {
 		return nil, err
 	}
-	accessScope := old.Scope
-	if len(scope) > 0 {
-		if !subset(scope, old.Scope) {
-			return nil, newError(ErrInvalidScope, "the requested scope exceeds the scope originally granted", nil)
-		}
-		accessScope = scope
-	}
 
-	raw, nextHash, err := i.newRefreshToken()
+	raw, nextHash, err := i.successorToken(refreshToken, old)
 	if err != nil {
 		return nil, newError(ErrServerError, "", err)
 	}
@@ -599,7 +612,13 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 	cancel()
 	switch {
 	case errors.Is(err, store.ErrReused):
-		// Another request consumed it first: the token was used twice.
+		// Another request consumed it first: the token was used twice,
+		// unless that was this client's own rotation, just now.
+		if again, err := i.getRefreshToken(ctx, hash); err == nil && again.Consumed() {
+			if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, again, scope, now); ok || err != nil {
+				return resp, err
+			}
+		}
 		return nil, i.reuseDetected(ctx, old)
 	case errors.Is(err, store.ErrNotFound):
 		return nil, invalid(err)
@@ -610,6 +629,77 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 		return nil, storeError(err)
 	}
 	return resp, nil
+}
+
+// graceRefresh answers a consumed token presented again within
+// RefreshGrace of its rotation, while its successor is unused: a new access
+// token and that same successor. ok is false when the grace does not apply,
+// and the caller then treats the presentation as reuse.
+func (i *Issuer) graceRefresh(ctx context.Context, c *Client, raw string, old store.RefreshToken, scope []string, now time.Time) (resp *TokenResponse, ok bool, err error) {
+	if i.cfg.RefreshGrace <= 0 || old.SuccessorKey == nil || !now.Before(old.ConsumedAt.Add(i.cfg.RefreshGrace)) {
+		return nil, false, nil
+	}
+	next, nextHash, err := i.successorToken(raw, old)
+	if err != nil {
+		return nil, false, newError(ErrServerError, "", err)
+	}
+	succ, err := i.getRefreshToken(ctx, nextHash)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, storeError(err)
+	case succ.Consumed() || succ.GrantID != old.GrantID:
+		return nil, false, nil
+	}
+	revoked, err := i.isRevoked(ctx, "", old.GrantID)
+	if err != nil {
+		return nil, false, storeError(err)
+	}
+	if revoked {
+		return nil, false, newError(ErrInvalidGrant, "the refresh token is invalid, expired or revoked", errors.New("grant revoked"))
+	}
+	accessScope, err := i.refreshScope(old, scope)
+	if err != nil {
+		return nil, false, err
+	}
+	resp = &TokenResponse{RefreshToken: next}
+	if err := i.issueAccessToken(ctx, resp, now, AccessTokenInfo{
+		GrantType: GrantRefreshToken, ClientID: c.ID, Subject: old.Subject, Scope: accessScope, GrantID: old.GrantID,
+	}); err != nil {
+		return nil, false, err
+	}
+	return resp, true, nil
+}
+
+// refreshScope is the scope of an access token a refresh of old issues:
+// the grant's, or the part of it the request asks for.
+func (i *Issuer) refreshScope(old store.RefreshToken, scope []string) ([]string, error) {
+	if err := i.checkScopeSupported(scope); err != nil {
+		return nil, err
+	}
+	if len(scope) == 0 {
+		return old.Scope, nil
+	}
+	if !subset(scope, old.Scope) {
+		return nil, newError(ErrInvalidScope, "the requested scope exceeds the scope originally granted", nil)
+	}
+	return scope, nil
+}
+
+// successorToken returns the token that replaces raw, a token of the grant
+// old belongs to: derived from raw and the grant's SuccessorKey, so that
+// the grace window can give it out again without it being stored, or
+// random for a grant without a key.
+func (i *Issuer) successorToken(raw string, old store.RefreshToken) (string, []byte, error) {
+	if old.SuccessorKey == nil {
+		return i.newRefreshToken()
+	}
+	mac := hmac.New(sha256.New, old.SuccessorKey)
+	mac.Write([]byte("oauth2kit successor v1\x00"))
+	mac.Write([]byte(raw))
+	next := base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	return next, i.hashToken(next), nil
 }
 
 // rotationLanded reports whether a rotation whose outcome is unknown (the
@@ -783,6 +873,19 @@ func (i *Issuer) hashToken(raw string) []byte {
 	h.Write([]byte{0})
 	h.Write([]byte(raw))
 	return h.Sum(nil)
+}
+
+// successorKeyBytes is the size of a grant's SuccessorKey: an HMAC-SHA256
+// key as long as its output.
+const successorKeyBytes = 32
+
+// randomBytes returns n random bytes.
+func randomBytes(n int) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("oauth2: generating random bytes: %w", err)
+	}
+	return b, nil
 }
 
 // randomID returns 128 random bits, base64url-encoded, for jti and grant ids.

@@ -1,0 +1,145 @@
+package oauth2
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func graceFixture(t *testing.T, grace time.Duration) *fixture {
+	t.Helper()
+	return newFixture(t, func(c *IssuerConfig) { c.RefreshGrace = grace })
+}
+
+// 100 concurrent refreshes of one token all succeed within the grace
+// window, and all get the same successor: no second chain is started.
+func TestRefreshGraceConcurrent(t *testing.T) {
+	f := graceFixture(t, 10*time.Second)
+	first := f.login(t, f.confid)
+	const n = 100
+	resps := make([]*TokenResponse, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { resps[i], errs[i] = f.issuer.RefreshGrant(t.Context(), f.confid, first.RefreshToken, nil) })
+	}
+	wg.Wait()
+	successors := map[string]bool{}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("RefreshGrant() call %d error = %v, want success within the grace window", i, err)
+		}
+		successors[resps[i].RefreshToken] = true
+		if _, err := f.verifier.Verify(t.Context(), resps[i].AccessToken); err != nil {
+			t.Errorf("Verify(access token of call %d) error = %v", i, err)
+		}
+	}
+	if len(successors) != 1 {
+		t.Fatalf("Got %d distinct successors, want 1", len(successors))
+	}
+	// The one successor works, and the grant was never revoked.
+	if _, err := f.issuer.RefreshGrant(t.Context(), f.confid, resps[0].RefreshToken, nil); err != nil {
+		t.Errorf("RefreshGrant(the successor) error = %v", err)
+	}
+}
+
+// Without a grace window (the default) the second use is reuse.
+func TestRefreshGraceOffByDefault(t *testing.T) {
+	f := newFixture(t)
+	first := f.login(t, f.confid)
+	second, err := f.issuer.RefreshGrant(t.Context(), f.confid, first.RefreshToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.issuer.RefreshGrant(t.Context(), f.confid, first.RefreshToken, nil); !errors.Is(err, ErrInvalidGrant) {
+		t.Fatalf("RefreshGrant(again, no grace) error = %v, want %v", err, ErrInvalidGrant)
+	}
+	if _, err := f.issuer.RefreshGrant(t.Context(), f.confid, second.RefreshToken, nil); !errors.Is(err, ErrInvalidGrant) {
+		t.Errorf("RefreshGrant(successor after reuse) error = %v, want %v: the grant is revoked", err, ErrInvalidGrant)
+	}
+}
+
+func TestRefreshGraceEnds(t *testing.T) {
+	tests := []struct {
+		name string
+		// after runs between the rotation and the second presentation.
+		after func(t *testing.T, f *fixture, successor string)
+	}{
+		{"successor used", func(t *testing.T, f *fixture, successor string) {
+			if _, err := f.issuer.RefreshGrant(t.Context(), f.confid, successor, nil); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"window passed", func(t *testing.T, f *fixture, _ string) { f.clock.Advance(10 * time.Second) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := graceFixture(t, 10*time.Second)
+			first := f.login(t, f.confid)
+			second, err := f.issuer.RefreshGrant(t.Context(), f.confid, first.RefreshToken, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := f.issuer.RefreshGrant(t.Context(), f.confid, first.RefreshToken, nil)
+			if err != nil || again.RefreshToken != second.RefreshToken {
+				t.Fatalf("RefreshGrant(again, within the window) = %v, %v, want the same successor", again, err)
+			}
+			tt.after(t, f, second.RefreshToken)
+			if _, err := f.issuer.RefreshGrant(t.Context(), f.confid, first.RefreshToken, nil); !errors.Is(err, ErrInvalidGrant) {
+				t.Fatalf("RefreshGrant(old token, %s) error = %v, want %v", tt.name, err, ErrInvalidGrant)
+			}
+			// Reuse revoked the grant: the latest token is dead too.
+			if _, err := f.verifier.Verify(t.Context(), again.AccessToken); !errors.Is(err, ErrTokenRevoked) {
+				t.Errorf("Verify(access token of the grant) error = %v, want %v", err, ErrTokenRevoked)
+			}
+		})
+	}
+}
+
+// Another client presenting the token gets nothing, within the window too.
+func TestRefreshGraceSameClientOnly(t *testing.T) {
+	f := graceFixture(t, 10*time.Second)
+	first := f.login(t, f.public)
+	if _, err := f.issuer.RefreshGrant(t.Context(), f.public, first.RefreshToken, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.issuer.RefreshGrant(t.Context(), f.confid, first.RefreshToken, nil); !errors.Is(err, ErrInvalidGrant) {
+		t.Errorf("RefreshGrant(another client) error = %v, want %v", err, ErrInvalidGrant)
+	}
+}
+
+// The store never holds the successor in a form that can be redeemed: the
+// consumed token's record carries the grant's key, and neither it nor any
+// other field is the successor.
+func TestRefreshGraceSuccessorNotStored(t *testing.T) {
+	f := graceFixture(t, 10*time.Second)
+	first := f.login(t, f.confid)
+	second, err := f.issuer.RefreshGrant(t.Context(), f.confid, first.RefreshToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := f.store.GetRefreshToken(t.Context(), f.issuer.hashToken(first.RefreshToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := string(old.Hash) + string(old.SuccessorKey) + old.GrantID + old.ClientID + old.Subject + strings.Join(old.Scope, " ")
+	if len(old.SuccessorKey) != successorKeyBytes || strings.Contains(rec, second.RefreshToken) {
+		t.Errorf("Got consumed record %+v, want a %d-byte key and no trace of the successor", old, successorKeyBytes)
+	}
+	// Without the old token, the key yields nothing: the successor is
+	// derived from both.
+	if other, _, _ := f.issuer.successorToken("another token", old); other == second.RefreshToken {
+		t.Error("Got the successor from another token and the key")
+	}
+}
+
+func TestRefreshGraceNegativeRefused(t *testing.T) {
+	f := newFixture(t)
+	cfg := f.issuer.cfg
+	cfg.RefreshGrace = -time.Second
+	if _, err := NewIssuer(cfg); err == nil {
+		t.Error("NewIssuer(negative RefreshGrace) error = nil")
+	}
+}

@@ -39,6 +39,7 @@ func TestConformance(t *testing.T) {
 	t.Run("pgstore/Migrate/Concurrent", db.testMigrateConcurrent)
 	t.Run("pgstore/Migrate/Twice", db.testMigrateTwice)
 	t.Run("pgstore/Migrate/Missing", db.testUnmigrated)
+	t.Run("pgstore/Migrate/Forward", db.testMigrateForward)
 	t.Run("pgstore/DeleteExpired/Batches", db.testDeleteExpiredBatches)
 	t.Run("pgstore/Context/EndsWhileWaiting", db.testContextEndsWhileWaiting)
 	t.Run("pgstore/Clock", db.testClock)

@@ -152,6 +152,9 @@ func (db testDB) testMigrateForward(t *testing.T) {
 			if got, err := s.IsRevoked(ctx, "", tok.GrantID); !got || err != nil {
 				t.Errorf("IsRevoked() after Migrate = %v, %v, want true, nil", got, err)
 			}
+			if got, err := s.AddFailure(ctx, "key", now().Add(time.Hour)); got.Failures != 1 || err != nil {
+				t.Errorf("AddFailure() after Migrate = %+v, %v, want 1 failure, nil", got, err)
+			}
 		})
 	}
 }

@@ -221,11 +221,14 @@ func everyMethod(ctx context.Context, s *pgstore.Store, tok store.RefreshToken) 
 		"RotateRefreshToken": s.RotateRefreshToken(ctx, tok.Hash, successor(tok, now())),
 		"RevokeGrant":        s.RevokeGrant(ctx, "grant", now().Add(time.Hour)),
 		"RevokeAccessToken":  s.RevokeAccessToken(ctx, "jti", now().Add(time.Hour)),
+		"ResetAttempts":      s.ResetAttempts(ctx, "key"),
 	}
 	_, errs["GetRefreshToken"] = s.GetRefreshToken(ctx, tok.Hash)
 	_, errs["IsRevoked"] = s.IsRevoked(ctx, "jti", "grant")
 	_, errs["DeleteExpired"] = s.DeleteExpired(ctx)
 	_, errs["GetKeySet"] = s.GetKeySet(ctx)
 	_, errs["SwapKeySet"] = s.SwapKeySet(ctx, 0, nil)
+	_, errs["AddFailure"] = s.AddFailure(ctx, "key", now().Add(time.Hour))
+	_, errs["GetAttempts"] = s.GetAttempts(ctx, "key")
 	return errs
 }

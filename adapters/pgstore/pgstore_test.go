@@ -46,6 +46,7 @@ func TestConformance(t *testing.T) {
 	t.Run("pgstore/ExpiredHashIsFree", db.testExpiredHashIsFree)
 	t.Run("pgstore/Retry/SerializationFailure", db.testRetrySerializationFailure)
 	t.Run("pgstore/Retry/RotateUnderSerializable", db.testRotateUnderSerializable)
+	t.Run("pgstore/Retry/AddFailureUnderSerializable", db.testAddFailureUnderSerializable)
 	t.Run("pgstore/Watch/CancellingPool", db.testWatchCancellingPool)
 	t.Run("pgstore/Watch/LongSchema", db.testWatchLongSchema)
 	t.Run("pgstore/Watch/SchemasApart", db.testWatchSchemasApart)

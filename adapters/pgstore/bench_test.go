@@ -28,6 +28,42 @@ func BenchmarkStore(b *testing.B) {
 	storetest.Benchmark(b, s)
 }
 
+// BenchmarkAttempts measures the calls throttling makes around a credential
+// check: GetAttempts of the three keys read before every check (say a user
+// from one address, the user from anywhere, the client), each with a live
+// record, and AddFailure after a failed check, counting on one key as an
+// attack does. Like BenchmarkStore, the figures include a round trip to a
+// local container.
+func BenchmarkAttempts(b *testing.B) {
+	pool := newPool(b, testenv.Postgres(b, testenv.Options{}).URL, nil)
+	s := pgstore.New(pool, pgstore.WithSchema(newSchema(b, pool)))
+	ctx := b.Context()
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	keys := []string{"bench-user-from-address", "bench-user", "bench-client"}
+	exp := time.Now().Add(time.Hour)
+	for _, k := range keys {
+		if _, err := s.AddFailure(ctx, k, exp); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("AddFailure", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.AddFailure(ctx, keys[0], exp); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("GetAttempts", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.GetAttempts(ctx, keys...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // BenchmarkRevocationPropagation measures how long a revocation made by one
 // instance takes to reach another's watcher: from the start of
 // RevokeAccessToken on one Store to Revoked on a watch of a second Store on

@@ -3,7 +3,8 @@ package pgstore
 import "context"
 
 // DeleteExpired implements store.ExpiredDeleter: it removes every refresh
-// token and revocation whose expiry has passed and reports how many. The
+// token, revocation and attempt record whose expiry has passed and reports
+// how many. The
 // Store runs no goroutine and never deletes by itself, so an application
 // has DeleteExpired called periodically, by package oauth2's Sweep, from one
 // instance or several; expired rows are invisible either way, and only take

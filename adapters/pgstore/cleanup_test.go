@@ -37,6 +37,9 @@ func (db testDB) testDeleteExpiredBatches(t *testing.T) {
 				if err := s.RevokeAccessToken(ctx, fmt.Sprint("expired-jti-", i), past); err != nil {
 					t.Fatalf("RevokeAccessToken(expired) = %v, want nil", err)
 				}
+				if _, err := s.AddFailure(ctx, fmt.Sprint("expired-key-", i), past); err != nil {
+					t.Fatalf("AddFailure(expired) = %v, want nil", err)
+				}
 			}
 			live := token(now(), future)
 			if err := s.CreateRefreshToken(ctx, live); err != nil {
@@ -48,11 +51,16 @@ func (db testDB) testDeleteExpiredBatches(t *testing.T) {
 			if err := s.RevokeAccessToken(ctx, "live-jti", future); err != nil {
 				t.Fatalf("RevokeAccessToken(live) = %v, want nil", err)
 			}
-
-			if got, err := s.DeleteExpired(ctx); got != 3*tt.expired || err != nil {
-				t.Errorf("DeleteExpired() = %d, %v, want %d, nil", got, err, 3*tt.expired)
+			if _, err := s.AddFailure(ctx, "live-key", future); err != nil {
+				t.Fatalf("AddFailure(live) = %v, want nil", err)
 			}
-			for _, table := range []string{"refresh_tokens", "revoked_grants", "revoked_access_tokens"} {
+
+			tables := []string{"refresh_tokens", "revoked_grants", "revoked_access_tokens", "attempts"}
+			want := len(tables) * tt.expired
+			if got, err := s.DeleteExpired(ctx); got != want || err != nil {
+				t.Errorf("DeleteExpired() = %d, %v, want %d, nil", got, err, want)
+			}
+			for _, table := range tables {
 				if got := db.count(t, schema, table); got != 1 {
 					t.Errorf("rows in %s after DeleteExpired() = %d, want 1 (the live one)", table, got)
 				}

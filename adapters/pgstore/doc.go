@@ -1,15 +1,17 @@
 // Package pgstore is a PostgreSQL implementation of the oauth2kit storage
-// contract (store.Store, store.KeyStore, store.ExpiredDeleter and
-// store.RevocationWatcher) on the caller's github.com/jackc/pgx/v5 pool.
+// contract (store.Store, store.KeyStore, store.ExpiredDeleter,
+// store.RevocationWatcher and store.AttemptStore) on the caller's
+// github.com/jackc/pgx/v5 pool.
 //
 // # Schema and migrations
 //
 // A Store keeps its tables in one schema, "oauth2kit" unless WithSchema names
 // another: refresh_tokens (keyed by the token's SHA-256 hash, a bytea),
-// revoked_grants and revoked_access_tokens (keyed by id), and key_set (at
-// most one row). Times are timestamptz, kept to the microsecond. Every table
-// with an expiry has an index on it for DeleteExpired; the primary keys serve
-// every other lookup.
+// revoked_grants and revoked_access_tokens (keyed by id), attempts (the
+// failure counts of store.AttemptStore, keyed by the key given), and key_set
+// (at most one row). Times are timestamptz, kept to the microsecond. Every
+// table with an expiry has an index on it for DeleteExpired; the primary keys
+// serve every other lookup.
 //
 // The schema is created and upgraded by Migrate from SQL migrations embedded
 // in the package. New does not touch the database; call Migrate once at
@@ -37,13 +39,18 @@
 // transaction. Rotating a refresh token consumes the old token and stores
 // its successor in a single statement, so both happen or neither does, and
 // of concurrent rotations of one token exactly one wins, under PostgreSQL's
-// default READ COMMITTED isolation as under SERIALIZABLE.
+// default READ COMMITTED isolation as under SERIALIZABLE. AddFailure counts
+// in a single statement too, so concurrent failures of one key are each
+// counted once.
 // Statements that PostgreSQL aborts for a serialization failure or a deadlock
 // (SQLSTATE 40001, 40P01), as it may under a stricter default isolation
 // level, are run again, at most five times in all with a short jittered
 // backoff; after that the call fails with an error wrapping the last one.
 // Other failures, a lost connection among them, are reported at once and are
-// never reported as store.ErrNotFound.
+// never reported as store.ErrNotFound. An aborted statement changed nothing,
+// so running it again counts no failure twice. Under SERIALIZABLE, though,
+// concurrent failures of one key abort each other, and a key hammered hard
+// enough can exhaust the attempts: AddFailure then fails, counting nothing.
 //
 // # Contexts
 //

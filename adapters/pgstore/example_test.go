@@ -35,7 +35,7 @@ func Example() {
 			if n, err := s.DeleteExpired(ctx); err != nil {
 				log.Printf("deleting expired tokens: %v", err)
 			} else {
-				log.Printf("deleted %d expired tokens and revocations", n)
+				log.Printf("deleted %d expired records", n)
 			}
 		}
 	}()

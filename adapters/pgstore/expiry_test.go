@@ -42,6 +42,10 @@ func (db testDB) testClock(t *testing.T) {
 	if err := s.RevokeGrant(ctx, tok.GrantID, exp); err != nil {
 		t.Fatalf("RevokeGrant() = %v, want nil", err)
 	}
+	const key = "key"
+	if _, err := s.AddFailure(ctx, key, exp); err != nil {
+		t.Fatalf("AddFailure() = %v, want nil", err)
+	}
 
 	tests := []struct {
 		name        string
@@ -50,7 +54,7 @@ func (db testDB) testClock(t *testing.T) {
 		wantRemoved int
 	}{
 		{"just before expiry", time.Hour - time.Microsecond, true, 0},
-		{"at expiry", time.Microsecond, false, 2},
+		{"at expiry", time.Microsecond, false, 3},
 	}
 	for _, tt := range tests {
 		clock.Advance(tt.advance)
@@ -61,8 +65,31 @@ func (db testDB) testClock(t *testing.T) {
 		if got, err := s.IsRevoked(ctx, "", tok.GrantID); got != tt.wantLive || err != nil {
 			t.Errorf("%s: IsRevoked() = %v, %v, want %v, nil", tt.name, got, err, tt.wantLive)
 		}
+		if got, err := s.GetAttempts(ctx, key); err != nil || (got[0].Failures == 1) != tt.wantLive {
+			t.Errorf("%s: GetAttempts() = %+v, %v, want live: %v", tt.name, got, err, tt.wantLive)
+		}
 		if got, err := s.DeleteExpired(ctx); got != tt.wantRemoved || err != nil {
 			t.Errorf("%s: DeleteExpired() = %d, %v, want %d, nil", tt.name, got, err, tt.wantRemoved)
+		}
+	}
+
+	// The times of failures are the Store's clock's too, an hour ahead of
+	// the server's by now, and a clock going back never makes Last go back.
+	last := clock.Now()
+	failures := []struct {
+		name     string
+		advance  time.Duration
+		wantLast time.Time
+	}{
+		{"after expiry, a new record", 0, last},
+		{"a minute later", time.Minute, last.Add(time.Minute)},
+		{"with the clock gone back", -2 * time.Minute, last.Add(time.Minute)},
+	}
+	for i, f := range failures {
+		clock.Advance(f.advance)
+		got, err := s.AddFailure(ctx, key, last.Add(time.Hour))
+		if err != nil || got.Failures != i+1 || !got.Last.Equal(f.wantLast) {
+			t.Errorf("%s: AddFailure() = %+v, %v, want %d failures, the last at %v", f.name, got, err, i+1, f.wantLast)
 		}
 	}
 }

@@ -26,3 +26,14 @@ func MigrationVersions() ([]int, error) {
 func (s *Store) Retry(ctx context.Context, f func() error) error {
 	return s.retry.do(ctx, "test", f)
 }
+
+// MigrateTo applies the embedded migrations up to version and no further, as
+// a release that shipped no later ones did, so that a test can migrate
+// forward from that schema.
+func (s *Store) MigrateTo(ctx context.Context, version int) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	return s.migrate(ctx, ms[:version])
+}

@@ -1,6 +1,7 @@
 package pgstore_test
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -113,5 +114,47 @@ func (db testDB) testUnmigrated(t *testing.T) {
 	s := pgstore.New(db.pool, pgstore.WithSchema(db.newSchema(t)))
 	for name, err := range everyMethod(t.Context(), s, token(now(), now().Add(time.Hour))) {
 		wantFailed(t, name+" before Migrate", err)
+	}
+}
+
+// A schema migrated by an earlier release, with records in it, is brought up
+// to date by Migrate from whichever version it is at, and keeps its records.
+func (db testDB) testMigrateForward(t *testing.T) {
+	versions, err := pgstore.MigrationVersions()
+	if err != nil {
+		t.Fatalf("MigrationVersions() = %v, want nil", err)
+	}
+	for _, from := range versions[:len(versions)-1] {
+		t.Run(fmt.Sprint("from version ", from), func(t *testing.T) {
+			ctx := t.Context()
+			schema := db.newSchema(t)
+			s := pgstore.New(db.pool, pgstore.WithSchema(schema))
+			if err := s.MigrateTo(ctx, from); err != nil {
+				t.Fatalf("MigrateTo(%d) = %v, want nil", from, err)
+			}
+			// Records of the tables of version 1, which every
+			// version has.
+			tok := token(now(), now().Add(time.Hour))
+			if err := s.CreateRefreshToken(ctx, tok); err != nil {
+				t.Fatalf("CreateRefreshToken() at version %d = %v, want nil", from, err)
+			}
+			if err := s.RevokeGrant(ctx, tok.GrantID, now().Add(time.Hour)); err != nil {
+				t.Fatalf("RevokeGrant() at version %d = %v, want nil", from, err)
+			}
+
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatalf("Migrate() from version %d = %v, want nil", from, err)
+			}
+			wantVersions(t, db.applied(t, schema))
+			if got, err := s.GetRefreshToken(ctx, tok.Hash); err != nil || got.GrantID != tok.GrantID {
+				t.Errorf("GetRefreshToken() after Migrate = %+v, %v, want the token stored before", got, err)
+			}
+			if got, err := s.IsRevoked(ctx, "", tok.GrantID); !got || err != nil {
+				t.Errorf("IsRevoked() after Migrate = %v, %v, want true, nil", got, err)
+			}
+			if got, err := s.AddFailure(ctx, "key", now().Add(time.Hour)); got.Failures != 1 || err != nil {
+				t.Errorf("AddFailure() after Migrate = %+v, %v, want 1 failure, nil", got, err)
+			}
+		})
 	}
 }

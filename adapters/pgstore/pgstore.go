@@ -18,6 +18,7 @@ var (
 	_ store.ExpiredDeleter = (*Store)(nil)
 
 	_ store.RevocationWatcher = (*Store)(nil)
+	_ store.AttemptStore      = (*Store)(nil)
 )
 
 // DefaultSchema is the schema a Store uses unless WithSchema says otherwise.
@@ -28,9 +29,10 @@ const DefaultSchema = "oauth2kit"
 // large enough that a backlog clears in few round trips.
 const defaultDeleteBatch = 1000
 
-// Store is a store.Store, store.KeyStore, store.ExpiredDeleter and
-// store.RevocationWatcher backed by PostgreSQL. It is safe for concurrent
-// use. The zero value is not usable; call New, then Migrate.
+// Store is a store.Store, store.KeyStore, store.ExpiredDeleter,
+// store.RevocationWatcher and store.AttemptStore backed by PostgreSQL. It is
+// safe for concurrent use. The zero value is not usable; call New, then
+// Migrate.
 type Store struct {
 	pool        *pgxpool.Pool
 	schema      string

@@ -39,12 +39,14 @@ func TestConformance(t *testing.T) {
 	t.Run("pgstore/Migrate/Concurrent", db.testMigrateConcurrent)
 	t.Run("pgstore/Migrate/Twice", db.testMigrateTwice)
 	t.Run("pgstore/Migrate/Missing", db.testUnmigrated)
+	t.Run("pgstore/Migrate/Forward", db.testMigrateForward)
 	t.Run("pgstore/DeleteExpired/Batches", db.testDeleteExpiredBatches)
 	t.Run("pgstore/Context/EndsWhileWaiting", db.testContextEndsWhileWaiting)
 	t.Run("pgstore/Clock", db.testClock)
 	t.Run("pgstore/ExpiredHashIsFree", db.testExpiredHashIsFree)
 	t.Run("pgstore/Retry/SerializationFailure", db.testRetrySerializationFailure)
 	t.Run("pgstore/Retry/RotateUnderSerializable", db.testRotateUnderSerializable)
+	t.Run("pgstore/Retry/AddFailureUnderSerializable", db.testAddFailureUnderSerializable)
 	t.Run("pgstore/Watch/CancellingPool", db.testWatchCancellingPool)
 	t.Run("pgstore/Watch/LongSchema", db.testWatchLongSchema)
 	t.Run("pgstore/Watch/SchemasApart", db.testWatchSchemasApart)
@@ -220,11 +222,14 @@ func everyMethod(ctx context.Context, s *pgstore.Store, tok store.RefreshToken) 
 		"RotateRefreshToken": s.RotateRefreshToken(ctx, tok.Hash, successor(tok, now())),
 		"RevokeGrant":        s.RevokeGrant(ctx, "grant", now().Add(time.Hour)),
 		"RevokeAccessToken":  s.RevokeAccessToken(ctx, "jti", now().Add(time.Hour)),
+		"ResetAttempts":      s.ResetAttempts(ctx, "key"),
 	}
 	_, errs["GetRefreshToken"] = s.GetRefreshToken(ctx, tok.Hash)
 	_, errs["IsRevoked"] = s.IsRevoked(ctx, "jti", "grant")
 	_, errs["DeleteExpired"] = s.DeleteExpired(ctx)
 	_, errs["GetKeySet"] = s.GetKeySet(ctx)
 	_, errs["SwapKeySet"] = s.SwapKeySet(ctx, 0, nil)
+	_, errs["AddFailure"] = s.AddFailure(ctx, "key", now().Add(time.Hour))
+	_, errs["GetAttempts"] = s.GetAttempts(ctx, "key")
 	return errs
 }

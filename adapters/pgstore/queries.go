@@ -12,6 +12,7 @@ type queries struct {
 	createRefresh, getRefresh, rotate, rotateOutcome, deleteExpiredRefresh string
 	revokeGrant, revokeAccessToken, isRevoked, listRevocations             string
 	getKeySet, insertKeySet, updateKeySet                                  string
+	addFailure, getAttempts, resetAttempts                                 string
 	deleteExpired                                                          []string
 }
 
@@ -107,10 +108,35 @@ UPDATE {schema}.key_set SET version = version + 1, keys = $2
 WHERE version = $1
 RETURNING version`),
 
+		// One statement, so concurrent failures of one key queue on its
+		// row lock: under READ COMMITTED each waiter re-reads the row the
+		// previous one committed, so each is counted once and returns its
+		// own count. An expired record is as good as absent, so it starts
+		// again at one failure, with the new expiry and the time of this
+		// one; a live one keeps the later of its expiry and the new one.
+		// Every SET reads the row as it was before this statement.
+		addFailure: sql(`
+INSERT INTO {schema}.attempts AS a (key, failures, last, expires_at)
+VALUES ($1, 1, $2, $3)
+ON CONFLICT (key) DO UPDATE SET
+	failures = CASE WHEN a.expires_at <= $2 THEN 1 ELSE a.failures + 1 END,
+	last = CASE WHEN a.expires_at <= $2 THEN $2 ELSE GREATEST(a.last, $2) END,
+	expires_at = CASE WHEN a.expires_at <= $2 THEN $3 ELSE GREATEST(a.expires_at, $3) END
+RETURNING failures, last`),
+
+		// Every key in one statement, whatever their number; the caller
+		// maps the rows back to the keys' order.
+		getAttempts: sql(`
+SELECT key, failures, last FROM {schema}.attempts
+WHERE key = ANY($1) AND expires_at > $2`),
+
+		resetAttempts: sql(`DELETE FROM {schema}.attempts WHERE key = $1`),
+
 		deleteExpired: []string{
 			sql(deleteExpiredSQL("refresh_tokens", "hash")),
 			sql(deleteExpiredSQL("revoked_grants", "id")),
 			sql(deleteExpiredSQL("revoked_access_tokens", "id")),
+			sql(deleteExpiredSQL("attempts", "key")),
 		},
 	}
 }

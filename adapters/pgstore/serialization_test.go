@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/oauth2kit/oauth2kit/store"
@@ -118,6 +121,83 @@ func (db testDB) testRotateUnderSerializable(t *testing.T) {
 	}
 	if wins != 1 {
 		t.Errorf("RotateRefreshToken() succeeded %d times of %d, want exactly once", wins, racers)
+	}
+}
+
+// With SERIALIZABLE as the sessions' default, concurrent failures of one key
+// abort each other (SQLSTATE 40001) instead of queueing on the row lock, and
+// the aborted statements are run again. An aborted statement counted
+// nothing, so however the attempts end no failure is counted twice: the
+// calls that succeed return distinct counts, the record holds exactly as
+// many, and a call that runs out of attempts says so and counted nothing.
+//
+// As in testRotateUnderSerializable, a transaction holding the row lock
+// makes every racer wait, so that they meet.
+func (db testDB) testAddFailureUnderSerializable(t *testing.T) {
+	const racers = 8 // with the locker and the watcher, within newPool's 16
+	ctx := t.Context()
+	pool := newPool(t, db.url, func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "serializable"
+	})
+	schema := db.newSchema(t)
+	s := newMigrated(t, pool, schema)
+	const key = "key"
+	exp := now().Add(time.Hour)
+	if _, err := s.AddFailure(ctx, key, exp); err != nil {
+		t.Fatalf("AddFailure() = %v, want nil", err)
+	}
+
+	locker, err := db.pool.Begin(ctx)
+	if err != nil {
+		t.Fatalf("Begin() = %v, want nil", err)
+	}
+	defer func() { _ = locker.Rollback(ctx) }()
+	if _, err := locker.Exec(ctx, "SELECT FROM "+pgx.Identifier{schema, "attempts"}.Sanitize()+" WHERE key = $1 FOR UPDATE", key); err != nil {
+		t.Fatalf("locking the key's row: %v", err)
+	}
+
+	counts := make([]int, racers)
+	errs := make([]error, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			var got store.Attempts
+			got, errs[i] = s.AddFailure(ctx, key, exp)
+			counts[i] = got.Failures
+		})
+	}
+	returned := make(chan struct{})
+	go func() { wg.Wait(); close(returned) }()
+	waitForLockWaiters(t, db, schema, racers, returned)
+	if err := locker.Commit(ctx); err != nil {
+		t.Fatalf("Commit() = %v, want nil", err)
+	}
+	<-returned
+
+	var won []int
+	for i, err := range errs {
+		var pgErr *pgconn.PgError
+		switch {
+		case err == nil:
+			won = append(won, counts[i])
+		case !errors.As(err, &pgErr) || pgErr.Code != "40001" || !strings.Contains(err.Error(), "giving up after"):
+			t.Errorf("AddFailure() #%d = %v, want nil or a serialization failure given up on", i, err)
+		}
+	}
+	// The first call counted 1, so the winners count from 2.
+	slices.Sort(won)
+	for i, c := range won {
+		if c != i+2 {
+			t.Fatalf("the %d successful AddFailure calls returned Failures %v, want each of 2 to %d once", len(won), won, len(won)+1)
+		}
+	}
+	// The first to get the lock wins at once and aborts every other; one
+	// of those wins when run again, as only a winner aborts the others.
+	if len(won) < 2 {
+		t.Errorf("AddFailure() succeeded %d times of %d, want at least 2: an aborted call run again", len(won), racers)
+	}
+	if got, err := s.GetAttempts(ctx, key); err != nil || got[0].Failures != 1+len(won) {
+		t.Errorf("GetAttempts() = %+v, %v, want %d failures, one for each successful call", got, err, 1+len(won))
 	}
 }
 

@@ -84,6 +84,7 @@ func TestConfigRule(t *testing.T) {
 		{"IssuerConfig.GrantMaxLifetime", newIssuer(func(c *IssuerConfig) { c.GrantMaxLifetime = neg }), true},
 		{"IssuerConfig.StoreTimeout", newIssuer(func(c *IssuerConfig) { c.StoreTimeout = neg }), true},
 		{"IssuerConfig.Leeway", newIssuer(func(c *IssuerConfig) { c.Leeway = neg }), true},
+		{"IssuerConfig.RefreshGrace", newIssuer(func(c *IssuerConfig) { c.RefreshGrace = neg }), true},
 		{"IssuerConfig.ClientAuthCacheTTL", newIssuer(func(c *IssuerConfig) { c.ClientAuthCacheTTL = neg }), false},
 		{"VerifierConfig.Leeway", newVerifier(func(c *VerifierConfig) { c.Leeway = neg }), true},
 		{"VerifierConfig.StoreTimeout", newVerifier(func(c *VerifierConfig) { c.StoreTimeout = neg }), true},

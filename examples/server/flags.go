@@ -39,6 +39,9 @@ type config struct {
 	accessTTL  time.Duration
 	refreshTTL time.Duration
 	leeway     time.Duration
+	// refreshGrace is oauth2.IssuerConfig.RefreshGrace: 0, strict
+	// rotation, unless -refresh-grace says otherwise.
+	refreshGrace time.Duration
 	// trustedProxies are the reverse proxies whose X-Forwarded-For gives
 	// the client address brute-force throttling counts by.
 	trustedProxies []netip.Prefix
@@ -76,6 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Var(&storeFlag{&cfg.storeURL}, "store", "storage `URL`: memory://, redis://host:port/db or postgres://user:pass@host:port/db (migrated on start)")
 	fs.Var(&durationFlag{p: &cfg.accessTTL}, "access-ttl", "access-token lifetime, a Go `duration`")
 	fs.Var(&durationFlag{p: &cfg.refreshTTL}, "refresh-ttl", "refresh-token lifetime, a Go `duration`")
+	fs.Var(&durationFlag{p: &cfg.refreshGrace, zeroOK: true}, "refresh-grace", "how long after a rotation the same client may present the old refresh token again\nand get the same successor, a Go `duration`; 0 (the default) is strict rotation")
 	fs.Var(&durationFlag{p: &cfg.leeway, zeroOK: true, max: oauth2.MaxLeeway}, "leeway", "clock skew the verifier allows on exp, nbf and iat, a Go `duration` of at most "+oauth2.MaxLeeway.String())
 	fs.Var(&algFlag{&cfg.alg}, "alg", "signing `algorithm`: EdDSA, ES256 or RS256; ES256 and RS256 suit clients without EdDSA,\n"+
 		"such as python-jose. On Redis or PostgreSQL it applies when the store holds no key yet:\n"+

@@ -70,6 +70,8 @@ func TestParseFlags(t *testing.T) {
 		},
 		{name: "memory store", args: []string{"-store", "memory://"}, want: defaults},
 		{name: "alg EdDSA", args: []string{"-alg", "EdDSA"}, want: defaults},
+		{name: "refresh grace", args: []string{"-refresh-grace", "10s"}, want: with(func(c *config) { c.refreshGrace = 10 * time.Second })},
+		{name: "refresh grace negative", args: []string{"-refresh-grace", "-1s"}, wantErr: "refresh-grace"},
 		{
 			name: "trusted proxies",
 			args: []string{"-trusted-proxies", "10.0.0.0/8, 192.0.2.7,2001:db8::/32"},
@@ -636,5 +638,29 @@ func wantUsageError(t *testing.T, args []string, err error, stderr, wantErr stri
 	}
 	if !strings.Contains(stderr, wantErr) || !strings.Contains(stderr, "Usage:") {
 		t.Errorf("stderr = %q, want the error and the usage", stderr)
+	}
+}
+
+// TestServerRefreshGrace runs the README's -refresh-grace commands: within
+// the window the old refresh token gets the same successor again; once the
+// successor is used, the old one is reuse.
+func TestServerRefreshGrace(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "-refresh-grace", "1m")
+	client := &http.Client{Timeout: 10 * time.Second}
+	_, first, _ := tokenRequest(t, client, srv.url, url.Values{
+		"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"},
+	})
+	refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first.RefreshToken}}
+	_, second, _ := tokenRequest(t, client, srv.url, refresh)
+	status, again, code := tokenRequest(t, client, srv.url, refresh)
+	if status != http.StatusOK || again.RefreshToken != second.RefreshToken || second.RefreshToken == "" {
+		t.Fatalf("old refresh token again within the window: %d %q, refresh token %q; want 200 with %q", status, code, again.RefreshToken, second.RefreshToken)
+	}
+	if status, _, code := tokenRequest(t, client, srv.url, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {second.RefreshToken}}); status != http.StatusOK {
+		t.Fatalf("successor: %d %q, want 200", status, code)
+	}
+	if status, _, code := tokenRequest(t, client, srv.url, refresh); status != http.StatusBadRequest || code != "invalid_grant" {
+		t.Errorf("old refresh token after its successor was used: %d %q, want 400 invalid_grant", status, code)
 	}
 }

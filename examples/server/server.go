@@ -50,6 +50,7 @@ func newHandler(ctx context.Context, cfg config, st oauth2.Store, logger *slog.L
 		ScopesSupported: demoScopes,
 		AccessTokenTTL:  cfg.accessTTL,
 		RefreshTokenTTL: cfg.refreshTTL,
+		RefreshGrace:    cfg.refreshGrace,
 		Leeway:          cfg.leeway, // introspection agrees with /api/me
 		// The library's defaults: five failures for one username from one
 		// address, then a wait of 1 s doubling up to 15 minutes.

@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -48,6 +49,8 @@ func TestConformance(t *testing.T) {
 	t.Run("redisstore/ReuseBeatsTakenHash", func(t *testing.T) { testReuseBeatsTakenHash(t, client) })
 	t.Run("redisstore/ExpiredSuccessorNotStored", func(t *testing.T) { testExpiredSuccessor(t, client) })
 	t.Run("redisstore/ResentCommandsAreIdempotent", func(t *testing.T) { testResentCommands(t, srv.URL) })
+	t.Run("redisstore/SuccessorKeyAsGiven", func(t *testing.T) { testSuccessorKeyAsGiven(t, client) })
+	t.Run("redisstore/RecordWithoutSuccessorKey", func(t *testing.T) { testRecordWithoutSuccessorKey(t, client) })
 	t.Run("redisstore/ExpiredHashIsFree", func(t *testing.T) { testExpiredHashIsFree(t, client) })
 	t.Run("redisstore/AttemptsExpireByOwnClock", func(t *testing.T) { testAttemptsExpireByOwnClock(t, client) })
 	t.Run("redisstore/WatchEndsWhenConnectionDrops", func(t *testing.T) { testWatchEndsWhenConnectionDrops(t, srv.URL) })
@@ -121,6 +124,7 @@ func newToken(issuedAt time.Time) store.RefreshToken {
 		IssuedAt:       issuedAt,
 		ExpiresAt:      issuedAt.Add(time.Hour),
 		GrantExpiresAt: issuedAt.Add(24 * time.Hour),
+		SuccessorKey:   newHash(),
 	}
 }
 
@@ -167,8 +171,11 @@ func wantToken(ctx context.Context, t testing.TB, s store.Store, want store.Refr
 		t.Errorf("GetRefreshToken(%x) = %v, want nil", want.Hash, err)
 		return
 	}
-	if got.GrantID != want.GrantID || !got.IssuedAt.Equal(want.IssuedAt) || !got.ConsumedAt.Equal(want.ConsumedAt) ||
-		!got.ExpiresAt.Equal(want.ExpiresAt) || !slices.Equal(got.Scope, want.Scope) {
+	if got.GrantID != want.GrantID || got.ClientID != want.ClientID || got.Subject != want.Subject ||
+		!got.IssuedAt.Equal(want.IssuedAt) || !got.ConsumedAt.Equal(want.ConsumedAt) ||
+		!got.GrantExpiresAt.Equal(want.GrantExpiresAt) ||
+		!got.ExpiresAt.Equal(want.ExpiresAt) || !slices.Equal(got.Scope, want.Scope) ||
+		!bytes.Equal(got.SuccessorKey, want.SuccessorKey) || (got.SuccessorKey == nil) != (want.SuccessorKey == nil) {
 		t.Errorf("GetRefreshToken(%x) = %+v, want %+v", want.Hash, got, want)
 	}
 }

@@ -41,6 +41,11 @@ import (
 // token it just consumed as reused.
 
 // Fields of a record. The scripts below name "call" and "consumed_at" too.
+//
+// successor_key holds the grant's SuccessorKey as its raw bytes, which a
+// Redis string keeps exactly. It is absent when the key is nil, so that nil
+// and empty stay apart, and so that a record written before the field
+// existed reads as what it is: a token without a key.
 const (
 	fieldClientID       = "client_id"
 	fieldSubject        = "subject"
@@ -49,6 +54,7 @@ const (
 	fieldExpiresAt      = "expires_at"
 	fieldGrantExpiresAt = "grant_expires_at"
 	fieldConsumedAt     = "consumed_at"
+	fieldSuccessorKey   = "successor_key"
 	fieldCall           = "call"
 )
 
@@ -270,6 +276,9 @@ func recordFields(t store.RefreshToken, id string) []any {
 	if t.Consumed() {
 		fields = append(fields, fieldConsumedAt, micros(t.ConsumedAt))
 	}
+	if t.SuccessorKey != nil {
+		fields = append(fields, fieldSuccessorKey, t.SuccessorKey)
+	}
 	return fields
 }
 
@@ -279,6 +288,9 @@ func decodeRecord(hash []byte, grantID string, fields map[string]string) (store.
 		GrantID:  grantID,
 		ClientID: fields[fieldClientID],
 		Subject:  fields[fieldSubject],
+	}
+	if k, ok := fields[fieldSuccessorKey]; ok {
+		t.SuccessorKey = []byte(k) // a copy, and not nil even when empty
 	}
 	if err := json.Unmarshal([]byte(fields[fieldScope]), &t.Scope); err != nil {
 		return store.RefreshToken{}, fmt.Errorf("malformed record: %s: %w", fieldScope, err)

@@ -386,3 +386,82 @@ func testExpiredHashIsFree(t *testing.T, client *redis.Client) {
 		wantToken(ctx, t, s, tok)
 	}
 }
+
+// testSuccessorKeyAsGiven checks what the suite, which compares bytes only,
+// does not: a nil SuccessorKey comes back nil and an empty one empty, through
+// a create and a rotation alike, as do bytes that are not text.
+func testSuccessorKeyAsGiven(t *testing.T, client *redis.Client) {
+	ctx := t.Context()
+	s := redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
+	tests := []struct {
+		name string
+		key  []byte
+	}{
+		{"nil", nil},
+		{"empty", []byte{}},
+		{"binary", []byte{0, 0xff, '\r', '\n', 0xc3}},
+	}
+	for _, tt := range tests {
+		base := now()
+		tok := newToken(base)
+		tok.SuccessorKey = tt.key
+		next := successor(tok, base.Add(time.Minute))
+		mustCreate(ctx, t, s, tok)
+		wantToken(ctx, t, s, tok)
+		mustRotate(ctx, t, s, tok.Hash, next)
+		wantToken(ctx, t, s, consumed(tok, next.IssuedAt))
+		wantToken(ctx, t, s, next)
+	}
+}
+
+// testRecordWithoutSuccessorKey checks that a record written before records
+// had a successor_key field, by HSET of the fields of then, reads back with
+// a nil SuccessorKey rather than failing, and can still be rotated: the
+// grant's tokens live on across an upgrade. The field names are spelled out,
+// as they are what is stored, not what the package calls them now.
+func testRecordWithoutSuccessorKey(t *testing.T, client *redis.Client) {
+	ctx := t.Context()
+	prefix := newPrefix()
+	s := redisstore.New(client, redisstore.WithKeyPrefix(prefix))
+	base := now()
+	old := newToken(base)
+	old.SuccessorKey = nil
+
+	const call = "before-successor-key"
+	index := prefix + "rti:" + hexOf(old.Hash)
+	record := prefix + "{rt:" + old.GrantID + "}:" + hexOf(old.Hash)
+	if err := client.Set(ctx, index, call+":"+old.GrantID, 0).Err(); err != nil {
+		t.Fatalf("SET %s error = %v", index, err)
+	}
+	if err := client.HSet(ctx, record,
+		"client_id", old.ClientID,
+		"subject", old.Subject,
+		"scope", `["openid","profile"]`,
+		"issued_at", old.IssuedAt.UnixMicro(),
+		"expires_at", old.ExpiresAt.UnixMicro(),
+		"grant_expires_at", old.GrantExpiresAt.UnixMicro(),
+		"call", call,
+	).Err(); err != nil {
+		t.Fatalf("HSET %s error = %v", record, err)
+	}
+	for _, key := range []string{index, record} {
+		if err := client.PExpireAt(ctx, key, old.ExpiresAt).Err(); err != nil {
+			t.Fatalf("PEXPIREAT %s error = %v", key, err)
+		}
+	}
+
+	got, err := s.GetRefreshToken(ctx, old.Hash)
+	if err != nil {
+		t.Fatalf("GetRefreshToken(record without successor_key) = %v, want nil", err)
+	}
+	if got.SuccessorKey != nil {
+		t.Errorf("GetRefreshToken(record without successor_key).SuccessorKey = %x, want nil", got.SuccessorKey)
+	}
+	wantToken(ctx, t, s, old)
+
+	next := successor(old, base.Add(time.Minute))
+	next.SuccessorKey = newHash()
+	mustRotate(ctx, t, s, old.Hash, next)
+	wantToken(ctx, t, s, consumed(old, next.IssuedAt))
+	wantToken(ctx, t, s, next)
+}

@@ -73,7 +73,7 @@ type instance struct {
 	client   *oauth2.Client
 }
 
-func newInstance(t testing.TB, st oauth2.Store, keys *oauth2.KeySet) *instance {
+func newInstance(t testing.TB, st oauth2.Store, keys *oauth2.KeySet, opts ...func(*oauth2.IssuerConfig)) *instance {
 	t.Helper()
 	hash, _ := oauth2.HashPasswordWith("pw", oauth2.Argon2Params{Memory: oauth2test.Argon2Memory, Time: oauth2test.Argon2Time, Threads: oauth2test.Argon2Threads})
 	clients, err := oauth2.NewStaticClients(oauth2.Client{ID: "spa", GrantTypes: []string{oauth2.GrantPassword, oauth2.GrantRefreshToken}, Scopes: []string{"profile"}, DefaultScopes: []string{"profile"}})
@@ -84,7 +84,11 @@ func newInstance(t testing.TB, st oauth2.Store, keys *oauth2.KeySet) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	iss, err := oauth2.NewIssuer(oauth2.IssuerConfig{Issuer: issuerURL, Keys: keys, Store: st, Clients: clients, Users: users})
+	cfg := oauth2.IssuerConfig{Issuer: issuerURL, Keys: keys, Store: st, Clients: clients, Users: users}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	iss, err := oauth2.NewIssuer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,18 +87,7 @@ func TestInterop_JWXVerifiesIssuedTokens(t *testing.T) {
 				t.Errorf("Got(alg) = %q, want %q", got, alg)
 			}
 
-			parsed, err := jwt.Parse([]byte(tok.AccessToken),
-				jwt.WithKeySet(set),
-				jwt.WithValidate(true),
-				jwt.WithIssuer(f.url),
-				jwt.WithAudience(f.url),
-			)
-			if err != nil {
-				t.Fatalf("jwt.Parse() with the published JWKS error = %v", err)
-			}
-			if got, _ := parsed.Subject(); got != aliceSubject {
-				t.Errorf("Got(sub) = %q, want %q", got, aliceSubject)
-			}
+			parsed := parseWithJWX(t, f, tok.AccessToken, set)
 			for _, claim := range []string{"iss", "aud", "sub", "client_id", "scope", "jti", "iat", "exp"} {
 				if !parsed.Has(claim) {
 					t.Errorf("Got(claims) = %v, want %q present", parsed.Keys(), claim)
@@ -113,6 +102,25 @@ func TestInterop_JWXVerifiesIssuedTokens(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parseWithJWX verifies and validates an access token of f with jwx,
+// against the JWKS set f publishes, and checks its subject.
+func parseWithJWX(t *testing.T, f *fixture, token string, set jwk.Set) jwt.Token {
+	t.Helper()
+	parsed, err := jwt.Parse([]byte(token),
+		jwt.WithKeySet(set),
+		jwt.WithValidate(true),
+		jwt.WithIssuer(f.url),
+		jwt.WithAudience(f.url),
+	)
+	if err != nil {
+		t.Fatalf("jwt.Parse() with the published JWKS error = %v", err)
+	}
+	if got, _ := parsed.Subject(); got != aliceSubject {
+		t.Errorf("Got(sub) = %q, want %q", got, aliceSubject)
+	}
+	return parsed
 }
 
 func isPrivate(k any) bool {

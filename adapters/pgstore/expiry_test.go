@@ -95,12 +95,15 @@ func (db testDB) testClock(t *testing.T) {
 }
 
 // A hash held only by an expired token is free: creating a token or rotating
-// onto it replaces the expired one, whether or not DeleteExpired ran.
+// onto it replaces the expired one, whether or not DeleteExpired ran. Nothing
+// of the expired token is kept, its grant's SuccessorKey least of all: the
+// new token, given none, has none.
 func (db testDB) testExpiredHashIsFree(t *testing.T) {
 	ctx := t.Context()
 	s, _ := db.newStore(t)
 	base := now()
 	expired := token(base.Add(-2*time.Hour), base.Add(-time.Hour))
+	expired.SuccessorKey = []byte("the expired grant's key")
 
 	tests := []struct {
 		name  string
@@ -127,8 +130,8 @@ func (db testDB) testExpiredHashIsFree(t *testing.T) {
 			continue
 		}
 		got, err := s.GetRefreshToken(ctx, tok.Hash)
-		if err != nil || got.GrantID != tok.GrantID || got.Consumed() {
-			t.Errorf("%s: GetRefreshToken() = %+v, %v, want the new live token of grant %s", tt.name, got, err, tok.GrantID)
+		if err != nil || got.GrantID != tok.GrantID || got.Consumed() || got.SuccessorKey != nil {
+			t.Errorf("%s: GetRefreshToken() = %+v, %v, want the new live token of grant %s, without a SuccessorKey", tt.name, got, err, tok.GrantID)
 		}
 		// The new token is live now, so the same hash is taken again.
 		if err := s.CreateRefreshToken(ctx, tok); !errors.Is(err, store.ErrAlreadyExists) {

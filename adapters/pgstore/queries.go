@@ -27,8 +27,8 @@ func newQueries(schema string) queries {
 		// affected, which is ErrAlreadyExists.
 		createRefresh: sql(`
 INSERT INTO {schema}.refresh_tokens AS t
-	(hash, grant_id, client_id, subject, scope, issued_at, expires_at, grant_expires_at, consumed_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)
+	(hash, grant_id, client_id, subject, scope, issued_at, expires_at, grant_expires_at, consumed_at, successor_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)
 ON CONFLICT (hash) DO UPDATE SET
 	grant_id = EXCLUDED.grant_id,
 	client_id = EXCLUDED.client_id,
@@ -37,11 +37,12 @@ ON CONFLICT (hash) DO UPDATE SET
 	issued_at = EXCLUDED.issued_at,
 	expires_at = EXCLUDED.expires_at,
 	grant_expires_at = EXCLUDED.grant_expires_at,
-	consumed_at = NULL
-WHERE t.expires_at <= $9`),
+	consumed_at = NULL,
+	successor_key = EXCLUDED.successor_key
+WHERE t.expires_at <= $10`),
 
 		getRefresh: sql(`
-SELECT grant_id, client_id, subject, scope, issued_at, expires_at, grant_expires_at, consumed_at
+SELECT grant_id, client_id, subject, scope, issued_at, expires_at, grant_expires_at, consumed_at, successor_key
 FROM {schema}.refresh_tokens
 WHERE hash = $1 AND expires_at > $2`),
 
@@ -61,8 +62,8 @@ WITH consumed AS (
 	RETURNING hash
 )
 INSERT INTO {schema}.refresh_tokens
-	(hash, grant_id, client_id, subject, scope, issued_at, expires_at, grant_expires_at, consumed_at)
-SELECT $4::bytea, $5::text, $6::text, $7::text, $8::text[], $9::timestamptz, $10::timestamptz, $11::timestamptz, NULL
+	(hash, grant_id, client_id, subject, scope, issued_at, expires_at, grant_expires_at, consumed_at, successor_key)
+SELECT $4::bytea, $5::text, $6::text, $7::text, $8::text[], $9::timestamptz, $10::timestamptz, $11::timestamptz, NULL, $12::bytea
 WHERE EXISTS (SELECT 1 FROM consumed)`),
 
 		// Asked in a statement of its own after a rotation that changed

@@ -18,7 +18,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 	return s.retry.do(ctx, "create refresh token", func() error {
 		tag, err := s.pool.Exec(ctx, s.q.createRefresh,
 			t.Hash, t.GrantID, t.ClientID, t.Subject, scope(t.Scope),
-			t.IssuedAt, t.ExpiresAt, t.GrantExpiresAt, now)
+			t.IssuedAt, t.ExpiresAt, t.GrantExpiresAt, t.SuccessorKey, now)
 		if err != nil {
 			return err
 		}
@@ -35,9 +35,13 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash []byte) (store.Refresh
 	t := store.RefreshToken{Hash: bytes.Clone(hash)}
 	err := s.retry.do(ctx, "get refresh token", func() error {
 		var consumedAt *time.Time
+		// A NULL successor_key, as every token stored before migration
+		// 0003 has, scans as a nil SuccessorKey, never an empty one:
+		// package oauth2 reads nil as a grant without a grace window,
+		// and an empty key would be an HMAC key anyone knows.
 		err := s.pool.QueryRow(ctx, s.q.getRefresh, hash, now).Scan(
 			&t.GrantID, &t.ClientID, &t.Subject, &t.Scope,
-			&t.IssuedAt, &t.ExpiresAt, &t.GrantExpiresAt, &consumedAt)
+			&t.IssuedAt, &t.ExpiresAt, &t.GrantExpiresAt, &consumedAt, &t.SuccessorKey)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return store.ErrNotFound
 		}
@@ -84,7 +88,7 @@ func (s *Store) rotate(ctx context.Context, oldHash []byte, next store.RefreshTo
 	tag, err := s.pool.Exec(ctx, s.q.rotate,
 		oldHash, next.IssuedAt, now,
 		next.Hash, next.GrantID, next.ClientID, next.Subject, scope(next.Scope),
-		next.IssuedAt, next.ExpiresAt, next.GrantExpiresAt)
+		next.IssuedAt, next.ExpiresAt, next.GrantExpiresAt, next.SuccessorKey)
 	if err != nil || tag.RowsAffected() == 1 {
 		return err
 	}

@@ -1,0 +1,12 @@
+-- The grant's secret that package oauth2 derives each successor token from,
+-- for the refresh grace window (store.RefreshToken.SuccessorKey). Migrate
+-- runs this file with search_path set to the store's schema, so names here
+-- are unqualified.
+--
+-- Nullable, with no default: the key may be nil, and tokens stored before
+-- this column existed have none. NULL is read back as a nil key, which is
+-- what package oauth2 takes to mean that the grant has no grace window, so
+-- grants issued before the upgrade keep strict rotation rather than getting
+-- a key they were never given. Adding a nullable column without a default
+-- only changes the catalog: the table is not rewritten, however large.
+ALTER TABLE refresh_tokens ADD COLUMN successor_key bytea;

@@ -143,3 +143,30 @@ func TestRefreshGraceNegativeRefused(t *testing.T) {
 		t.Error("NewIssuer(negative RefreshGrace) error = nil")
 	}
 }
+
+// A grant whose key is missing or too short (an old record, or an adapter
+// that returns an empty key for none) gets random successors and no grace:
+// a successor derived from a guessable key could be computed by anyone who
+// holds the old token.
+func TestRefreshGraceNeedsAFullKey(t *testing.T) {
+	f := graceFixture(t, 10*time.Second)
+	first := f.login(t, f.confid)
+	old, err := f.store.GetRefreshToken(t.Context(), f.issuer.hashToken(first.RefreshToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range [][]byte{nil, {}, old.SuccessorKey[:successorKeyBytes-1]} {
+		weak := old
+		weak.SuccessorKey = key
+		a, _, _ := f.issuer.successorToken(first.RefreshToken, weak)
+		b, _, _ := f.issuer.successorToken(first.RefreshToken, weak)
+		if a == b {
+			t.Errorf("successorToken(key of %d bytes) gave %q twice, want random successors", len(key), a)
+		}
+	}
+	a, _, _ := f.issuer.successorToken(first.RefreshToken, old)
+	b, _, _ := f.issuer.successorToken(first.RefreshToken, old)
+	if a != b {
+		t.Errorf("successorToken(full key) gave %q and %q, want the same derived successor", a, b)
+	}
+}

@@ -636,7 +636,7 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 // token and that same successor. ok is false when the grace does not apply,
 // and the caller then treats the presentation as reuse.
 func (i *Issuer) graceRefresh(ctx context.Context, c *Client, raw string, old store.RefreshToken, scope []string, now time.Time) (resp *TokenResponse, ok bool, err error) {
-	if i.cfg.RefreshGrace <= 0 || old.SuccessorKey == nil || !now.Before(old.ConsumedAt.Add(i.cfg.RefreshGrace)) {
+	if i.cfg.RefreshGrace <= 0 || !usableSuccessorKey(old) || !now.Before(old.ConsumedAt.Add(i.cfg.RefreshGrace)) {
 		return nil, false, nil
 	}
 	next, nextHash, err := i.successorToken(raw, old)
@@ -672,6 +672,15 @@ func (i *Issuer) graceRefresh(ctx context.Context, c *Client, raw string, old st
 	return resp, true, nil
 }
 
+// usableSuccessorKey reports whether old's grant has a SuccessorKey of the
+// size the Issuer generates. Anything shorter (none, for a grant from before
+// keys existed, or an empty one from an adapter that does not tell nil from
+// empty) would make successors guessable from the old token alone, so such
+// a grant rotates to random successors, without a grace window.
+func usableSuccessorKey(old store.RefreshToken) bool {
+	return len(old.SuccessorKey) >= successorKeyBytes
+}
+
 // refreshScope is the scope of an access token a refresh of old issues:
 // the grant's, or the part of it the request asks for.
 func (i *Issuer) refreshScope(old store.RefreshToken, scope []string) ([]string, error) {
@@ -690,9 +699,9 @@ func (i *Issuer) refreshScope(old store.RefreshToken, scope []string) ([]string,
 // successorToken returns the token that replaces raw, a token of the grant
 // old belongs to: derived from raw and the grant's SuccessorKey, so that
 // the grace window can give it out again without it being stored, or
-// random for a grant without a key.
+// random for a grant without a usable key.
 func (i *Issuer) successorToken(raw string, old store.RefreshToken) (string, []byte, error) {
-	if old.SuccessorKey == nil {
+	if !usableSuccessorKey(old) {
 		return i.newRefreshToken()
 	}
 	mac := hmac.New(sha256.New, old.SuccessorKey)

@@ -90,7 +90,8 @@ type IssuerConfig struct {
 	// presenting the old token is reuse: invalid_grant, and the grant is
 	// revoked. 0 means the default, none: strict rotation, where any second
 	// use is reuse. The successor is never stored: see
-	// store.RefreshToken.SuccessorKey.
+	// store.RefreshToken.SuccessorKey. Grants started before their store
+	// kept that key keep strict rotation until they end.
 	RefreshGrace time.Duration
 	// GrantMaxLifetime is the absolute lifetime of a grant: no refresh token
 	// of it outlives GrantMaxLifetime after the password grant that started

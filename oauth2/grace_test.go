@@ -1,11 +1,15 @@
 package oauth2
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/oauth2kit/oauth2kit/store"
 )
 
 func graceFixture(t *testing.T, grace time.Duration) *fixture {
@@ -169,4 +173,67 @@ func TestRefreshGraceNeedsAFullKey(t *testing.T) {
 	if a != b {
 		t.Errorf("successorToken(full key) gave %q and %q, want the same derived successor", a, b)
 	}
+}
+
+// Under strict rotation successors are random, so that two concurrent
+// presentations of one token can never both end with the same successor.
+func TestStrictRotationRandomSuccessors(t *testing.T) {
+	f := newFixture(t)
+	first := f.login(t, f.confid)
+	old, err := f.store.GetRefreshToken(t.Context(), f.issuer.hashToken(first.RefreshToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, _ := f.issuer.successorToken(first.RefreshToken, old)
+	b, _, _ := f.issuer.successorToken(first.RefreshToken, old)
+	if a == b {
+		t.Errorf("successorToken() without a grace window gave %q twice, want random successors", a)
+	}
+}
+
+// inFlightRotation is a store whose rotations are seen half done: a
+// concurrent rotation holds the successor's hash but has not consumed the
+// old token yet, as redisstore's claim-then-rotate shows a second caller.
+type inFlightRotation struct {
+	Store
+	wg sync.WaitGroup
+}
+
+func (s *inFlightRotation) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken) error {
+	s.wg.Go(func() {
+		time.Sleep(20 * time.Millisecond) // the other caller's rotation, finishing later
+		_ = s.Store.RotateRefreshToken(context.Background(), oldHash, next)
+	})
+	return fmt.Errorf("in flight: %w", store.ErrAlreadyExists)
+}
+
+// A presentation that meets another rotation of the same token in flight
+// waits for it and gets the same successor, within the grace window.
+func TestRefreshGraceWaitsForRotationInFlight(t *testing.T) {
+	var st *inFlightRotation
+	f := newFixture(t, func(c *IssuerConfig) {
+		c.RefreshGrace = 10 * time.Second
+		c.Throttle.Threshold = -1 // the wrapper hides store.AttemptStore; no password is tried here
+		st = &inFlightRotation{Store: c.Store}
+		c.Store = st
+	})
+	first := f.login(t, f.confid)
+	resp, err := f.issuer.RefreshGrant(t.Context(), f.confid, first.RefreshToken, nil)
+	st.wg.Wait()
+	if err != nil {
+		t.Fatalf("RefreshGrant(rotation in flight) error = %v, want the successor", err)
+	}
+	want, _, _ := f.issuer.successorToken(first.RefreshToken, store.RefreshToken{SuccessorKey: mustRecord(t, f, first.RefreshToken).SuccessorKey})
+	if resp.RefreshToken != want {
+		t.Errorf("Got refresh token %q, want the successor %q", resp.RefreshToken, want)
+	}
+}
+
+func mustRecord(t *testing.T, f *fixture, raw string) store.RefreshToken {
+	t.Helper()
+	rt, err := f.store.GetRefreshToken(t.Context(), f.issuer.hashToken(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
 }

@@ -621,6 +621,19 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 			}
 		}
 		return nil, i.reuseDetected(ctx, old)
+	case errors.Is(err, store.ErrAlreadyExists) && i.derivesSuccessors(old):
+		// The successor is derived from this very token, so its hash is
+		// taken only by a concurrent rotation of it, which an adapter may
+		// not have finished yet (redisstore claims the hash first). Wait
+		// for it, then answer as the grace window says.
+		again, err := i.awaitConsumed(ctx, hash)
+		if err != nil {
+			return nil, err
+		}
+		if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, again, scope, now); ok || err != nil {
+			return resp, err
+		}
+		return nil, i.reuseDetected(ctx, old)
 	case errors.Is(err, store.ErrNotFound):
 		return nil, invalid(err)
 	case err != nil:
@@ -637,7 +650,7 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 // token and that same successor. ok is false when the grace does not apply,
 // and the caller then treats the presentation as reuse.
 func (i *Issuer) graceRefresh(ctx context.Context, c *Client, raw string, old store.RefreshToken, scope []string, now time.Time) (resp *TokenResponse, ok bool, err error) {
-	if i.cfg.RefreshGrace <= 0 || !usableSuccessorKey(old) || !now.Before(old.ConsumedAt.Add(i.cfg.RefreshGrace)) {
+	if !i.derivesSuccessors(old) || !now.Before(old.ConsumedAt.Add(i.cfg.RefreshGrace)) {
 		return nil, false, nil
 	}
 	next, nextHash, err := i.successorToken(raw, old)
@@ -673,13 +686,37 @@ func (i *Issuer) graceRefresh(ctx context.Context, c *Client, raw string, old st
 	return resp, true, nil
 }
 
-// usableSuccessorKey reports whether old's grant has a SuccessorKey of the
-// size the Issuer generates. Anything shorter (none, for a grant from before
-// keys existed, or an empty one from an adapter that does not tell nil from
-// empty) would make successors guessable from the old token alone, so such
-// a grant rotates to random successors, without a grace window.
-func usableSuccessorKey(old store.RefreshToken) bool {
-	return len(old.SuccessorKey) >= successorKeyBytes
+// derivesSuccessors reports whether the successors of old's grant are
+// derived from their predecessors: with a grace window, and a SuccessorKey
+// of the size the Issuer generates. A shorter key (none, for a grant from
+// before keys existed, or an empty one from an adapter that does not tell
+// nil from empty) would make successors guessable from the old token alone,
+// so such a grant rotates to random successors, without a grace window.
+func (i *Issuer) derivesSuccessors(old store.RefreshToken) bool {
+	return i.cfg.RefreshGrace > 0 && len(old.SuccessorKey) >= successorKeyBytes
+}
+
+// awaitConsumed rereads the token stored under hash until a concurrent
+// rotation has consumed it, for at most StoreTimeout.
+func (i *Issuer) awaitConsumed(ctx context.Context, hash []byte) (store.RefreshToken, error) {
+	ctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
+	defer cancel()
+	for {
+		rt, err := i.cfg.Store.GetRefreshToken(ctx, hash)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return rt, newError(ErrInvalidGrant, "the refresh token is invalid, expired or revoked", err)
+		case err != nil:
+			return rt, storeError(err)
+		case rt.Consumed():
+			return rt, nil
+		}
+		select {
+		case <-ctx.Done():
+			return rt, storeError(fmt.Errorf("a concurrent rotation of the refresh token did not complete: %w", ctx.Err()))
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
 }
 
 // refreshScope is the scope of an access token a refresh of old issues:
@@ -698,11 +735,12 @@ func (i *Issuer) refreshScope(old store.RefreshToken, scope []string) ([]string,
 }
 
 // successorToken returns the token that replaces raw, a token of the grant
-// old belongs to: derived from raw and the grant's SuccessorKey, so that
-// the grace window can give it out again without it being stored, or
-// random for a grant without a usable key.
+// old belongs to: with a grace window, derived from raw and the grant's
+// SuccessorKey, so that the window can give it out again without it being
+// stored; otherwise random, so that under strict rotation two concurrent
+// presentations can never end with the same successor.
 func (i *Issuer) successorToken(raw string, old store.RefreshToken) (string, []byte, error) {
-	if !usableSuccessorKey(old) {
+	if !i.derivesSuccessors(old) {
 		return i.newRefreshToken()
 	}
 	mac := hmac.New(sha256.New, old.SuccessorKey)

@@ -50,11 +50,12 @@
 //     refused by the constructor everywhere else.
 //   - A nil Now means time.Now, and a nil Logger means slog.Default() at the
 //     time of logging; give a logger over slog.DiscardHandler for silence.
+//   - A nil MeterProvider or TracerProvider means otel's global one.
 //
 // An Issuer and a Verifier in the same process share their settings
 // through Issuer.VerifierConfig, so that the issuer identifier, the keys,
-// the store, the leeway, the store timeout, the clock and the logger are
-// written once.
+// the store, the leeway, the store timeout, the clock, the logger and the
+// OpenTelemetry providers are written once.
 //
 // # Security events
 //
@@ -89,4 +90,44 @@
 // ErrTokenRevoked, ErrInvalidSignature and the rest, all of which also match
 // ErrInvalidToken, or ErrRevocationUnavailable and ErrKeysUnavailable, which
 // do not: the token may be valid.
+//
+// # Metrics and traces
+//
+// The Issuer and the Verifier record OpenTelemetry metrics and spans
+// through the otel API alone, with the providers of IssuerConfig and
+// VerifierConfig or otel's global ones: the library depends on no SDK, and
+// nothing is recorded until the application installs one (examples/server
+// serves its metrics to Prometheus at /metrics). The metrics and their
+// attributes:
+//
+//   - oauth2kit_security_events_total (counter, {event}): the security
+//     events above, counted by the call that logs them, whatever level the
+//     logger lets through; event is the event's name, such as
+//     oauth2.refresh_token_reused. A SharedKeySet counts its
+//     oauth2.key_rotated through SharedKeysConfig.MeterProvider.
+//   - oauth2kit_token_requests_total (counter, {request}): requests to the
+//     token endpoint; grant_type is password, refresh_token, or other for
+//     any other or none, and outcome is ok or the OAuth error code
+//     answered (invalid_grant, slow_down, ...).
+//   - oauth2kit_token_request_duration_seconds (histogram, s): the time the
+//     token endpoint took to answer; grant_type and outcome as above.
+//   - oauth2kit_verifications_total (counter, {verification}): Verify
+//     calls, the middleware's and the Issuer's own (introspection)
+//     included; outcome is ok, invalid_token, revoked (ErrTokenRevoked) or
+//     unavailable (ErrRevocationUnavailable, ErrKeysUnavailable). A token
+//     that RevocationFailOpen accepts while the store is down counts as ok.
+//
+// The spans, of the instrumentation scope
+// github.com/oauth2kit/oauth2kit/oauth2: oauth2kit.token,
+// oauth2kit.revocation and oauth2kit.introspection for the requests to the
+// endpoints, and inside them oauth2kit.PasswordGrant,
+// oauth2kit.RefreshGrant, oauth2kit.Revoke and oauth2kit.Introspect for the
+// calls of those methods, which applications may also make directly.
+// Attributes: grant_type, client_id (on oauth2kit.token as the request
+// names it, unchecked) and, for a failure, error.type, the OAuth error
+// code; a failure of the server (500, 503) also sets the span's status to
+// Error. Verify records an oauth2kit.Verify span, with outcome and
+// client_id, only inside a span that records, such as a traced request's,
+// so that an untraced request pays one context lookup for it. Like the
+// events, no metric or span carries a password, a secret or a token.
 package oauth2

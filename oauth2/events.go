@@ -19,9 +19,13 @@ const (
 	eventKeyRotated       = "oauth2.key_rotated"
 )
 
-// event logs a security event.
+// securityEvents are the events above, each of which
+// oauth2kit_security_events_total counts under its name.
+var securityEvents = []string{eventLoginFailed, eventClientAuthFailed, eventThrottled, eventRefreshReused, eventRevoked, eventKeyRotated}
+
+// event logs a security event and counts it.
 func (i *Issuer) event(ctx context.Context, level slog.Level, name string, attrs ...slog.Attr) {
-	i.logger().LogAttrs(ctx, level, name, attrs...)
+	i.tel.events.log(ctx, i.logger(), level, name, attrs...)
 }
 
 // throttledEvent logs err if it is a slow_down answer.

@@ -90,11 +90,14 @@ func (i *Issuer) TokenHandler() http.Handler {
 		scopeLimit = countDistinct(i.cfg.ScopesSupported)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, req := i.tel.startRequest(r, spanToken)
+		defer i.tel.endTokenRequest(r.Context(), req)
 		form, ok := readForm(w, r)
 		if !ok {
 			return
 		}
 		grantType := form.Get("grant_type")
+		req.grantType, req.clientID = grantType, requestClientID(r, form)
 		if grantType == "" {
 			i.writeError(w, r, newError(ErrInvalidRequest, "grant_type is required", nil))
 			return
@@ -173,6 +176,8 @@ func (i *Issuer) requestCounters(r *http.Request, form url.Values, grantType, ad
 // RevocationHandler serves the revocation endpoint (RFC 7009).
 func (i *Issuer) RevocationHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, req := i.tel.startRequest(r, spanRevocation)
+		defer i.tel.endRequest(req)
 		form, c, ok := i.clientForm(w, r)
 		if !ok {
 			return
@@ -190,6 +195,8 @@ func (i *Issuer) RevocationHandler() http.Handler {
 // confidential clients may introspect.
 func (i *Issuer) IntrospectionHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, req := i.tel.startRequest(r, spanIntrospection)
+		defer i.tel.endRequest(req)
 		form, c, ok := i.clientForm(w, r)
 		if !ok {
 			return
@@ -317,7 +324,12 @@ func allowGet(w http.ResponseWriter, r *http.Request) bool {
 // one: wrong method (405), too large (413), wrong media type, malformed, or
 // with a parameter repeated (400 invalid_request, §3.2). Parameters sent
 // without a value count as omitted (§3.1), which url.Values.Get gives.
-func readForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+func readForm(w http.ResponseWriter, r *http.Request) (_ url.Values, ok bool) {
+	defer func() {
+		if !ok { // every refusal below is invalid_request
+			refused(r.Context(), ErrInvalidRequest, http.StatusBadRequest)
+		}
+	}()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
 		writeJSONError(w, &Error{Code: ErrInvalidRequest, Description: "method not allowed", Status: http.StatusMethodNotAllowed})
@@ -436,6 +448,7 @@ func (i *Issuer) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !errors.As(err, &e) {
 		e = newError(ErrServerError, "", err)
 	}
+	refused(r.Context(), e.Code, e.Status)
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="oauth2kit", charset="UTF-8"`)
 	}

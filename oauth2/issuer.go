@@ -18,6 +18,9 @@ import (
 	"unicode/utf8"
 
 	josejson "github.com/go-jose/go-jose/v4/json"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/oauth2kit/oauth2kit/store"
 )
@@ -133,6 +136,14 @@ type IssuerConfig struct {
 	// Logger receives the causes of server-side failures, which clients
 	// only see as a generic error; nil means slog.Default().
 	Logger *slog.Logger
+	// MeterProvider makes the Issuer's metrics (see Metrics and traces in
+	// the package doc); nil means otel's global provider, which records
+	// nothing until the application installs an SDK, before or after
+	// NewIssuer.
+	MeterProvider metric.MeterProvider
+	// TracerProvider makes the Issuer's spans; nil means otel's global
+	// provider, as for MeterProvider.
+	TracerProvider trace.TracerProvider
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -162,6 +173,7 @@ type Issuer struct {
 
 	clientAuth *clientAuthCache // nil when disabled
 	throttle   *throttle        // nil when off
+	tel        *issuerTelemetry
 
 	// dummySecret is checked for unknown clients, so that timing does not
 	// tell which client ids exist. It takes the cost of the first real
@@ -222,7 +234,11 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	if err != nil {
 		return nil, err
 	}
-	iss := &Issuer{cfg: cfg, throttle: th}
+	tel, err := newIssuerTelemetry(cfg.MeterProvider, cfg.TracerProvider)
+	if err != nil {
+		return nil, fmt.Errorf("oauth2: IssuerConfig.MeterProvider: %w", err)
+	}
+	iss := &Issuer{cfg: cfg, throttle: th, tel: tel}
 	v, err := NewVerifier(iss.VerifierConfig())
 	if err != nil {
 		return nil, err
@@ -239,7 +255,8 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 
 // VerifierConfig returns the configuration of a Verifier for the Issuer's
 // own tokens, in the same process: its Issuer, its first Audience, its keys,
-// its Store for revocations, and its Leeway, StoreTimeout, Now and Logger.
+// its Store for revocations, and its Leeway, StoreTimeout, Now, Logger,
+// MeterProvider and TracerProvider.
 // Set what is the resource server's own (Audience if it is another of the
 // Issuer's audiences, Realm, ErrorHandler, CacheSize) before NewVerifier.
 func (i *Issuer) VerifierConfig() VerifierConfig {
@@ -252,6 +269,9 @@ func (i *Issuer) VerifierConfig() VerifierConfig {
 		StoreTimeout: i.cfg.StoreTimeout,
 		Now:          i.cfg.Now,
 		Logger:       i.cfg.Logger,
+
+		MeterProvider:  i.cfg.MeterProvider,
+		TracerProvider: i.cfg.TracerProvider,
 	}
 }
 
@@ -397,7 +417,9 @@ func (i *Issuer) dummySecretHash(like string) string {
 // PasswordGrant performs the resource owner password credentials grant
 // (RFC 6749 §4.3) for an authenticated client. scope may be nil, for the
 // client's default scopes.
-func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, password string, scope []string) (*TokenResponse, error) {
+func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, password string, scope []string) (_ *TokenResponse, err error) {
+	ctx, span := i.tel.startCall(ctx, spanPasswordGrant, c, attribute.String(attrGrantType, GrantPassword))
+	defer func() { endCall(span, err) }()
 	if i.cfg.Users == nil {
 		return nil, newError(ErrUnsupportedGrantType, "the password grant is not enabled", nil)
 	}
@@ -412,7 +434,6 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 	}
 	var counters []counter
 	var recs []store.Attempts
-	var err error
 	if i.throttle != nil {
 		counters = i.throttle.passwordCounters(username, clientAddrFrom(ctx))
 		if recs, err = i.throttle.check(ctx, counters); err != nil {
@@ -545,7 +566,9 @@ func (i *Issuer) refreshExpiry(now, grantEnd time.Time) time.Time {
 // atomic store step. Presenting a consumed token revokes its whole grant
 // (RFC 9700 §4.14.2). scope may narrow the new access token; the new refresh
 // token keeps the grant's scope.
-func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken string, scope []string) (*TokenResponse, error) {
+func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken string, scope []string) (_ *TokenResponse, err error) {
+	ctx, span := i.tel.startCall(ctx, spanRefreshGrant, c, attribute.String(attrGrantType, GrantRefreshToken))
+	defer func() { endCall(span, err) }()
 	if !c.AllowsGrant(GrantRefreshToken) {
 		return nil, newError(ErrUnauthorizedClient, "the client may not use the refresh_token grant", nil)
 	}

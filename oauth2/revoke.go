@@ -21,7 +21,9 @@ const (
 // An unknown, expired or malformed token is not an error (§2.2). A token
 // issued to another client is unauthorized_client. hint only orders the
 // lookups.
-func (i *Issuer) Revoke(ctx context.Context, c *Client, token, hint string) error {
+func (i *Issuer) Revoke(ctx context.Context, c *Client, token, hint string) (err error) {
+	ctx, span := i.tel.startCall(ctx, spanRevoke, c)
+	defer func() { endCall(span, err) }()
 	if token == "" {
 		return newError(ErrInvalidRequest, "token is required", nil)
 	}
@@ -120,7 +122,9 @@ type Introspection struct {
 // sees only tokens issued to itself, except that a client marked
 // ResourceServer also sees every access token (to check those presented to
 // it). Refresh tokens are only ever shown to the client that holds them.
-func (i *Issuer) Introspect(ctx context.Context, caller *Client, token, hint string) (*Introspection, error) {
+func (i *Issuer) Introspect(ctx context.Context, caller *Client, token, hint string) (_ *Introspection, err error) {
+	ctx, span := i.tel.startCall(ctx, spanIntrospect, caller)
+	defer func() { endCall(span, err) }()
 	type lookup struct {
 		introspect func(context.Context, string) (*Introspection, error)
 		// visible reports whether caller may see an active token of this

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
@@ -58,6 +60,10 @@ type SharedKeysConfig struct {
 	// Logger receives an oauth2.key_rotated event (attributes kid, alg) from
 	// the instance that rotates; nil means slog.Default().
 	Logger *slog.Logger
+	// MeterProvider counts the oauth2.key_rotated events in
+	// oauth2kit_security_events_total, as the Issuer counts its own; nil
+	// means otel's global provider.
+	MeterProvider metric.MeterProvider
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -69,9 +75,10 @@ type SharedKeysConfig struct {
 // instance to notice creates the new key, once, and the others adopt it.
 // It is safe for concurrent use.
 type SharedKeySet struct {
-	ring keyRing
-	cfg  SharedKeysConfig
-	aead cipher.AEAD // nil without a key-encryption key
+	ring   keyRing
+	cfg    SharedKeysConfig
+	aead   cipher.AEAD // nil without a key-encryption key
+	events *eventCounter
 
 	mu          sync.Mutex      // serialises syncs
 	retiredSeen map[string]bool // under mu: kids this process saw retired
@@ -109,7 +116,11 @@ func NewSharedKeySet(ctx context.Context, cfg SharedKeysConfig) (*SharedKeySet, 
 	if _, err := GenerateKey(cfg.Algorithm); err != nil {
 		return nil, err
 	}
-	s := &SharedKeySet{cfg: cfg, retiredSeen: make(map[string]bool)}
+	events, err := newEventCounter(cfg.MeterProvider)
+	if err != nil {
+		return nil, fmt.Errorf("oauth2: SharedKeysConfig.MeterProvider: %w", err)
+	}
+	s := &SharedKeySet{cfg: cfg, retiredSeen: make(map[string]bool), events: events}
 	s.ring = keyRing{grace: DefaultRetireGrace, now: cfg.Now}
 	if cfg.KeyEncryptionKey == nil && !cfg.AllowUnencryptedKeys {
 		return nil, errors.New("oauth2: SharedKeysConfig needs a KeyEncryptionKey (or AllowUnencryptedKeys)")
@@ -200,7 +211,7 @@ func (s *SharedKeySet) Sync(ctx context.Context) error {
 			if logger == nil {
 				logger = slog.Default()
 			}
-			logger.LogAttrs(ctx, slog.LevelInfo, eventKeyRotated, slog.String("kid", keys[0].ID), slog.String("alg", keys[0].Algorithm))
+			sk.events.log(ctx, logger, slog.LevelInfo, eventKeyRotated, slog.String("kid", keys[0].ID), slog.String("alg", keys[0].Algorithm))
 		}
 		if err := s.install(set, now); err != nil {
 			return err

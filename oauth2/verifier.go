@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultMaxTokenSize bounds the length of an access token Verify will
@@ -115,6 +117,15 @@ type VerifierConfig struct {
 	// revocation store or the keys unreachable) at error level, and every
 	// other refusal at debug level; nil means slog.Default().
 	Logger *slog.Logger
+	// MeterProvider makes the Verifier's metric (see Metrics and traces in
+	// the package doc); nil means otel's global provider, which records
+	// nothing until the application installs an SDK, before or after
+	// NewVerifier.
+	MeterProvider metric.MeterProvider
+	// TracerProvider makes the Verifier's spans, which it records only
+	// inside a span that records (a traced request); nil means otel's
+	// global provider, as for MeterProvider.
+	TracerProvider trace.TracerProvider
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -124,6 +135,7 @@ type VerifierConfig struct {
 type Verifier struct {
 	cfg   VerifierConfig
 	cache *tokenCache // nil when disabled
+	tel   *verifierTelemetry
 
 	// selfBounded is set when Revocations bounds its own store calls (a
 	// RevocationView, which mostly answers from memory), so Verify adds no
@@ -181,7 +193,11 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	v := &Verifier{cfg: cfg}
+	tel, err := newVerifierTelemetry(cfg.MeterProvider, cfg.TracerProvider)
+	if err != nil {
+		return nil, fmt.Errorf("oauth2: VerifierConfig.MeterProvider: %w", err)
+	}
+	v := &Verifier{cfg: cfg, tel: tel}
 	_, v.selfBounded = cfg.Revocations.(selfBoundedChecker)
 	v.byToken, _ = cfg.Revocations.(TokenRevocationChecker)
 	switch {
@@ -202,6 +218,13 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 // The returned Claims are the caller's own: changing them affects no other
 // caller, whatever the cache holds.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
+	ctx, span := v.tel.startVerify(ctx)
+	c, err := v.verify(ctx, raw)
+	v.tel.verified(ctx, span, c, err)
+	return c, err
+}
+
+func (v *Verifier) verify(ctx context.Context, raw string) (*Claims, error) {
 	c, err := v.signedClaims(ctx, raw)
 	if err != nil {
 		return nil, err

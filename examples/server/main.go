@@ -1,7 +1,8 @@
 // Command server is a runnable oauth2kit authorization and resource server
 // on demo data: the password and refresh-token grants, revocation,
-// introspection, JWKS and metadata endpoints, and a /api/me route that
-// requires scope profile. At start it prints curl commands to try it.
+// introspection, JWKS and metadata endpoints, a /api/me route that requires
+// scope profile, and its metrics for Prometheus at /metrics. At start it
+// prints curl commands to try it.
 //
 //	go run ./examples/server [-addr 127.0.0.1:8080] [-issuer URL] [-store memory://]
 //	                         [-access-ttl 15m] [-refresh-ttl 336h] [-leeway 30s]

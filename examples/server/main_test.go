@@ -520,6 +520,7 @@ func TestHandlerRoutes(t *testing.T) {
 		{name: "jwks", method: http.MethodGet, path: "/.well-known/jwks.json", wantStatus: 200, wantHeader: "Content-Type: application/jwk-set+json"},
 		{name: "metadata", method: http.MethodGet, path: "/.well-known/oauth-authorization-server", wantStatus: 200, wantHeader: "Content-Type: application/json"},
 		{name: "token with GET", method: http.MethodGet, path: "/oauth2/token", wantStatus: 405, wantHeader: "Allow: POST"},
+		{name: "metrics", method: http.MethodGet, path: "/metrics", wantStatus: 200, wantHeader: "Content-Type: text/plain"},
 		{name: "unknown path", method: http.MethodGet, path: "/nope", wantStatus: 404},
 	}
 	for _, tt := range tests {

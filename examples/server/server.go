@@ -26,8 +26,9 @@ const (
 var demoScopes = []string{"profile", "email", "admin"}
 
 // newHandler wires the demo on st: the signing keys (-alg), the demo
-// clients and user, the Issuer's endpoints and the protected /api/me route.
-// It returns the Issuer too, whose metadata names the endpoints.
+// clients and user, the Issuer's endpoints, the protected /api/me route and
+// the metrics at /metrics. It returns the Issuer too, whose metadata names
+// the endpoints.
 func newHandler(ctx context.Context, cfg config, st oauth2.Store, logger *slog.Logger) (http.Handler, *oauth2.Issuer, error) {
 	keys, err := signingKeys(ctx, st, cfg, logger)
 	if err != nil {
@@ -38,6 +39,10 @@ func newHandler(ctx context.Context, cfg config, st oauth2.Store, logger *slog.L
 		return nil, nil, err
 	}
 	users, err := demoUsers()
+	if err != nil {
+		return nil, nil, err
+	}
+	meters, metrics, err := newMetrics()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -54,15 +59,16 @@ func newHandler(ctx context.Context, cfg config, st oauth2.Store, logger *slog.L
 		Leeway:          cfg.leeway, // introspection agrees with /api/me
 		// The library's defaults: five failures for one username from one
 		// address, then a wait of 1 s doubling up to 15 minutes.
-		Throttle: oauth2.ThrottleConfig{TrustedProxies: cfg.trustedProxies},
-		Logger:   logger,
+		Throttle:      oauth2.ThrottleConfig{TrustedProxies: cfg.trustedProxies},
+		Logger:        logger,
+		MeterProvider: meters,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	// The resource server side, in the same process: the issuer's own
-	// settings, so that its audience, keys, store (for revocations) and
-	// leeway are the issuer's.
+	// settings, so that its audience, keys, store (for revocations), leeway
+	// and MeterProvider are the issuer's.
 	verifier, err := oauth2.NewVerifier(issuer.VerifierConfig())
 	if err != nil {
 		return nil, nil, err
@@ -82,6 +88,9 @@ func newHandler(ctx context.Context, cfg config, st oauth2.Store, logger *slog.L
 		w.Header().Set("Cache-Control", "no-store")
 		_, _ = w.Write([]byte(`{"ok":true}` + "\n"))
 	})
+	// The metrics in Prometheus's text format. A real server would rather
+	// serve them on an address of its own, out of the clients' reach.
+	mux.Handle("GET /metrics", metrics)
 	mux.Handle("/", issuer.Handler())
 	return logRequests(logger, mux), issuer, nil
 }

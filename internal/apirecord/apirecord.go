@@ -216,7 +216,7 @@ func (r *recorder) signature(t *ast.FuncType) string {
 	switch {
 	case len(results) == 0:
 		return "(" + strings.Join(params, ", ") + ")"
-	case len(results) == 1 && (t.Results.List[0].Names == nil):
+	case len(results) == 1: // named or not: names are no part of the API
 		return "(" + strings.Join(params, ", ") + ") " + results[0]
 	default:
 		return "(" + strings.Join(params, ", ") + ") (" + strings.Join(results, ", ") + ")"

@@ -109,6 +109,7 @@ func TestRead(t *testing.T) {
 		"pkg sample, func New(string, int, int) (*Config, error)",
 		"pkg sample, method (hiddenError) Error() string",
 		"pkg sample, method (*Config) Method(io.Reader)",
+		"pkg sample, method (*Config) Close() error",
 		"pkg sample, method (Config) Undocumented() int",
 		"pkg sample, type Alias = Config",
 		"pkg sample, type Config struct",

@@ -41,6 +41,9 @@ func New(name string, size, n int) (*Config, error) { return nil, nil }
 // Method is documented.
 func (c *Config) Method(r io.Reader) {}
 
+// Close names its one result, which is no part of its API.
+func (c *Config) Close() (err error) { return nil }
+
 func (c Config) Undocumented() int { return c.hidden }
 
 func (m mode) Hidden() {}

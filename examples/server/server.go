@@ -30,7 +30,11 @@ var demoScopes = []string{"profile", "email", "admin"}
 // the metrics at /metrics. It returns the Issuer too, whose metadata names
 // the endpoints.
 func newHandler(ctx context.Context, cfg config, st oauth2.Store, logger *slog.Logger) (http.Handler, *oauth2.Issuer, error) {
-	keys, err := signingKeys(ctx, st, cfg, logger)
+	meters, metrics, err := newMetrics()
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := signingKeys(ctx, st, cfg, logger, meters)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -39,10 +43,6 @@ func newHandler(ctx context.Context, cfg config, st oauth2.Store, logger *slog.L
 		return nil, nil, err
 	}
 	users, err := demoUsers()
-	if err != nil {
-		return nil, nil, err
-	}
-	meters, metrics, err := newMetrics()
 	if err != nil {
 		return nil, nil, err
 	}

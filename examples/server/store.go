@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/oauth2kit/oauth2kit/adapters/memstore"
 	"github.com/oauth2kit/oauth2kit/adapters/pgstore"
@@ -82,7 +83,7 @@ func openStore(ctx context.Context, rawURL string) (store.Store, func(), error) 
 // signingKeys returns the key set, shared through the store so that every
 // instance on the same store signs and verifies alike and a restart keeps
 // the keys (and so the access tokens issued before it).
-func signingKeys(ctx context.Context, st store.Store, cfg config, logger *slog.Logger) (oauth2.Signer, error) {
+func signingKeys(ctx context.Context, st store.Store, cfg config, logger *slog.Logger, meters metric.MeterProvider) (oauth2.Signer, error) {
 	alg := cfg.alg
 	if alg == "" {
 		alg = oauth2.EdDSA
@@ -107,6 +108,8 @@ func signingKeys(ctx context.Context, st store.Store, cfg config, logger *slog.L
 		KeyEncryptionKey:     cfg.kek,
 		AllowUnencryptedKeys: inProcess || cfg.allowUnencryptedKeys,
 		RetainFor:            cfg.accessTTL + cfg.leeway + oauth2.DefaultKeyReloadInterval + oauth2.DefaultRetireGrace,
+		Logger:               logger, // oauth2.key_rotated, from the instance that rotates
+		MeterProvider:        meters,
 	})
 	if err != nil {
 		return nil, err

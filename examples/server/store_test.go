@@ -34,7 +34,7 @@ func TestSigningKeysAlgorithm(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := config{alg: tt.alg, accessTTL: time.Minute}
-			keys, err := signingKeys(t.Context(), tt.store(), cfg, discardLogger())
+			keys, err := signingKeys(t.Context(), tt.store(), cfg, discardLogger(), nil)
 			if err != nil {
 				t.Fatalf("signingKeys(alg %q) error = %v, want nil", tt.alg, err)
 			}
@@ -49,11 +49,11 @@ func TestSigningKeysAlgorithm(t *testing.T) {
 // says, since the server never rotates; the operator is told so.
 func TestSigningKeysKeepStoredAlgorithm(t *testing.T) {
 	st := memstore.New()
-	if _, err := signingKeys(t.Context(), st, config{alg: "EdDSA", accessTTL: time.Minute}, discardLogger()); err != nil {
+	if _, err := signingKeys(t.Context(), st, config{alg: "EdDSA", accessTTL: time.Minute}, discardLogger(), nil); err != nil {
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
-	keys, err := signingKeys(t.Context(), st, config{alg: "ES256", accessTTL: time.Minute}, slog.New(slog.NewTextHandler(&log, nil)))
+	keys, err := signingKeys(t.Context(), st, config{alg: "ES256", accessTTL: time.Minute}, slog.New(slog.NewTextHandler(&log, nil)), nil)
 	if err != nil {
 		t.Fatalf("signingKeys(alg ES256) on a store with an EdDSA key error = %v, want nil", err)
 	}

@@ -21,6 +21,13 @@
 //   - me: GET /api/me with one of a few access tokens obtained up front.
 //   - revoke: revokes a refresh token from a pool prepared up front, one
 //     password grant per revocation, sized from -rate and -duration.
+//   - public: GET /api/ping, a route without authentication.
+//   - throttled: a password grant for load-throttled, a username the tool
+//     throttles with wrong passwords before the clock starts, until the
+//     server's Retry-After covers the run; a success is 429 slow_down. It
+//     measures what refusing a brute-force attempt costs the server: one
+//     store round trip, no hash. The tool refuses to start if the server
+//     does not throttle.
 //
 // Only the -url given is ever requested (redirects are not followed), and
 // the run stops by itself after -duration, which must be between 0 and 10

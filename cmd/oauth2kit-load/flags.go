@@ -56,9 +56,13 @@ const (
 	// mixPublic is GET /api/ping, a route without authentication: the
 	// baseline that me's cost is compared with.
 	mixPublic = "public"
+	// mixThrottled is a password grant for a username the tool throttled
+	// before the run: the cost of refusing a brute-force attempt, which
+	// must be one store round trip and no hashing.
+	mixThrottled = "throttled"
 )
 
-var mixNames = []string{mixPassword, mixRefresh, mixMe, mixRevoke, mixPublic}
+var mixNames = []string{mixPassword, mixRefresh, mixMe, mixRevoke, mixPublic, mixThrottled}
 
 // usageError is a command-line error, already reported with the usage.
 type usageError struct{ err error }
@@ -97,7 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.clientSecret, "client-secret", cfg.clientSecret, "client `secret`, sent with HTTP Basic; empty for a public client (client_id in the body)")
 	fs.StringVar(&cfg.username, "username", cfg.username, "resource owner's `name` for the password grants")
 	fs.StringVar(&cfg.password, "password", cfg.password, "resource owner's `password`")
-	fs.Var(&mixFlag{&cfg.mix}, "mix", "kinds of request and their weights: password, refresh, me, revoke, public, or `name=weight,...` such as me=90,refresh=9,revoke=1")
+	fs.Var(&mixFlag{&cfg.mix}, "mix", "kinds of request and their weights: password, refresh, me, revoke, public, throttled, or `name=weight,...` such as me=90,refresh=9,revoke=1")
 	fs.Var(&rateFlag{&cfg.rate}, "rate", "requests per second, or `freq/duration` such as 1000/1m; 0 sends as fast as -workers can")
 	fs.DurationVar(&cfg.duration, "duration", cfg.duration, "how long to send requests, at most 10m unless -force")
 	fs.Uint64Var(&cfg.workers, "workers", cfg.workers, "initial number of concurrent `workers` (all of them with -rate 0)")

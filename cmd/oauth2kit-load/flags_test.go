@@ -48,6 +48,19 @@ func TestParseFlags(t *testing.T) {
 			args: []string{"-mix", "password,refresh"},
 			want: with(func(c *config) { c.mix = []mixWeight{{mixPassword, 1}, {mixRefresh, 1}} }),
 		},
+		{name: "throttled mix", args: []string{"-mix", "throttled"}, want: with(func(c *config) { c.mix = []mixWeight{{mixThrottled, 1}} })},
+		{
+			name: "throttled among others",
+			args: []string{"-mix", "me=90,password=9,throttled=1"},
+			want: with(func(c *config) { c.mix = []mixWeight{{mixMe, 90}, {mixPassword, 9}, {mixThrottled, 1}} }),
+		},
+		{
+			name: "throttled without weights",
+			args: []string{"-mix", "throttled,password"},
+			want: with(func(c *config) { c.mix = []mixWeight{{mixThrottled, 1}, {mixPassword, 1}} }),
+		},
+		{name: "throttled named twice", args: []string{"-mix", "throttled=1,throttled=2"}, wantErr: "named twice"},
+		{name: "throttled misspelt", args: []string{"-mix", "throttle"}, wantErr: `unknown mix "throttle": want password, refresh, me, revoke, public, throttled`},
 		{name: "unknown mix", args: []string{"-mix", "me,introspect"}, wantErr: `unknown mix "introspect"`},
 		{name: "mix named twice", args: []string{"-mix", "me=1,me=2"}, wantErr: "named twice"},
 		{name: "zero weight", args: []string{"-mix", "me=0"}, wantErr: "not a whole number"},
@@ -133,6 +146,7 @@ func TestSizesFor(t *testing.T) {
 		want poolSizes
 	}{
 		{name: "password needs nothing", mix: []mixWeight{{mixPassword, 1}}, want: poolSizes{}},
+		{name: "throttled needs nothing", mix: []mixWeight{{mixThrottled, 1}}, want: poolSizes{}},
 		{name: "me", mix: []mixWeight{{mixMe, 1}}, want: poolSizes{access: 8}},
 		// 500/s × 1% × 10s × 1.1 + 10 workers.
 		{

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -50,8 +51,9 @@ func (e *failuresError) Error() string {
 	return fmt.Sprintf("%d of %d requests failed", e.failed, e.requests)
 }
 
-// run parses args, prepares the tokens the mixes need, runs the attack for
-// the -duration (or until ctx is done) and writes the report to stdout.
+// run parses args, prepares the tokens the mixes need (and throttles the
+// username of the throttled mix), runs the attack for the -duration (or
+// until ctx is done) and writes the report to stdout.
 // The progress line, if any, goes to stderr. The error is a usageError
 // for a bad command line, a *failuresError if any request failed.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -84,6 +86,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		RefreshTokens: len(tokens.refresh),
 		RevokeTokens:  len(tokens.revoke),
 		Seconds:       time.Since(prepStart).Seconds(),
+	}
+	// Last before the clock starts, since the throttle's wait runs from
+	// the last failure.
+	if slices.ContainsFunc(cfg.mix, func(m mixWeight) bool { return m.name == mixThrottled }) {
+		p := newPrimer(cfg)
+		bar := startProgress(progressOut, p.status)
+		t, err := p.prime(ctx)
+		bar.stop()
+		if err != nil {
+			return fmt.Errorf("throttling %s for the throttled mix: %w", throttledUsername, err)
+		}
+		prep.Throttle = &t
 	}
 
 	mixes := buildMixes(cfg, tokens, ctx.Done())

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/oauth2kit/oauth2kit/adapters/memstore"
 	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 	"github.com/oauth2kit/oauth2kit/oauth2"
+	"github.com/oauth2kit/oauth2kit/store"
 )
 
 const (
@@ -33,15 +36,63 @@ const (
 // seen, if any, is called with every request first.
 func newServer(t *testing.T, seen ...func(*http.Request)) *httptest.Server {
 	t.Helper()
+	srv, _ := startServer(t, serverOptions{seen: seen})
+	return srv
+}
+
+// serverOptions are what a test server changes from the demo's settings.
+type serverOptions struct {
+	throttle oauth2.ThrottleConfig
+	now      func() time.Time // nil: time.Now
+	seen     []func(*http.Request)
+}
+
+// throttledKey marks the context of a request of the throttled mix sent
+// by the attack (vegeta names its attack in X-Vegeta-Attack), so that
+// what the server does for those alone is counted, not the priming.
+type throttledKey struct{}
+
+func isThrottled(ctx context.Context) bool { return ctx.Value(throttledKey{}) != nil }
+
+// serverCounts is what the server did for the throttled mix's requests.
+type serverCounts struct {
+	requests       atomic.Int64
+	getAttempts    atomic.Int64 // store round trips reading attempt counts
+	addFailures    atomic.Int64
+	passwordChecks atomic.Int64
+	clientLookups  atomic.Int64 // a client secret check starts with one
+}
+
+// startServer is newServer with options, and the counts of the throttled
+// mix's requests.
+func startServer(t *testing.T, opts serverOptions) (*httptest.Server, *serverCounts) {
+	t.Helper()
+	counts := &serverCounts{}
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, f := range seen {
+		for _, f := range opts.seen {
 			f(r)
+		}
+		if r.Header.Get("X-Vegeta-Attack") != "" && r.URL.Path == tokenPath {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if strings.Contains(string(body), "username="+throttledUsername) {
+				counts.requests.Add(1)
+				r = r.WithContext(context.WithValue(r.Context(), throttledKey{}, true))
+			}
 		}
 		mux.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 
+	now := opts.now
+	if now == nil {
+		now = time.Now
+	}
 	cheap := oauth2.Argon2Params{Memory: oauth2test.Argon2Memory, Time: oauth2test.Argon2Time, Threads: oauth2test.Argon2Threads}
 	must := func(err error) {
 		t.Helper()
@@ -56,7 +107,7 @@ func newServer(t *testing.T, seen ...func(*http.Request)) *httptest.Server {
 	key, err := oauth2.GenerateKey(oauth2.EdDSA)
 	must(err)
 	keys := oauth2.NewKeySet(key)
-	st := memstore.New()
+	st := countingStore{memstore.New(memstore.WithClock(now)), counts}
 	grants := []string{oauth2.GrantPassword, oauth2.GrantRefreshToken}
 	clients, err := oauth2.NewStaticClients(
 		oauth2.Client{ID: testClientID, SecretHash: secretHash, GrantTypes: grants, Scopes: []string{"profile", "email"}},
@@ -65,9 +116,17 @@ func newServer(t *testing.T, seen ...func(*http.Request)) *httptest.Server {
 	must(err)
 	users, err := oauth2.NewStaticUsers(oauth2.StaticUser{Username: testUsername, PasswordHash: passwordHash, Scopes: []string{"profile", "email"}})
 	must(err)
-	issuer, err := oauth2.NewIssuer(oauth2.IssuerConfig{Issuer: srv.URL, Keys: keys, Store: st, Clients: clients, Users: users})
+	issuer, err := oauth2.NewIssuer(oauth2.IssuerConfig{
+		Issuer:   srv.URL,
+		Keys:     keys,
+		Store:    st,
+		Clients:  countingClients{clients, counts},
+		Users:    countingUsers{users, counts},
+		Throttle: opts.throttle,
+		Now:      now,
+	})
 	must(err)
-	verifier, err := oauth2.NewVerifier(oauth2.VerifierConfig{Issuer: srv.URL, Audience: srv.URL, Keys: keys, Revocations: st})
+	verifier, err := oauth2.NewVerifier(oauth2.VerifierConfig{Issuer: srv.URL, Audience: srv.URL, Keys: keys, Revocations: st, Now: now})
 	must(err)
 
 	mux.Handle("GET /api/me", verifier.RequireToken("profile")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -78,7 +137,52 @@ func newServer(t *testing.T, seen ...func(*http.Request)) *httptest.Server {
 		fmt.Fprint(w, `{"ok":true}`)
 	})
 	mux.Handle("/", issuer.Handler())
-	return srv
+	return srv, counts
+}
+
+// countingStore, countingClients and countingUsers count the calls made
+// for the throttled mix's requests.
+type countingStore struct {
+	*memstore.Store
+	counts *serverCounts
+}
+
+func (s countingStore) GetAttempts(ctx context.Context, keys ...string) ([]store.Attempts, error) {
+	if isThrottled(ctx) {
+		s.counts.getAttempts.Add(1)
+	}
+	return s.Store.GetAttempts(ctx, keys...)
+}
+
+func (s countingStore) AddFailure(ctx context.Context, key string, expiresAt time.Time) (store.Attempts, error) {
+	if isThrottled(ctx) {
+		s.counts.addFailures.Add(1)
+	}
+	return s.Store.AddFailure(ctx, key, expiresAt)
+}
+
+type countingClients struct {
+	oauth2.ClientRegistry
+	counts *serverCounts
+}
+
+func (c countingClients) LookupClient(ctx context.Context, id string) (*oauth2.Client, error) {
+	if isThrottled(ctx) {
+		c.counts.clientLookups.Add(1)
+	}
+	return c.ClientRegistry.LookupClient(ctx, id)
+}
+
+type countingUsers struct {
+	oauth2.UserAuthenticator
+	counts *serverCounts
+}
+
+func (u countingUsers) Authenticate(ctx context.Context, username, password string) (*oauth2.User, error) {
+	if isThrottled(ctx) {
+		u.counts.passwordChecks.Add(1)
+	}
+	return u.UserAuthenticator.Authenticate(ctx, username, password)
 }
 
 // runLoad runs the tool against srv for a second at 100 requests/s with

@@ -1,13 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
-	"strings"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -142,44 +143,54 @@ func prepare(ctx context.Context, cfg config, sizes poolSizes, done func()) (pre
 // passwordGrant runs one password grant, retrying while the server sheds
 // load, and returns its tokens.
 func passwordGrant(ctx context.Context, hc *http.Client, cfg config) (access, refresh string, err error) {
-	c := client{cfg.clientID, cfg.clientSecret}
-	body := string(c.form(passwordForm(cfg)))
+	body := client{cfg.clientID, cfg.clientSecret}.form(passwordForm(cfg.username, cfg.password))
+	code, h, b, err := postToken(ctx, hc, cfg, body, http.StatusServiceUnavailable, http.StatusTooManyRequests)
+	if err != nil {
+		return "", "", fmt.Errorf("password grant for %s: %w", cfg.username, err)
+	}
+	if code != http.StatusOK {
+		return "", "", fmt.Errorf("password grant for %s: %s", cfg.username, describeResponse(code, h, b))
+	}
+	var tok struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.Unmarshal(b, &tok); err != nil || tok.AccessToken == "" || tok.RefreshToken == "" {
+		return "", "", fmt.Errorf("password grant for %s: 200 OK without an access_token and a refresh_token", cfg.username)
+	}
+	return tok.AccessToken, tok.RefreshToken, nil
+}
+
+// postToken posts body to the token endpoint as the client of cfg and
+// returns the answer. It retries, backing off, while the answer is one of
+// the retry statuses, up to 20 attempts: the last answer is returned
+// whatever its status.
+func postToken(ctx context.Context, hc *http.Client, cfg config, body []byte, retry ...int) (code int, h http.Header, b []byte, err error) {
+	header := client{cfg.clientID, cfg.clientSecret}.header()
 	backoff := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.baseURL+tokenPath, strings.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.baseURL+tokenPath, bytes.NewReader(body))
 		if err != nil {
-			return "", "", err
+			return 0, nil, nil, err
 		}
-		req.Header = c.header()
+		req.Header = header.Clone()
 		resp, err := hc.Do(req)
 		if err != nil {
-			return "", "", fmt.Errorf("password grant for %s: %w", cfg.username, err)
+			return 0, nil, nil, err
 		}
 		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 		if err != nil {
-			return "", "", fmt.Errorf("password grant for %s: reading the response: %w", cfg.username, err)
+			return 0, nil, nil, fmt.Errorf("reading the response: %w", err)
 		}
-		retry := resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests
-		if retry && attempt < 20 {
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
-				return "", "", ctx.Err()
-			}
-			backoff = min(2*backoff, 2*time.Second)
-			continue
+		if !slices.Contains(retry, resp.StatusCode) || attempt == 20 {
+			return resp.StatusCode, resp.Header, b, nil
 		}
-		if resp.StatusCode != http.StatusOK {
-			return "", "", fmt.Errorf("password grant for %s: %s", cfg.username, describeResponse(resp.StatusCode, resp.Header, b))
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return 0, nil, nil, ctx.Err()
 		}
-		var tok struct {
-			AccessToken  string `json:"access_token"`
-			RefreshToken string `json:"refresh_token"`
-		}
-		if err := json.Unmarshal(b, &tok); err != nil || tok.AccessToken == "" || tok.RefreshToken == "" {
-			return "", "", fmt.Errorf("password grant for %s: 200 OK without an access_token and a refresh_token", cfg.username)
-		}
-		return tok.AccessToken, tok.RefreshToken, nil
+		backoff = min(2*backoff, 2*time.Second)
 	}
 }

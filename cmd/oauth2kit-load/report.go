@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -77,7 +78,10 @@ func (c *collector) add(res *vegeta.Result) {
 	if !ok {
 		return
 	}
-	success := res.Error == "" && res.Code == s.mix.expect
+	// vegeta sets a status only once it has read the whole response, and
+	// makes any status from 400 an error, its status line: for a mix that
+	// expects one (throttled expects 429), that is no error.
+	success := res.Code == s.mix.expect && (res.Error == "" || res.Code >= 400)
 	var problem string
 	if !success {
 		problem = describe(res, s.mix.expect)
@@ -87,7 +91,9 @@ func (c *collector) add(res *vegeta.Result) {
 			success, problem = false, p
 		}
 	}
-	if !success {
+	if success {
+		res.Error = ""
+	} else {
 		res.Error = problem // so that vegeta's Errors say the same
 	}
 	res.Body = nil
@@ -152,7 +158,8 @@ type report struct {
 	MaxWorkers uint64   `json:"max_workers"` // 0: unbounded
 	Prepared   prepared `json:"prepared"`
 
-	// Judged by the expected status of each mix (200 for all of them).
+	// Judged by the expected status of each mix: 200, or 429 for
+	// throttled.
 	Requests   uint64  `json:"requests"`
 	OK         uint64  `json:"ok"`
 	Errors     uint64  `json:"errors"`
@@ -169,7 +176,10 @@ type prepared struct {
 	AccessTokens  int     `json:"access_tokens"`
 	RefreshTokens int     `json:"refresh_tokens"`
 	RevokeTokens  int     `json:"revoke_tokens"`
-	Seconds       float64 `json:"seconds"`
+	Seconds       float64 `json:"seconds"` // preparing the tokens
+	// Throttle is how the throttled mix's username was throttled, if the
+	// mix is in the run.
+	Throttle *throttlePrep `json:"throttle,omitempty"`
 }
 
 // mixReport is one mix of a run. Its Rate and Throughput are over its own
@@ -283,6 +293,10 @@ func (r *report) writeText(w io.Writer) error {
 	if len(prep) > 0 {
 		fmt.Fprintf(&b, "prepared with password grants in %.1fs: %s\n", r.Prepared.Seconds, strings.Join(prep, ", "))
 	}
+	if t := r.Prepared.Throttle; t != nil {
+		fmt.Fprintf(&b, "throttled %s in %.1fs: %d wrong passwords, %d waits sat out; Retry-After %gs, the run needs %gs\n",
+			t.Username, t.Seconds, t.WrongPasswords, t.Waits, t.RetryAfter, t.Needed)
+	}
 	fmt.Fprintf(&b, "sent for %v, last response %v later\n\n", round(r.Metrics.Duration), round(r.Metrics.Wait))
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
@@ -299,7 +313,11 @@ func (r *report) writeText(w io.Writer) error {
 		row("all", r.Requests, r.Metrics.Rate, r.Throughput, r.Success, r.Metrics)
 	}
 	tw.Flush()
-	fmt.Fprintln(&b, "\nRATE/S: requests per second as vegeta paced them; OK/S: throughput, requests per second answered with the expected 200.")
+	expected := "the expected 200"
+	if slices.ContainsFunc(r.Mixes, func(m mixReport) bool { return m.ExpectedStatus != http.StatusOK }) {
+		expected = "the status of their mix (429 slow_down for throttled, 200 for the others)"
+	}
+	fmt.Fprintf(&b, "\nRATE/S: requests per second as vegeta paced them; OK/S: throughput, requests per second answered with %s.\n", expected)
 
 	for _, m := range r.Mixes {
 		if m.PoolWaits > 0 {

@@ -91,11 +91,11 @@ func (c client) form(v url.Values) []byte {
 
 // passwordForm is the body of a password grant. It asks for scope profile
 // explicitly, since /api/me requires it whatever the client's defaults.
-func passwordForm(cfg config) url.Values {
+func passwordForm(username, password string) url.Values {
 	return url.Values{
 		"grant_type": {"password"},
-		"username":   {cfg.username},
-		"password":   {cfg.password},
+		"username":   {username},
+		"password":   {password},
 		"scope":      {"profile"},
 	}
 }
@@ -110,10 +110,32 @@ func buildMixes(cfg config, p preparedTokens, stop <-chan struct{}) []*mix {
 		switch mw.name {
 		case mixPassword:
 			m.url = cfg.baseURL + tokenPath + "#" + m.name
-			body := c.form(passwordForm(cfg))
+			body := c.form(passwordForm(cfg.username, cfg.password))
 			m.target = func(t *vegeta.Target) error {
 				*t = vegeta.Target{Method: http.MethodPost, URL: m.url, Body: body, Header: formHeader}
 				return nil
+			}
+		case mixThrottled:
+			// The same request as password's, but for a username throttled
+			// before the run: the server must answer 429 slow_down from
+			// its attempt counts alone.
+			m.url = cfg.baseURL + tokenPath + "#" + m.name
+			m.expect = http.StatusTooManyRequests
+			body := c.form(passwordForm(throttledUsername, throttledPassword))
+			m.target = func(t *vegeta.Target) error {
+				*t = vegeta.Target{Method: http.MethodPost, URL: m.url, Body: body, Header: formHeader}
+				return nil
+			}
+			m.after = func(res *vegeta.Result, ok bool) string {
+				switch {
+				case ok && oauthError(res.Body) != "slow_down":
+					return describeResponse(int(res.Code), res.Headers, res.Body) + ", want error slow_down"
+				case res.Code == http.StatusBadRequest:
+					return describeResponse(int(res.Code), res.Headers, res.Body) + ": the throttle let a password check through"
+				case res.Code == http.StatusOK: // not the body: it holds tokens
+					return "200 OK: a token was issued for " + throttledUsername
+				}
+				return ""
 			}
 		case mixRefresh:
 			m.url = cfg.baseURL + tokenPath + "#" + m.name

@@ -5,8 +5,8 @@
 import json,glob,os,sys
 d=sys.argv[1] if len(sys.argv)>1 else os.path.join(os.path.dirname(os.path.abspath(__file__)),'..','load')
 rows=[]
-for mix in ['me','public']:
-    for r in ['500','1000','2000','4000','8000','max']:
+for mix in ['me','public','throttled','password']:
+    for r in ['500','1000','2000','4000','8000','max','max-2','max-3']:
         p=f'{d}/{mix}-{r}.json'
         if not os.path.exists(p): continue
         try: j=json.load(open(p))

@@ -177,6 +177,18 @@ var brokenCases = []brokenCase{
 		wantFail: []string{"DeleteExpired/RemovesExpired"},
 	},
 	{
+		name:     "SessionsListedForAnyone",
+		newStore: func() store.Store { return sessionsListedForAnyone{memstore.New()} },
+		run:      "Sessions",
+		wantFail: []string{"Sessions/BySubject"},
+	},
+	{
+		name:     "SessionsTouchGoesBack",
+		newStore: func() store.Store { return sessionsTouchGoesBack{memstore.New()} },
+		run:      "Sessions",
+		wantFail: []string{"Sessions/TouchOnlyLater"},
+	},
+	{
 		name:     "AttemptsLoseUpdates",
 		newStore: func() store.Store { return &attemptsLoseUpdates{Store: memstore.New()} },
 		run:      "Attempts/ConcurrentFailuresCounted",
@@ -674,3 +686,39 @@ func (s attemptsExpiryShortened) AddFailure(ctx context.Context, key string, exp
 type attemptsResetIgnored struct{ *memstore.Store }
 
 func (attemptsResetIgnored) ResetAttempts(ctx context.Context, _ string) error { return ctx.Err() }
+
+// sessionsListedForAnyone lists every session to every subject: it keeps
+// sessions by grant and forgets to filter by subject.
+type sessionsListedForAnyone struct{ *memstore.Store }
+
+func (s sessionsListedForAnyone) ListSessions(ctx context.Context, subject string) ([]store.Session, error) {
+	own, err := s.Store.ListSessions(ctx, subject)
+	if err != nil || len(own) == 0 {
+		return own, err
+	}
+	// Add a session of another subject, as an adapter whose query lost its
+	// WHERE clause would.
+	stranger := own[0]
+	stranger.Subject, stranger.GrantID = "someone-else", "grant-of-someone-else"
+	return append(own, stranger), nil
+}
+
+// sessionsTouchGoesBack takes whatever a touch says, later or not.
+type sessionsTouchGoesBack struct{ *memstore.Store }
+
+func (s sessionsTouchGoesBack) TouchSession(ctx context.Context, subject, grantID string, at, expiresAt time.Time) error {
+	list, err := s.Store.ListSessions(ctx, subject)
+	if err != nil {
+		return err
+	}
+	for _, sess := range list {
+		if sess.GrantID == grantID {
+			if err := s.Store.DeleteSession(ctx, subject, grantID); err != nil {
+				return err
+			}
+			sess.RefreshedAt, sess.ExpiresAt = at, expiresAt
+			return s.Store.CreateSession(ctx, sess)
+		}
+	}
+	return nil
+}

@@ -163,6 +163,26 @@
 //     ResetAttempts MUST fail with an error matching context.Canceled and
 //     change nothing.
 //
+// Optional capability store.SessionStore (a record of every grant by its
+// subject); stores that do not implement it skip these subtests:
+//
+//   - Sessions/RoundTrip: every field of a created session MUST come back
+//     from ListSessions unchanged (times to the microsecond), later changes
+//     to the caller's Scope MUST NOT reach it, and creating a live GrantID
+//     again MUST fail with ErrAlreadyExists.
+//   - Sessions/BySubject: ListSessions MUST return the subject's sessions
+//     only, oldest first whatever the order they were created in.
+//   - Sessions/TouchOnlyLater: TouchSession MUST move RefreshedAt and
+//     ExpiresAt forward and never back, and MUST succeed, changing
+//     nothing, for a grant without a session.
+//   - Sessions/DeleteOwnOnly: DeleteSession MUST forget the session, MUST
+//     leave it when another subject names its grant, and MUST succeed for
+//     a session that does not exist.
+//   - Sessions/Expire: a session MUST NOT be listed once its ExpiresAt has
+//     passed, and its GrantID MUST then be free to create again.
+//   - Sessions/Context: with a cancelled context every method MUST fail
+//     with an error matching context.Canceled and change nothing.
+//
 // Optional capability store.RevocationWatcher (revocations pushed to an
 // in-memory view); stores that do not implement it skip these subtests:
 //
@@ -200,6 +220,9 @@
 //     calls on one key, each MUST be counted once: they MUST return each
 //     Failures from 1 to 128 exactly once, and the record MUST end at 128.
 //     (Skipped without store.AttemptStore.)
+//   - Sessions/ConcurrentCreatesKept: of 128 sessions of one subject created
+//     concurrently, every one MUST be listed. (Skipped without
+//     store.SessionStore.)
 //   - Watch/ConcurrentRevocationsDelivered: of 64 concurrent revocations
 //     every one MUST be delivered to a watcher. (Skipped without
 //     store.RevocationWatcher.)

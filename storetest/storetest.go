@@ -98,6 +98,13 @@ var basic = []requirement{
 	{name: "Attempts/LaterExpiryKept", parallel: true, test: testAttemptsLaterExpiryKept},
 	{name: "Attempts/Context", test: testAttemptsContext},
 
+	{name: "Sessions/RoundTrip", test: testSessionsRoundTrip},
+	{name: "Sessions/BySubject", test: testSessionsBySubject},
+	{name: "Sessions/TouchOnlyLater", test: testSessionsTouch},
+	{name: "Sessions/DeleteOwnOnly", test: testSessionsDelete},
+	{name: "Sessions/Expire", parallel: true, test: testSessionsExpire},
+	{name: "Sessions/Context", test: testSessionsContext},
+
 	{name: "Watch/Delivers", test: testWatchDelivers},
 	{name: "Watch/Alive", parallel: true, test: testWatchAlive},
 	{name: "Watch/EndsWithContext", test: testWatchEndsWithContext},
@@ -112,6 +119,7 @@ var concurrency = []requirement{
 	{name: "Revocation/ConcurrentRevokeKeepsLaterExpiry", parallel: true, test: testConcurrentRevokeLater},
 	{name: "Keys/SwapIsAtomic", test: testKeysSwapIsAtomic},
 	{name: "Attempts/ConcurrentFailuresCounted", test: testAttemptsConcurrent},
+	{name: "Sessions/ConcurrentCreatesKept", test: testSessionsConcurrent},
 	{name: "Watch/ConcurrentRevocationsDelivered", test: testWatchConcurrentRevocations},
 }
 

@@ -1,6 +1,7 @@
 // Package memstore is an in-memory implementation of the oauth2kit storage
 // contract: store.Store and the optional store.ExpiredDeleter,
-// store.KeyStore, store.RevocationWatcher and store.AttemptStore.
+// store.KeyStore, store.RevocationWatcher, store.AttemptStore and
+// store.SessionStore.
 //
 // It is meant for tests, examples and single-process deployments that accept
 // losing every token, and every signing key it holds, on restart. All state

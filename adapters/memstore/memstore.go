@@ -30,6 +30,7 @@ type Store struct {
 	grants    map[string]time.Time          // revoked grant ID -> expiry
 	jtis      map[string]time.Time          // revoked access-token jti -> expiry
 	attempts  map[string]attempts           // failed attempts by key
+	sessions  map[string]store.Session      // by GrantID
 	keySet    store.SigningKeySet
 	watchers  map[*watcher]struct{}
 	lastSweep time.Time
@@ -62,6 +63,7 @@ func New(opts ...Option) *Store {
 		grants:        make(map[string]time.Time),
 		jtis:          make(map[string]time.Time),
 		attempts:      make(map[string]attempts),
+		sessions:      make(map[string]store.Session),
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -219,6 +221,12 @@ func (s *Store) deleteExpiredLocked(now time.Time) int {
 	for k, a := range s.attempts {
 		if !now.Before(a.expiresAt) {
 			delete(s.attempts, k)
+			n++
+		}
+	}
+	for id, sess := range s.sessions {
+		if !now.Before(sess.ExpiresAt) {
+			delete(s.sessions, id)
 			n++
 		}
 	}

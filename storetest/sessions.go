@@ -1,0 +1,227 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/oauth2kit/oauth2kit/store"
+)
+
+// sessionStore returns s as a store.SessionStore, or skips the subtest:
+// keeping sessions is an optional capability.
+func sessionStore(t *testing.T, s store.Store) store.SessionStore {
+	t.Helper()
+	ss, ok := s.(store.SessionStore)
+	if !ok {
+		t.Skipf("storetest: %T does not implement store.SessionStore: capability not implemented, nothing to test", s)
+	}
+	return ss
+}
+
+// newSession returns a session of subject created at createdAt. Its times
+// have distinct sub-millisecond parts and its scope is not sorted, so an
+// adapter that truncates, mixes up or reorders fields is caught.
+func newSession(subject string, createdAt time.Time) store.Session {
+	return store.Session{
+		GrantID:     newID("grant"),
+		Subject:     subject,
+		ClientID:    newID("client"),
+		Scope:       []string{"profile", "email", "https://api.example.com/read"},
+		CreatedAt:   createdAt,
+		RefreshedAt: createdAt,
+		ExpiresAt:   createdAt.Add(time.Hour + 444*time.Microsecond),
+	}
+}
+
+func mustCreateSession(ctx context.Context, t *testing.T, s store.SessionStore, sess store.Session) {
+	t.Helper()
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatalf("CreateSession(%s) error = %v", sess.GrantID, err)
+	}
+}
+
+// wantSessions checks that subject's sessions are want, in order, field by
+// field.
+func wantSessions(ctx context.Context, t *testing.T, s store.SessionStore, subject string, want ...store.Session) {
+	t.Helper()
+	got, err := s.ListSessions(ctx, subject)
+	if err != nil {
+		t.Fatalf("ListSessions(%q) error = %v", subject, err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("ListSessions(%q) = %d sessions %v, want %d %v", subject, len(got), grantIDs(got), len(want), grantIDs(want))
+	}
+	for i := range want {
+		if d := diffSession(got[i], want[i]); d != "" {
+			t.Errorf("ListSessions(%q)[%d]: %s", subject, i, d)
+		}
+	}
+}
+
+func grantIDs(ss []store.Session) []string {
+	ids := make([]string, len(ss))
+	for i, s := range ss {
+		ids[i] = s.GrantID
+	}
+	return ids
+}
+
+func diffSession(got, want store.Session) string {
+	switch {
+	case got.GrantID != want.GrantID:
+		return fmt.Sprintf("GrantID = %q, want %q", got.GrantID, want.GrantID)
+	case got.Subject != want.Subject:
+		return fmt.Sprintf("Subject = %q, want %q", got.Subject, want.Subject)
+	case got.ClientID != want.ClientID:
+		return fmt.Sprintf("ClientID = %q, want %q", got.ClientID, want.ClientID)
+	case !slices.Equal(got.Scope, want.Scope):
+		return fmt.Sprintf("Scope = %q, want %q", got.Scope, want.Scope)
+	case !got.CreatedAt.Equal(want.CreatedAt):
+		return fmt.Sprintf("CreatedAt = %v, want %v", got.CreatedAt, want.CreatedAt)
+	case !got.RefreshedAt.Equal(want.RefreshedAt):
+		return fmt.Sprintf("RefreshedAt = %v, want %v", got.RefreshedAt, want.RefreshedAt)
+	case !got.ExpiresAt.Equal(want.ExpiresAt):
+		return fmt.Sprintf("ExpiresAt = %v, want %v", got.ExpiresAt, want.ExpiresAt)
+	}
+	return ""
+}
+
+func testSessionsRoundTrip(ctx context.Context, t *testing.T, s store.Store) {
+	ss := sessionStore(t, s)
+	subject := newID("subject-ü")
+	wantSessions(ctx, t, ss, subject)
+	sess := newSession(subject, now())
+	want := sess
+	want.Scope = slices.Clone(sess.Scope)
+	mustCreateSession(ctx, t, ss, sess)
+	sess.Scope[0] = "admin" // the caller's slice is the caller's
+	wantSessions(ctx, t, ss, subject, want)
+	if err := ss.CreateSession(ctx, want); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Errorf("CreateSession(same GrantID again) error = %v, want %v", err, store.ErrAlreadyExists)
+	}
+}
+
+func testSessionsBySubject(ctx context.Context, t *testing.T, s store.Store) {
+	ss := sessionStore(t, s)
+	alice, bob := newID("alice"), newID("bob")
+	base := now()
+	// Created out of order: the list is oldest first whatever the order
+	// of creation.
+	a2 := newSession(alice, base.Add(2*time.Second))
+	a1 := newSession(alice, base.Add(time.Second))
+	b1 := newSession(bob, base)
+	for _, sess := range []store.Session{a2, b1, a1} {
+		mustCreateSession(ctx, t, ss, sess)
+	}
+	wantSessions(ctx, t, ss, alice, a1, a2)
+	wantSessions(ctx, t, ss, bob, b1)
+	wantSessions(ctx, t, ss, newID("nobody"))
+}
+
+func testSessionsTouch(ctx context.Context, t *testing.T, s store.Store) {
+	ss := sessionStore(t, s)
+	subject := newID("subject")
+	sess := newSession(subject, now())
+	mustCreateSession(ctx, t, ss, sess)
+	at, exp := sess.CreatedAt.Add(time.Minute+555*time.Microsecond), sess.ExpiresAt.Add(time.Hour)
+	if err := ss.TouchSession(ctx, subject, sess.GrantID, at, exp); err != nil {
+		t.Fatalf("TouchSession() error = %v", err)
+	}
+	want := sess
+	want.RefreshedAt, want.ExpiresAt = at, exp
+	wantSessions(ctx, t, ss, subject, want)
+	// An earlier touch, arriving late, changes nothing.
+	if err := ss.TouchSession(ctx, subject, sess.GrantID, sess.CreatedAt, sess.ExpiresAt); err != nil {
+		t.Fatalf("TouchSession(earlier) error = %v", err)
+	}
+	wantSessions(ctx, t, ss, subject, want)
+	if err := ss.TouchSession(ctx, subject, newID("grant"), at, exp); err != nil {
+		t.Errorf("TouchSession(unknown grant) error = %v, want nil", err)
+	}
+	wantSessions(ctx, t, ss, subject, want)
+}
+
+func testSessionsDelete(ctx context.Context, t *testing.T, s store.Store) {
+	ss := sessionStore(t, s)
+	alice, bob := newID("alice"), newID("bob")
+	base := now()
+	a1, a2 := newSession(alice, base), newSession(alice, base.Add(time.Second))
+	mustCreateSession(ctx, t, ss, a1)
+	mustCreateSession(ctx, t, ss, a2)
+	// Another subject cannot end alice's session by naming its grant.
+	if err := ss.DeleteSession(ctx, bob, a1.GrantID); err != nil {
+		t.Fatalf("DeleteSession(another subject) error = %v", err)
+	}
+	wantSessions(ctx, t, ss, alice, a1, a2)
+	if err := ss.DeleteSession(ctx, alice, a1.GrantID); err != nil {
+		t.Fatalf("DeleteSession() error = %v", err)
+	}
+	wantSessions(ctx, t, ss, alice, a2)
+	if err := ss.DeleteSession(ctx, alice, a1.GrantID); err != nil {
+		t.Errorf("DeleteSession(deleted already) error = %v, want nil", err)
+	}
+}
+
+func testSessionsExpire(ctx context.Context, t *testing.T, s store.Store) {
+	ss := sessionStore(t, s)
+	subject := newID("subject")
+	base := now()
+	short, long := newSession(subject, base), newSession(subject, base.Add(time.Millisecond))
+	short.ExpiresAt = base.Add(shortTTL)
+	mustCreateSession(ctx, t, ss, short)
+	mustCreateSession(ctx, t, ss, long)
+	wantSessions(ctx, t, ss, subject, short, long)
+	sleepPast(ctx, t, short.ExpiresAt)
+	wantSessions(ctx, t, ss, subject, long)
+	// Its GrantID is free again once it expired.
+	again := short
+	again.ExpiresAt = now().Add(time.Hour)
+	if err := ss.CreateSession(ctx, again); err != nil {
+		t.Errorf("CreateSession(expired GrantID) error = %v, want nil", err)
+	}
+}
+
+func testSessionsContext(ctx context.Context, t *testing.T, s store.Store) {
+	ss := sessionStore(t, s)
+	dead, cancel := context.WithCancel(ctx)
+	cancel()
+	subject := newID("subject")
+	sess := newSession(subject, now())
+	if err := ss.CreateSession(dead, sess); !errors.Is(err, context.Canceled) {
+		t.Errorf("CreateSession(cancelled context) error = %v, want one wrapping %v", err, context.Canceled)
+	}
+	if _, err := ss.ListSessions(dead, subject); !errors.Is(err, context.Canceled) {
+		t.Errorf("ListSessions(cancelled context) error = %v, want one wrapping %v", err, context.Canceled)
+	}
+	mustCreateSession(ctx, t, ss, sess)
+	if err := ss.TouchSession(dead, subject, sess.GrantID, now(), now().Add(2*time.Hour)); !errors.Is(err, context.Canceled) {
+		t.Errorf("TouchSession(cancelled context) error = %v, want one wrapping %v", err, context.Canceled)
+	}
+	if err := ss.DeleteSession(dead, subject, sess.GrantID); !errors.Is(err, context.Canceled) {
+		t.Errorf("DeleteSession(cancelled context) error = %v, want one wrapping %v", err, context.Canceled)
+	}
+	wantSessions(ctx, t, ss, subject, sess)
+}
+
+// testSessionsConcurrent: logins racing for one subject are all kept.
+func testSessionsConcurrent(ctx context.Context, t *testing.T, s store.Store) {
+	ss := sessionStore(t, s)
+	subject := newID("subject")
+	base := now()
+	sessions := make([]store.Session, racers)
+	for i := range sessions {
+		sessions[i] = newSession(subject, base.Add(time.Duration(i)*time.Microsecond))
+	}
+	errs := make([]error, racers)
+	start(racers, func(i int) { errs[i] = ss.CreateSession(ctx, sessions[i]) })(ctx, t)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("CreateSession() call %d error = %v", i, err)
+		}
+	}
+	wantSessions(ctx, t, ss, subject, sessions...)
+}

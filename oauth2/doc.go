@@ -63,7 +63,7 @@
 // each a record whose message is the event's name. Attributes: client_id
 // (the client named, unchecked for a failure), user (the username typed),
 // addr (the client address throttling counts by; empty for a direct call),
-// sub, grant_id, jti, token_type (access_token or refresh_token),
+// sub, grant_id, jti, token_type (access_token, refresh_token or session),
 // retry_after (seconds), kid and alg. No event carries a password, a
 // secret or a token.
 //
@@ -75,8 +75,11 @@
 //     client_id, user (password attempts only), addr, retry_after.
 //   - oauth2.refresh_token_reused (Warn): a rotated refresh token was
 //     presented again and its grant revoked; grant_id, client_id, sub.
-//   - oauth2.revoked (Info): a token revoked through RFC 7009; token_type,
+//   - oauth2.revoked (Info): a token revoked through RFC 7009, or one
+//     session through Issuer.RevokeSession (token_type session); token_type,
 //     grant_id or jti, client_id, sub.
+//   - oauth2.signed_out_everywhere (Info): Issuer.RevokeAllSessions; sub,
+//     sessions (how many were ended).
 //   - oauth2.key_rotated (Info, to SharedKeysConfig.Logger): the instance
 //     that rotated a shared key set; kid, alg.
 //

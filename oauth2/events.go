@@ -11,17 +11,18 @@ import (
 // Their attributes are listed in the package doc (Security events); none
 // ever carries a password, a secret or a token.
 const (
-	eventLoginFailed      = "oauth2.login_failed"
-	eventClientAuthFailed = "oauth2.client_auth_failed"
-	eventThrottled        = "oauth2.throttled"
-	eventRefreshReused    = "oauth2.refresh_token_reused"
-	eventRevoked          = "oauth2.revoked"
-	eventKeyRotated       = "oauth2.key_rotated"
+	eventLoginFailed         = "oauth2.login_failed"
+	eventClientAuthFailed    = "oauth2.client_auth_failed"
+	eventThrottled           = "oauth2.throttled"
+	eventRefreshReused       = "oauth2.refresh_token_reused"
+	eventRevoked             = "oauth2.revoked"
+	eventKeyRotated          = "oauth2.key_rotated"
+	eventSignedOutEverywhere = "oauth2.signed_out_everywhere"
 )
 
 // securityEvents are the events above, each of which
 // oauth2kit_security_events_total counts under its name.
-var securityEvents = []string{eventLoginFailed, eventClientAuthFailed, eventThrottled, eventRefreshReused, eventRevoked, eventKeyRotated}
+var securityEvents = []string{eventLoginFailed, eventClientAuthFailed, eventThrottled, eventRefreshReused, eventRevoked, eventKeyRotated, eventSignedOutEverywhere}
 
 // event logs a security event and counts it.
 func (i *Issuer) event(ctx context.Context, level slog.Level, name string, attrs ...slog.Attr) {

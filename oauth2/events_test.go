@@ -130,3 +130,16 @@ func TestEventClientAuthFailedAndRevoked(t *testing.T) {
 		}
 	}
 }
+
+func TestEventSignedOutEverywhere(t *testing.T) {
+	f, log := eventFixture(t)
+	f.login(t, f.confid)
+	f.login(t, f.public)
+	if err := f.issuer.RevokeAllSessions(t.Context(), aliceName); err != nil {
+		t.Fatal(err)
+	}
+	recs := log.records(t, eventSignedOutEverywhere)
+	if len(recs) != 1 || recs[0]["sub"] != aliceName || recs[0]["sessions"] != float64(2) {
+		t.Errorf("Got %s events %v, want one with sub %q and sessions 2", eventSignedOutEverywhere, recs, aliceName)
+	}
+}

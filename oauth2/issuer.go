@@ -488,6 +488,19 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 	}); err != nil {
 		return nil, err
 	}
+	// The session before the refresh token: a grant nobody can sign out of
+	// must not exist, and a session whose refresh token failed to store is
+	// only a listing that expires.
+	sessionEnd := now.Add(i.cfg.AccessTokenTTL)
+	if c.AllowsGrant(GrantRefreshToken) {
+		sessionEnd = i.refreshExpiry(now, now.Add(i.cfg.GrantMaxLifetime)).Add(i.cfg.AccessTokenTTL)
+	}
+	if err := i.createSession(ctx, store.Session{
+		GrantID: grantID, Subject: u.Subject, ClientID: c.ID, Scope: granted,
+		CreatedAt: now, RefreshedAt: now, ExpiresAt: sessionEnd,
+	}); err != nil {
+		return nil, err
+	}
 	if c.AllowsGrant(GrantRefreshToken) {
 		raw, hash, err := i.newRefreshToken()
 		if err != nil {
@@ -661,10 +674,12 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 		return nil, invalid(err)
 	case err != nil:
 		if i.rotationLanded(ctx, next) {
+			i.touchSession(ctx, next, now)
 			return resp, nil
 		}
 		return nil, storeError(err)
 	}
+	i.touchSession(ctx, next, now)
 	return resp, nil
 }
 
@@ -802,7 +817,11 @@ func (i *Issuer) revokeGrant(ctx context.Context, rt store.RefreshToken) error {
 	until := lastAccepted(rt.GrantExpiresAt.Add(i.cfg.AccessTokenTTL)).Add(revocationMargin)
 	sctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
 	defer cancel()
-	return i.cfg.Store.RevokeGrant(sctx, rt.GrantID, until)
+	if err := i.cfg.Store.RevokeGrant(sctx, rt.GrantID, until); err != nil {
+		return err
+	}
+	i.forgetSession(ctx, rt.Subject, rt.GrantID)
+	return nil
 }
 
 func (i *Issuer) getRefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, error) {

@@ -11,7 +11,7 @@ import (
 
 // endpoints are the URLs the printed commands call.
 type endpoints struct {
-	token, revoke, introspect, jwks, metadata, api string
+	token, revoke, introspect, jwks, metadata, api, sessions, logoutAll string
 }
 
 // endpointsOf derives the URLs from the issuer's own metadata, so that the
@@ -28,8 +28,10 @@ func endpointsOf(meta oauth2.Metadata) endpoints {
 		introspect: meta.IntrospectionEndpoint,
 		jwks:       meta.JWKSURI,
 		// RFC 8414 §3.1: the well-known segment goes before the issuer's path.
-		metadata: origin + oauth2.MetadataPath + strings.TrimSuffix(u.Path, "/"),
-		api:      origin + "/api/me",
+		metadata:  origin + oauth2.MetadataPath + strings.TrimSuffix(u.Path, "/"),
+		api:       origin + "/api/me",
+		sessions:  origin + "/api/sessions",
+		logoutAll: origin + "/api/logout-all",
 	}
 }
 
@@ -83,7 +85,18 @@ func printCommands(w io.Writer, meta oauth2.Metadata, storeURL string) {
 	line(`curl -sS %s`, q(e.jwks))
 	line(`curl -sS %s`, q(e.metadata))
 	line("")
-	line("# 9. Brute force: after five wrong passwords from one address, even the right one waits: 429 slow_down.")
+	line("# 9. Sessions: alice logs in through demo-client and demo-public, then lists her sessions; the one of the token asking is current.")
+	line(`TOKENS=$(curl -sS %s -d grant_type=password -d username=%s -d password=%s %s); echo "$TOKENS"`, basic, demoUsername, demoPassword, q(e.token))
+	line("%s", extract)
+	line(`OTHER=$(curl -sS -d client_id=%s -d grant_type=password -d username=%s -d password=%s %s | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')`,
+		demoPublicClientID, demoUsername, demoPassword, q(e.token))
+	line(`curl -sS -H "Authorization: Bearer $OTHER" %s`, q(e.sessions))
+	line("")
+	line("# 10. Sign out everywhere: every session ends, and the other session's access token is refused at once.")
+	line(`curl -sS -X POST -H "Authorization: Bearer $OTHER" -w '%%{http_code}\n' %s`, q(e.logoutAll))
+	line(`curl -sS -o /dev/null -H "Authorization: Bearer $ACCESS" -w '%%{http_code}\n' %s`, q(e.api))
+	line("")
+	line("# 11. Brute force: after five wrong passwords from one address, even the right one waits: 429 slow_down.")
 	line(`for i in 1 2 3 4 5; do curl -sS -o /dev/null -w '%%{http_code} ' %s -d grant_type=password -d username=%s -d password=guess$i %s; done; echo`,
 		basic, demoUsername, q(e.token))
 	line(`curl -sS -i %s -d grant_type=password -d username=%s -d password=%s %s`, basic, demoUsername, demoPassword, q(e.token))

@@ -492,6 +492,13 @@ func TestPrintedCommands(t *testing.T) {
 		`"crv":"Ed25519"`,                            // 8. JWKS
 		`"issuer":"` + srv.url + `"`,                 //    and metadata
 		`"token_endpoint":"` + srv.url + `/oauth2/t`, //
+		`"client_id":"demo-client"`,                  // 9. sessions: both listed,
+		`"client_id":"demo-public"`,                  //
+		`"current":true}]`,                           //    the asking one last and current
+		"\n204\n401\n",                               // 10. signed out everywhere
+		"400 400 400 400 400",                        // 11. brute force
+		"429 Too Many Requests",                      //
+		"Retry-After: 1",                             //
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output of the printed commands lacks %q:\n%s", want, out)

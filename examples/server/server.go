@@ -88,6 +88,9 @@ func newHandler(ctx context.Context, cfg config, st oauth2.Store, logger *slog.L
 		w.Header().Set("Cache-Control", "no-store")
 		_, _ = w.Write([]byte(`{"ok":true}` + "\n"))
 	})
+	// The signed-in user's sessions: list them, end one, sign out
+	// everywhere.
+	sessionRoutes(mux, issuer, verifier.RequireToken("profile"), logger)
 	// The metrics in Prometheus's text format. A real server would rather
 	// serve them on an address of its own, out of the clients' reach.
 	mux.Handle("GET /metrics", metrics)

@@ -78,3 +78,51 @@ func TestRefreshGraceAcrossInstances(t *testing.T) {
 		})
 	}
 }
+
+// Signing out everywhere through one instance ends the sessions started on
+// either, and the other instance's verifier, answering from its
+// RevocationView and its cache, refuses their access tokens once the
+// revocations arrive.
+func TestSignOutEverywhereAcrossInstances(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			sa, sb := be.open(t)
+			key, _ := oauth2.GenerateKey(oauth2.EdDSA)
+			keys := oauth2.NewKeySet(key)
+			a, b := newInstance(t, sa, keys), newInstance(t, sb, keys)
+			var toks []string
+			for _, inst := range []*instance{a, b} {
+				tok, err := inst.issuer.PasswordGrant(t.Context(), inst.client, "alice", "pw", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := b.verifier.Verify(t.Context(), tok.AccessToken); err != nil { // cached at b
+					t.Fatal(err)
+				}
+				toks = append(toks, tok.AccessToken)
+			}
+			if list, err := a.issuer.Sessions(t.Context(), "alice"); err != nil || len(list) != 2 {
+				t.Fatalf("Sessions() = %d, %v, want both instances' sessions", len(list), err)
+			}
+			if err := a.issuer.RevokeAllSessions(t.Context(), "alice"); err != nil {
+				t.Fatal(err)
+			}
+			for i, tok := range toks {
+				for {
+					_, err := b.verifier.Verify(t.Context(), tok)
+					if errors.Is(err, oauth2.ErrTokenRevoked) {
+						break
+					}
+					if err != nil {
+						t.Fatalf("Verify(token %d) error = %v, want success until the revocation arrives, then %v", i, err, oauth2.ErrTokenRevoked)
+					}
+					select {
+					case <-t.Context().Done():
+						t.Fatalf("the sign-out never reached the other instance for token %d", i)
+					case <-time.After(time.Millisecond):
+					}
+				}
+			}
+		})
+	}
+}

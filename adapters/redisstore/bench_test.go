@@ -63,6 +63,39 @@ func BenchmarkAttempts(b *testing.B) {
 	})
 }
 
+// BenchmarkSessions measures the calls of the session record: CreateSession,
+// one script, at every password grant, here each of a new subject; and
+// ListSessions, one HGETALL, of a subject holding five sessions, as a user
+// with a few devices would when they look at their logins.
+func BenchmarkSessions(b *testing.B) {
+	prev := tclog.Default()
+	tclog.SetDefault(tclog.NewNoopLogger())
+	b.Cleanup(func() { tclog.SetDefault(prev) })
+	srv := testenv.Redis(b, testenv.Options{})
+	s := redisstore.New(newClient(b, srv.URL), redisstore.WithKeyPrefix(newPrefix()))
+	ctx := b.Context()
+	base := now()
+
+	b.Run("CreateSession", func(b *testing.B) {
+		for b.Loop() {
+			if err := s.CreateSession(ctx, newSession(newID("subject"), base)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	subject := newID("subject")
+	for i := range 5 {
+		mustCreateSession(ctx, b, s, newSession(subject, base.Add(time.Duration(i)*time.Second)))
+	}
+	b.Run("ListSessions", func(b *testing.B) {
+		for b.Loop() {
+			if list, err := s.ListSessions(ctx, subject); len(list) != 5 || err != nil {
+				b.Fatalf("ListSessions() = %d sessions, %v, want 5, nil", len(list), err)
+			}
+		}
+	})
+}
+
 // BenchmarkRevocationPropagation measures how long a revocation takes to
 // reach another process: one client revokes, a watcher on a second client
 // (its own connections, as another process would have) receives it. Each

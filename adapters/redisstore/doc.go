@@ -1,6 +1,6 @@
 // Package redisstore is an oauth2kit storage adapter on Redis 7.0 or later
-// (store.Store, store.KeyStore, store.RevocationWatcher and
-// store.AttemptStore), for a single node, Sentinel or Cluster,
+// (store.Store, store.KeyStore, store.RevocationWatcher, store.AttemptStore
+// and store.SessionStore), for a single node, Sentinel or Cluster,
 // through any go-redis v9 redis.UniversalClient the application passes to New.
 //
 // # Keys
@@ -14,6 +14,7 @@
 //	rvj:<jti>                     a revoked access token
 //	keyset                        the shared signing keys, a hash with their version
 //	att:<key>                     the failures counted under a throttling key, a hash
+//	ses:<subject>                 the subject's sessions, a hash with a field per grant ID
 //
 // and one pub/sub channel, revocations, on which each revocation is announced.
 //
@@ -25,14 +26,19 @@
 // "rt:" so that it is never empty, as Redis ignores "{}". No other keys are
 // ever touched together, so they have no tag. IsRevoked looks both ids up in
 // one pipeline, and GetAttempts all its keys in another; AddFailure is one
-// script on one key.
+// script on one key. A subject's sessions are one key, so that ListSessions
+// is a single HGETALL; CreateSession and TouchSession are each one script on
+// it, DeleteSession one HDEL. CreateSession thus finds an existing GrantID
+// among the subject's sessions only, which suffices as long as grants of
+// different subjects never share an id (package oauth2 makes them random).
 //
 // # Expiry
 //
 // Each key but keyset expires with what it stores, by an absolute PXAT set
 // in the same command or script that writes it: a refresh token's keys at its
 // ExpiresAt (marking a token consumed keeps its TTL), a revocation at its
-// expiry, of which a second revocation only ever keeps the later. Nothing
+// expiry, of which a second revocation only ever keeps the later, and a
+// subject's sessions at the latest expiry any of them has had. Nothing
 // grows without bound, and there is no DeleteExpired (package oauth2's Sweep
 // returns at once for a Store): Redis deletes expired keys by itself. The
 // keyset key has no TTL; there is one per prefix, and it holds a handful of
@@ -50,11 +56,14 @@
 // its expiry. For the same reason there is no WithClock: a fake clock cannot
 // make Redis expire a key, so tests of expiry on Redis wait in real time.
 //
-// Attempt records are the exception, and follow the rule: each stores its
-// expiry beside its count, and AddFailure and GetAttempts, which read the
-// record anyway, compare it with the application's time.Now, which also
-// stamps each failure's time. Their PXAT only has Redis remove them: at most
-// a millisecond before they end, give or take the clocks' skew.
+// Attempt records and sessions are the exceptions, and follow the rule: each
+// stores its expiry, and the calls that read it anyway compare it with the
+// application's time.Now, which also stamps each failure's time. Their PXAT
+// only has Redis remove them: at most a millisecond before they end, give or
+// take the clocks' skew. A subject's sessions share the PXAT of the latest
+// of them; one that has expired before stays in the hash, never listed or
+// touched, until the next CreateSession of its subject prunes it, so the
+// hash holds the live sessions and no more than those expired since.
 //
 // # Atomicity and failures
 //
@@ -70,7 +79,9 @@
 // from being stored until then. Every write carries a random call id, so
 // that when go-redis sends a command again after losing the reply, the
 // command recognises its own write instead of reporting, say, the token it
-// has just consumed as reused. AddFailure recognises its own only while no
+// has just consumed as reused, or the session it has just created as
+// existing. TouchSession and DeleteSession need none: run twice, they
+// change nothing more. AddFailure recognises its own only while no
 // other failure under its key has come in since; otherwise a resent failure
 // counts twice, which lengthens a throttling wait and never shortens one.
 //

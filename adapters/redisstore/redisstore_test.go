@@ -53,6 +53,7 @@ func TestConformance(t *testing.T) {
 	t.Run("redisstore/RecordWithoutSuccessorKey", func(t *testing.T) { testRecordWithoutSuccessorKey(t, client) })
 	t.Run("redisstore/ExpiredHashIsFree", func(t *testing.T) { testExpiredHashIsFree(t, client) })
 	t.Run("redisstore/AttemptsExpireByOwnClock", func(t *testing.T) { testAttemptsExpireByOwnClock(t, client) })
+	t.Run("redisstore/SessionsExpireByOwnClock", func(t *testing.T) { testSessionsExpireByOwnClock(t, client) })
 	t.Run("redisstore/WatchEndsWhenConnectionDrops", func(t *testing.T) { testWatchEndsWhenConnectionDrops(t, srv.URL) })
 	t.Run("redisstore/ListRevocationsEscapesPrefix", func(t *testing.T) { testListRevocationsEscapesPrefix(t, client) })
 	t.Run("redisstore/ListRevocationsPaged", func(t *testing.T) { testListRevocationsPaged(t, client) })

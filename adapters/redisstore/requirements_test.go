@@ -18,8 +18,8 @@ import (
 
 // testKeysExpire checks the TTL policy: after every kind of write, including
 // rejected ones, the keys under the prefix are exactly the records, index
-// entries, revocations and attempt records written, each with a TTL, and the
-// key set, the one key without.
+// entries, revocations, attempt records and sessions written, each with a
+// TTL, and the key set, the one key without.
 func testKeysExpire(t *testing.T, client *redis.Client) {
 	ctx := t.Context()
 	prefix := newPrefix()
@@ -69,6 +69,28 @@ func testKeysExpire(t *testing.T, client *redis.Client) {
 	if err := s.ResetAttempts(ctx, resetAttempt); err != nil {
 		t.Fatalf("ResetAttempts() = %v, want nil", err)
 	}
+	// A subject's sessions share one key, which lasts until the latest of
+	// them expires, a touch included; a subject left with none has no key.
+	subject, gone, never := newID("subject"), newID("subject"), newID("subject")
+	ses1, ses2 := newSession(subject, base), newSession(subject, base)
+	ses2.ExpiresAt = base.Add(2 * time.Hour)
+	mustCreateSession(ctx, t, s, ses1)
+	mustCreateSession(ctx, t, s, ses2)
+	wantErr(t, "CreateSession(existing)", s.CreateSession(ctx, ses1), store.ErrAlreadyExists)
+	if err := s.TouchSession(ctx, subject, ses1.GrantID, base.Add(time.Minute), base.Add(3*time.Hour)); err != nil {
+		t.Fatalf("TouchSession() = %v, want nil", err)
+	}
+	if err := s.TouchSession(ctx, never, newID("grant"), base, base.Add(time.Hour)); err != nil {
+		t.Fatalf("TouchSession(unknown) = %v, want nil", err)
+	}
+	deleted := newSession(gone, base)
+	mustCreateSession(ctx, t, s, deleted)
+	if err := s.DeleteSession(ctx, gone, deleted.GrantID); err != nil {
+		t.Fatalf("DeleteSession() = %v, want nil", err)
+	}
+	pastSession := newSession(never, base.Add(-time.Hour))
+	pastSession.ExpiresAt = base.Add(-time.Second)
+	mustCreateSession(ctx, t, s, pastSession)
 
 	var got []string
 	iter := client.Scan(ctx, 0, prefix+"*", 100).Iterator()
@@ -88,6 +110,7 @@ func testKeysExpire(t *testing.T, client *redis.Client) {
 		prefix + "{rt:" + tok.GrantID + "}:" + hexOf(tok.Hash),
 		prefix + "{rt:" + tok.GrantID + "}:" + hexOf(next.Hash),
 		prefix + "att:" + attempt,
+		prefix + "ses:" + subject,
 	}
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
@@ -105,9 +128,9 @@ func testKeysExpire(t *testing.T, client *redis.Client) {
 			t.Errorf("PTTL(%s) = %v, want a TTL", key, ttl)
 		}
 	}
-	// The revocations kept the latest of their three expiries, and the
-	// attempt record the later of its two: past the second latest, and not
-	// past the latest.
+	// The revocations kept the latest of their three expiries, the attempt
+	// record the later of its two, and the sessions' key its latest
+	// session's, touched: past the second latest, and not past the latest.
 	for _, k := range []struct {
 		key             string
 		earlier, latest time.Time
@@ -115,6 +138,7 @@ func testKeysExpire(t *testing.T, client *redis.Client) {
 		{prefix + "rvg:" + tok.GrantID, base.Add(time.Hour), base.Add(2 * time.Hour)},
 		{prefix + "rvj:" + jti, base.Add(time.Hour), base.Add(2 * time.Hour)},
 		{prefix + "att:" + attempt, base.Add(time.Minute), base.Add(time.Hour)},
+		{prefix + "ses:" + subject, base.Add(2 * time.Hour), base.Add(3 * time.Hour)},
 	} {
 		ms, err := client.Do(ctx, "pexpiretime", k.key).Int64()
 		if err != nil {
@@ -126,9 +150,9 @@ func testKeysExpire(t *testing.T, client *redis.Client) {
 	}
 }
 
-// testScriptsStayInOneSlot drives every script with grant IDs and prefixes
-// that could defeat a hash tag (empty, with braces) and checks that no call
-// spans two Cluster slots.
+// testScriptsStayInOneSlot drives every script with grant IDs, subjects and
+// prefixes that could defeat a hash tag (empty, with braces) and checks that
+// no call spans two Cluster slots.
 func testScriptsStayInOneSlot(t *testing.T, url string) {
 	ctx := t.Context()
 	client := newClient(t, url)
@@ -162,6 +186,19 @@ func testScriptsStayInOneSlot(t *testing.T, url string) {
 			}
 			if err := s.ResetAttempts(ctx, grantID); err != nil {
 				t.Fatalf("ResetAttempts(%q) = %v, want nil", grantID, err)
+			}
+			// So are subjects; each of their sessions is one grant.
+			sess := newSession(grantID, base)
+			sess.GrantID = grantID
+			mustCreateSession(ctx, t, s, sess)
+			if err := s.TouchSession(ctx, grantID, grantID, base.Add(time.Minute), base.Add(2*time.Hour)); err != nil {
+				t.Fatalf("TouchSession(%q, %q) = %v, want nil", grantID, grantID, err)
+			}
+			if _, err := s.ListSessions(ctx, grantID); err != nil {
+				t.Fatalf("ListSessions(%q) = %v, want nil error", grantID, err)
+			}
+			if err := s.DeleteSession(ctx, grantID, grantID); err != nil {
+				t.Fatalf("DeleteSession(%q, %q) = %v, want nil", grantID, grantID, err)
 			}
 		}
 		if _, err := s.SwapKeySet(ctx, 0, nil); err != nil {
@@ -260,7 +297,8 @@ func (sendTwice) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 // testResentCommands checks that every write survives being run twice: a
 // rotation resent after it succeeded must not report its own consumption as
 // reuse, a create its own record as taken, a key swap its own version as
-// a conflict, nor a failure count itself twice. A resent revocation is
+// a conflict, nor a failure count itself twice, nor a session its own
+// creation as an existing session. A resent revocation is
 // announced twice, the same both times, which a watcher's caller takes as
 // one.
 func testResentCommands(t *testing.T, url string) {
@@ -301,6 +339,19 @@ func testResentCommands(t *testing.T, url string) {
 			t.Errorf("AddFailure() call %d = %+v, %v, want Failures %d", want, got, err, want)
 		}
 	}
+	sess := newSession(newID("subject"), base)
+	mustCreateSession(ctx, t, s, sess)
+	wantErr(t, "CreateSession(existing)", s.CreateSession(ctx, sess), store.ErrAlreadyExists)
+	touched := sess
+	touched.RefreshedAt, touched.ExpiresAt = base.Add(time.Minute), base.Add(2*time.Hour)
+	if err := s.TouchSession(ctx, sess.Subject, sess.GrantID, touched.RefreshedAt, touched.ExpiresAt); err != nil {
+		t.Errorf("TouchSession() = %v, want nil", err)
+	}
+	wantSessions(ctx, t, s, sess.Subject, touched)
+	if err := s.DeleteSession(ctx, sess.Subject, sess.GrantID); err != nil {
+		t.Errorf("DeleteSession() = %v, want nil", err)
+	}
+	wantSessions(ctx, t, s, sess.Subject)
 }
 
 // testAttemptsExpireByOwnClock checks that the application's clock ends an

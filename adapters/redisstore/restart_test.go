@@ -38,6 +38,8 @@ func TestServerRestart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SwapKeySet() = %v, want nil", err)
 	}
+	sess := newSession(first.Subject, base)
+	mustCreateSession(ctx, t, s, sess)
 
 	_, watchDone := startWatch(ctx, t, s)
 
@@ -78,6 +80,12 @@ func TestServerRestart(t *testing.T) {
 			return err
 		}},
 		{"SwapKeySet()", func() error { _, err := s.SwapKeySet(ctx, version, nil); return err }},
+		{"CreateSession(live)", func() error { return s.CreateSession(ctx, sess) }},
+		{"TouchSession()", func() error {
+			return s.TouchSession(ctx, sess.Subject, sess.GrantID, base.Add(time.Minute), base.Add(2*time.Hour))
+		}},
+		{"ListSessions()", func() error { _, err := s.ListSessions(ctx, sess.Subject); return err }},
+		{"DeleteSession()", func() error { return s.DeleteSession(ctx, sess.Subject, sess.GrantID) }},
 	}
 	for _, c := range calls {
 		err := c.call()
@@ -106,6 +114,7 @@ func TestServerRestart(t *testing.T) {
 	if set, err := s.GetKeySet(ctx); set.Version != version || err != nil {
 		t.Errorf("GetKeySet() after restart = version %d, %v, want %d, nil", set.Version, err, version)
 	}
+	wantSessions(ctx, t, s, sess.Subject, sess)
 	third := successor(second, base.Add(3*time.Minute))
 	mustRotate(ctx, t, s, second.Hash, third)
 	wantToken(ctx, t, s, third)

@@ -3,12 +3,11 @@ package pgstore
 import "context"
 
 // DeleteExpired implements store.ExpiredDeleter: it removes every refresh
-// token, revocation and attempt record whose expiry has passed and reports
-// how many. The
-// Store runs no goroutine and never deletes by itself, so an application
-// has DeleteExpired called periodically, by package oauth2's Sweep, from one
-// instance or several; expired rows are invisible either way, and only take
-// space until then.
+// token, revocation, attempt record and session whose expiry has passed and
+// reports how many. The Store runs no goroutine and never deletes by itself,
+// so an application has DeleteExpired called periodically, by package
+// oauth2's Sweep, from one instance or several; expired rows are invisible
+// either way, and only take space until then.
 //
 // Rows go in batches of a bounded size, each batch its own statement, so
 // that cleaning up a large backlog neither holds many locks at once nor runs

@@ -40,6 +40,9 @@ func (db testDB) testDeleteExpiredBatches(t *testing.T) {
 				if _, err := s.AddFailure(ctx, fmt.Sprint("expired-key-", i), past); err != nil {
 					t.Fatalf("AddFailure(expired) = %v, want nil", err)
 				}
+				if err := s.CreateSession(ctx, session("subject", past.Add(-time.Hour), past)); err != nil {
+					t.Fatalf("CreateSession(expired) = %v, want nil", err)
+				}
 			}
 			live := token(now(), future)
 			if err := s.CreateRefreshToken(ctx, live); err != nil {
@@ -54,8 +57,11 @@ func (db testDB) testDeleteExpiredBatches(t *testing.T) {
 			if _, err := s.AddFailure(ctx, "live-key", future); err != nil {
 				t.Fatalf("AddFailure(live) = %v, want nil", err)
 			}
+			if err := s.CreateSession(ctx, session("subject", now(), future)); err != nil {
+				t.Fatalf("CreateSession(live) = %v, want nil", err)
+			}
 
-			tables := []string{"refresh_tokens", "revoked_grants", "revoked_access_tokens", "attempts"}
+			tables := []string{"refresh_tokens", "revoked_grants", "revoked_access_tokens", "attempts", "sessions"}
 			want := len(tables) * tt.expired
 			if got, err := s.DeleteExpired(ctx); got != want || err != nil {
 				t.Errorf("DeleteExpired() = %d, %v, want %d, nil", got, err, want)

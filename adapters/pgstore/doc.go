@@ -1,16 +1,18 @@
 // Package pgstore is a PostgreSQL implementation of the oauth2kit storage
 // contract (store.Store, store.KeyStore, store.ExpiredDeleter,
-// store.RevocationWatcher and store.AttemptStore) on the caller's
-// github.com/jackc/pgx/v5 pool.
+// store.RevocationWatcher, store.AttemptStore and store.SessionStore) on the
+// caller's github.com/jackc/pgx/v5 pool.
 //
 // # Schema and migrations
 //
 // A Store keeps its tables in one schema, "oauth2kit" unless WithSchema names
 // another: refresh_tokens (keyed by the token's SHA-256 hash, a bytea),
 // revoked_grants and revoked_access_tokens (keyed by id), attempts (the
-// failure counts of store.AttemptStore, keyed by the key given), and key_set
-// (at most one row). Times are timestamptz, kept to the microsecond. Every
-// table with an expiry has an index on it for DeleteExpired; the primary keys
+// failure counts of store.AttemptStore, keyed by the key given), sessions
+// (store.SessionStore's, keyed by grant id), and key_set (at most one row).
+// Times are timestamptz, kept to the microsecond. Every table with an expiry
+// has an index on it for DeleteExpired, and sessions one on subject (then
+// creation time and grant id, the order of ListSessions); the primary keys
 // serve every other lookup.
 //
 // The schema is created and upgraded by Migrate from SQL migrations embedded
@@ -22,7 +24,10 @@
 //
 // Identifiers (grant ids, client ids, subjects, scopes, jtis) are stored as
 // text, so they must be valid UTF-8 without NUL bytes, as the ids that
-// package oauth2 generates are.
+// package oauth2 generates are. Grant ids of sessions sort in byte order
+// (collation "C"), as Go compares strings, so that ListSessions orders
+// sessions created at the same instant as every adapter does, whatever the
+// database's default collation.
 //
 // # Expiry
 //
@@ -41,7 +46,10 @@
 // of concurrent rotations of one token exactly one wins, under PostgreSQL's
 // default READ COMMITTED isolation as under SERIALIZABLE. AddFailure counts
 // in a single statement too, so concurrent failures of one key are each
-// counted once.
+// counted once. Each method of store.SessionStore is a single statement as
+// well: creating a session over a live one of the same grant changes nothing
+// and fails with store.ErrAlreadyExists, and a touch only ever moves its
+// times forward, whatever order concurrent touches land in.
 // Statements that PostgreSQL aborts for a serialization failure or a deadlock
 // (SQLSTATE 40001, 40P01), as it may under a stricter default isolation
 // level, are run again, at most five times in all with a short jittered

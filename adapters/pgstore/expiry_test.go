@@ -46,6 +46,10 @@ func (db testDB) testClock(t *testing.T) {
 	if _, err := s.AddFailure(ctx, key, exp); err != nil {
 		t.Fatalf("AddFailure() = %v, want nil", err)
 	}
+	sess := session("subject", clock.Now(), exp)
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatalf("CreateSession() = %v, want nil", err)
+	}
 
 	tests := []struct {
 		name        string
@@ -54,7 +58,7 @@ func (db testDB) testClock(t *testing.T) {
 		wantRemoved int
 	}{
 		{"just before expiry", time.Hour - time.Microsecond, true, 0},
-		{"at expiry", time.Microsecond, false, 3},
+		{"at expiry", time.Microsecond, false, 4},
 	}
 	for _, tt := range tests {
 		clock.Advance(tt.advance)
@@ -68,9 +72,33 @@ func (db testDB) testClock(t *testing.T) {
 		if got, err := s.GetAttempts(ctx, key); err != nil || (got[0].Failures == 1) != tt.wantLive {
 			t.Errorf("%s: GetAttempts() = %+v, %v, want live: %v", tt.name, got, err, tt.wantLive)
 		}
+		if got, err := s.ListSessions(ctx, sess.Subject); err != nil || (len(got) == 1) != tt.wantLive {
+			t.Errorf("%s: ListSessions() = %+v, %v, want live: %v", tt.name, got, err, tt.wantLive)
+		}
 		if got, err := s.DeleteExpired(ctx); got != tt.wantRemoved || err != nil {
 			t.Errorf("%s: DeleteExpired() = %d, %v, want %d, nil", tt.name, got, err, tt.wantRemoved)
 		}
+	}
+
+	// A session expired by the Store's clock, though live by the server's,
+	// is not touched back to life, and its grant is free to create again.
+	expired := session("subject", clock.Now().Add(-time.Hour), clock.Now())
+	if err := s.CreateSession(ctx, expired); err != nil {
+		t.Fatalf("CreateSession(expired) = %v, want nil", err)
+	}
+	if err := s.TouchSession(ctx, expired.Subject, expired.GrantID, clock.Now(), clock.Now().Add(time.Hour)); err != nil {
+		t.Errorf("TouchSession(expired) = %v, want nil", err)
+	}
+	if got, err := s.ListSessions(ctx, expired.Subject); len(got) != 0 || err != nil {
+		t.Errorf("ListSessions() after touching an expired session = %+v, %v, want none, nil", got, err)
+	}
+	again := session(expired.Subject, clock.Now(), clock.Now().Add(time.Hour))
+	again.GrantID = expired.GrantID
+	if err := s.CreateSession(ctx, again); err != nil {
+		t.Errorf("CreateSession(expired session's grant) = %v, want nil", err)
+	}
+	if err := s.CreateSession(ctx, again); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Errorf("CreateSession(same grant again) = %v, want error matching %v", err, store.ErrAlreadyExists)
 	}
 
 	// The times of failures are the Store's clock's too, an hour ahead of

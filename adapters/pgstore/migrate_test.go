@@ -140,6 +140,17 @@ func (db testDB) testMigrateForward(t *testing.T) {
 			if err := s.RevokeGrant(ctx, tok.GrantID, now().Add(time.Hour)); err != nil {
 				t.Fatalf("RevokeGrant() at version %d = %v, want nil", from, err)
 			}
+			// From version 3 on, refresh_tokens has every column the
+			// Store names, so it stores a token with a SuccessorKey
+			// itself, which must survive the later migrations.
+			var keyed store.RefreshToken
+			if from >= 3 {
+				keyed = token(now(), now().Add(time.Hour))
+				keyed.SuccessorKey = []byte("the grant's successor key")
+				if err := s.CreateRefreshToken(ctx, keyed); err != nil {
+					t.Fatalf("CreateRefreshToken() at version %d = %v, want nil", from, err)
+				}
+			}
 
 			if err := s.Migrate(ctx); err != nil {
 				t.Fatalf("Migrate() from version %d = %v, want nil", from, err)
@@ -156,6 +167,18 @@ func (db testDB) testMigrateForward(t *testing.T) {
 			}
 			if got, err := s.AddFailure(ctx, "key", now().Add(time.Hour)); got.Failures != 1 || err != nil {
 				t.Errorf("AddFailure() after Migrate = %+v, %v, want 1 failure, nil", got, err)
+			}
+			if keyed.Hash != nil {
+				if got, err := s.GetRefreshToken(ctx, keyed.Hash); err != nil || !sameToken(got, keyed) {
+					t.Errorf("GetRefreshToken(stored at version %d) after Migrate = %+v, %v, want %+v, nil", from, got, err, keyed)
+				}
+			}
+			sess := session("subject", now(), now().Add(time.Hour))
+			if err := s.CreateSession(ctx, sess); err != nil {
+				t.Errorf("CreateSession() after Migrate = %v, want nil", err)
+			}
+			if got, err := s.ListSessions(ctx, sess.Subject); len(got) != 1 || got[0].GrantID != sess.GrantID || err != nil {
+				t.Errorf("ListSessions() after Migrate = %+v, %v, want the session of grant %s, nil", got, err, sess.GrantID)
 			}
 		})
 	}

@@ -19,6 +19,7 @@ var (
 
 	_ store.RevocationWatcher = (*Store)(nil)
 	_ store.AttemptStore      = (*Store)(nil)
+	_ store.SessionStore      = (*Store)(nil)
 )
 
 // DefaultSchema is the schema a Store uses unless WithSchema says otherwise.
@@ -30,8 +31,8 @@ const DefaultSchema = "oauth2kit"
 const defaultDeleteBatch = 1000
 
 // Store is a store.Store, store.KeyStore, store.ExpiredDeleter,
-// store.RevocationWatcher and store.AttemptStore backed by PostgreSQL. It is
-// safe for concurrent use. The zero value is not usable; call New, then
+// store.RevocationWatcher, store.AttemptStore and store.SessionStore backed
+// by PostgreSQL. It is safe for concurrent use. The zero value is not usable; call New, then
 // Migrate.
 type Store struct {
 	pool        *pgxpool.Pool

@@ -47,6 +47,7 @@ func TestConformance(t *testing.T) {
 	t.Run("pgstore/Clock", db.testClock)
 	t.Run("pgstore/ExpiredHashIsFree", db.testExpiredHashIsFree)
 	t.Run("pgstore/SuccessorKey/NilStaysNil", db.testSuccessorKeyNil)
+	t.Run("pgstore/Sessions/TiesInByteOrder", db.testSessionTiesInByteOrder)
 	t.Run("pgstore/Retry/SerializationFailure", db.testRetrySerializationFailure)
 	t.Run("pgstore/Retry/RotateUnderSerializable", db.testRotateUnderSerializable)
 	t.Run("pgstore/Retry/AddFailureUnderSerializable", db.testAddFailureUnderSerializable)
@@ -237,6 +238,9 @@ func everyMethod(ctx context.Context, s *pgstore.Store, tok store.RefreshToken) 
 		"RevokeGrant":        s.RevokeGrant(ctx, "grant", now().Add(time.Hour)),
 		"RevokeAccessToken":  s.RevokeAccessToken(ctx, "jti", now().Add(time.Hour)),
 		"ResetAttempts":      s.ResetAttempts(ctx, "key"),
+		"CreateSession":      s.CreateSession(ctx, session("subject", now(), now().Add(time.Hour))),
+		"TouchSession":       s.TouchSession(ctx, "subject", tok.GrantID, now(), now().Add(time.Hour)),
+		"DeleteSession":      s.DeleteSession(ctx, "subject", tok.GrantID),
 	}
 	_, errs["GetRefreshToken"] = s.GetRefreshToken(ctx, tok.Hash)
 	_, errs["IsRevoked"] = s.IsRevoked(ctx, "jti", "grant")
@@ -245,5 +249,6 @@ func everyMethod(ctx context.Context, s *pgstore.Store, tok store.RefreshToken) 
 	_, errs["SwapKeySet"] = s.SwapKeySet(ctx, 0, nil)
 	_, errs["AddFailure"] = s.AddFailure(ctx, "key", now().Add(time.Hour))
 	_, errs["GetAttempts"] = s.GetAttempts(ctx, "key")
+	_, errs["ListSessions"] = s.ListSessions(ctx, "subject")
 	return errs
 }

@@ -13,6 +13,7 @@ type queries struct {
 	revokeGrant, revokeAccessToken, isRevoked, listRevocations             string
 	getKeySet, insertKeySet, updateKeySet                                  string
 	addFailure, getAttempts, resetAttempts                                 string
+	createSession, touchSession, listSessions, deleteSession               string
 	deleteExpired                                                          []string
 }
 
@@ -133,11 +134,51 @@ WHERE key = ANY($1) AND expires_at > $2`),
 
 		resetAttempts: sql(`DELETE FROM {schema}.attempts WHERE key = $1`),
 
+		// As createRefresh: an expired session is as good as absent, so
+		// creating over one replaces it; over a live one the WHERE fails
+		// and no row is affected, which is ErrAlreadyExists. Concurrent
+		// creates of one grant queue on its row lock, and each re-checks
+		// the WHERE against the row the previous one left.
+		createSession: sql(`
+INSERT INTO {schema}.sessions AS s
+	(grant_id, subject, client_id, scope, created_at, refreshed_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (grant_id) DO UPDATE SET
+	subject = EXCLUDED.subject,
+	client_id = EXCLUDED.client_id,
+	scope = EXCLUDED.scope,
+	created_at = EXCLUDED.created_at,
+	refreshed_at = EXCLUDED.refreshed_at,
+	expires_at = EXCLUDED.expires_at
+WHERE s.expires_at <= $8`),
+
+		// GREATEST keeps the later of what is stored and what is given, so
+		// touches landing in any order leave the latest. Only a live row of
+		// the subject is touched: an expired one is absent, whether or not
+		// DeleteExpired removed it yet, and must stay so.
+		touchSession: sql(`
+UPDATE {schema}.sessions
+SET refreshed_at = GREATEST(refreshed_at, $3), expires_at = GREATEST(expires_at, $4)
+WHERE grant_id = $1 AND subject = $2 AND expires_at > $5`),
+
+		// Looked up by the sessions_subject index, which holds a
+		// subject's rows in this order.
+		listSessions: sql(`
+SELECT grant_id, client_id, scope, created_at, refreshed_at, expires_at
+FROM {schema}.sessions
+WHERE subject = $1 AND expires_at > $2
+ORDER BY created_at, grant_id`),
+
+		// The subject is matched as well as the grant, so that naming
+		// another subject's grant deletes nothing.
+		deleteSession: sql(`DELETE FROM {schema}.sessions WHERE grant_id = $1 AND subject = $2`),
+
 		deleteExpired: []string{
 			sql(deleteExpiredSQL("refresh_tokens", "hash")),
 			sql(deleteExpiredSQL("revoked_grants", "id")),
 			sql(deleteExpiredSQL("revoked_access_tokens", "id")),
 			sql(deleteExpiredSQL("attempts", "key")),
+			sql(deleteExpiredSQL("sessions", "grant_id")),
 		},
 	}
 }

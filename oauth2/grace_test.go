@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2kit/oauth2kit/adapters/memstore"
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
@@ -236,4 +237,63 @@ func mustRecord(t *testing.T, f *fixture, raw string) store.RefreshToken {
 		t.Fatal(err)
 	}
 	return rt
+}
+
+// lostRotationStore leaves the successor's hash claimed by a first rotation
+// that failed in transit, as the store contract allows an adapter to.
+type lostRotationStore struct {
+	*memstore.Store
+	mu      sync.Mutex
+	claimed map[string]bool
+	failed  bool
+}
+
+func (s *lostRotationStore) RotateRefreshToken(ctx context.Context, old []byte, next store.RefreshToken) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.claimed[string(next.Hash)] {
+		rt, err := s.Store.GetRefreshToken(ctx, old)
+		if err != nil {
+			return err
+		}
+		if rt.Consumed() {
+			return store.ErrReused
+		}
+		return fmt.Errorf("claimed: %w", store.ErrAlreadyExists)
+	}
+	if !s.failed {
+		s.failed = true
+		s.claimed[string(next.Hash)] = true
+		return errors.New("read tcp: i/o timeout")
+	}
+	return s.Store.RotateRefreshToken(ctx, old, next)
+}
+
+// With a grace window, a rotation lost in transit does not break the
+// grant: the retry finds its derived successor's hash claimed by nobody
+// rotating, and rotates to a random successor.
+func TestRefreshGraceLostRotationRecovers(t *testing.T) {
+	for _, grace := range []time.Duration{0, 10 * time.Second} {
+		t.Run(fmt.Sprint(grace), func(t *testing.T) {
+			var st *lostRotationStore
+			f := newFixture(t, func(c *IssuerConfig) {
+				c.RefreshGrace = grace
+				c.StoreTimeout = 200 * time.Millisecond
+				st = &lostRotationStore{Store: c.Store.(*memstore.Store), claimed: map[string]bool{}}
+				c.Store = st
+			})
+			first := f.login(t, f.confid)
+			if _, err := f.issuer.RefreshGrant(t.Context(), f.confid, first.RefreshToken, nil); err == nil {
+				t.Fatal("RefreshGrant(rotation lost in transit) succeeded, want a store error")
+			}
+			f.clock.Advance(time.Minute)
+			next, err := f.issuer.RefreshGrant(t.Context(), f.confid, first.RefreshToken, nil)
+			if err != nil {
+				t.Fatalf("RefreshGrant(retry) error = %v, want success", err)
+			}
+			if _, err := f.issuer.RefreshGrant(t.Context(), f.confid, next.RefreshToken, nil); err != nil {
+				t.Errorf("RefreshGrant(the successor) error = %v", err)
+			}
+		})
+	}
 }

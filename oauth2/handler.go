@@ -165,7 +165,7 @@ func (i *Issuer) requestCounters(r *http.Request, form url.Values, grantType, ad
 		secret = basicSecret
 	}
 	if secret != "" {
-		cs = append(cs, i.throttle.clientCounter(id))
+		cs = append(cs, i.throttle.clientCounters(id, addr)...)
 	}
 	if username := form.Get("username"); grantType == GrantPassword && username != "" {
 		cs = append(cs, i.throttle.passwordCounters(username, addr)...)

@@ -326,8 +326,7 @@ func (i *Issuer) AuthenticateClient(ctx context.Context, clientID, secret string
 	if secret == "" || i.throttle == nil {
 		return i.authenticateClient(ctx, clientID, secret)
 	}
-	cs := []counter{i.throttle.clientCounter(clientID)}
-	recs, err := i.throttle.check(ctx, cs)
+	at, err := i.throttle.begin(ctx, i.throttle.clientCounters(clientID, clientAddrFrom(ctx)))
 	if err != nil {
 		i.throttledEvent(ctx, err, slog.String("client_id", clientID), addrAttr(ctx))
 		return nil, err
@@ -336,11 +335,11 @@ func (i *Issuer) AuthenticateClient(ctx context.Context, clientID, secret string
 	switch {
 	case errors.Is(err, ErrInvalidClient):
 		i.event(ctx, slog.LevelInfo, eventClientAuthFailed, slog.String("client_id", clientID), addrAttr(ctx))
-		if ferr := i.throttle.failed(ctx, cs, recs); ferr != nil {
+		if ferr := i.throttle.failed(ctx, at); ferr != nil {
 			return nil, ferr
 		}
 	case err == nil:
-		i.throttle.succeeded(ctx, cs[0], recs[0])
+		i.throttle.succeeded(ctx, at)
 	}
 	return c, err
 }
@@ -432,11 +431,9 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 	if err := i.checkScopeSupported(scope); err != nil {
 		return nil, err
 	}
-	var counters []counter
-	var recs []store.Attempts
+	var at *attempt
 	if i.throttle != nil {
-		counters = i.throttle.passwordCounters(username, clientAddrFrom(ctx))
-		if recs, err = i.throttle.check(ctx, counters); err != nil {
+		if at, err = i.throttle.begin(ctx, i.throttle.passwordCounters(username, clientAddrFrom(ctx))); err != nil {
 			i.throttledEvent(ctx, err, slog.String("client_id", c.ID), slog.String("user", username), addrAttr(ctx))
 			return nil, err
 		}
@@ -448,11 +445,11 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 	if i.throttle != nil {
 		switch {
 		case isBadHash(err), errors.Is(err, ErrInvalidCredentials):
-			if ferr := i.throttle.failed(ctx, counters, recs); ferr != nil {
+			if ferr := i.throttle.failed(ctx, at); ferr != nil {
 				return nil, ferr
 			}
 		case err == nil:
-			i.throttle.succeeded(ctx, counters[0], recs[0])
+			i.throttle.succeeded(ctx, at)
 		}
 	}
 	switch {
@@ -491,10 +488,11 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 	// The session before the refresh token: a grant nobody can sign out of
 	// must not exist, and a session whose refresh token failed to store is
 	// only a listing that expires.
-	sessionEnd := now.Add(i.cfg.AccessTokenTTL)
+	lastToken := now // the latest an access token of the grant can be issued
 	if c.AllowsGrant(GrantRefreshToken) {
-		sessionEnd = i.refreshExpiry(now, now.Add(i.cfg.GrantMaxLifetime)).Add(i.cfg.AccessTokenTTL)
+		lastToken = now.Add(i.cfg.GrantMaxLifetime)
 	}
+	sessionEnd := i.grantEnd(lastToken)
 	if err := i.createSession(ctx, store.Session{
 		GrantID: grantID, Subject: u.Subject, ClientID: c.ID, Scope: granted,
 		CreatedAt: now, RefreshedAt: now, ExpiresAt: sessionEnd,
@@ -666,6 +664,12 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 		if err != nil {
 			return nil, err
 		}
+		if !again.Consumed() {
+			// Nobody is rotating it: the hash was left claimed by a
+			// rotation of ours lost in transit (the contract allows an
+			// adapter that). A random successor has no such claim.
+			return i.rotateRandom(ctx, resp, hash, next, now)
+		}
 		if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, again, scope, now); ok || err != nil {
 			return resp, err
 		}
@@ -735,15 +739,19 @@ func (i *Issuer) derivesSuccessors(old store.RefreshToken) bool {
 }
 
 // awaitConsumed rereads the token stored under hash until a concurrent
-// rotation has consumed it, for at most StoreTimeout.
+// rotation has consumed it, for at most StoreTimeout; it returns the token
+// unconsumed if none did by then.
 func (i *Issuer) awaitConsumed(ctx context.Context, hash []byte) (store.RefreshToken, error) {
-	ctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
+	wctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
 	defer cancel()
+	pause := 2 * time.Millisecond
 	for {
-		rt, err := i.cfg.Store.GetRefreshToken(ctx, hash)
+		rt, err := i.cfg.Store.GetRefreshToken(wctx, hash)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			return rt, newError(ErrInvalidGrant, "the refresh token is invalid, expired or revoked", err)
+		case err != nil && ctx.Err() == nil && wctx.Err() != nil:
+			return rt, nil // the wait is over, the token read as it was
 		case err != nil:
 			return rt, storeError(err)
 		case rt.Consumed():
@@ -751,10 +759,35 @@ func (i *Issuer) awaitConsumed(ctx context.Context, hash []byte) (store.RefreshT
 		}
 		select {
 		case <-ctx.Done():
-			return rt, storeError(fmt.Errorf("a concurrent rotation of the refresh token did not complete: %w", ctx.Err()))
-		case <-time.After(2 * time.Millisecond):
+			return rt, storeError(ctx.Err())
+		case <-wctx.Done():
+			return rt, nil
+		case <-time.After(pause):
 		}
+		pause = min(2*pause, 100*time.Millisecond)
 	}
+}
+
+// rotateRandom rotates the token under hash to next with a random
+// successor instead of a derived one, and answers resp with it.
+func (i *Issuer) rotateRandom(ctx context.Context, resp *TokenResponse, hash []byte, next store.RefreshToken, now time.Time) (*TokenResponse, error) {
+	raw, nextHash, err := i.newRefreshToken()
+	if err != nil {
+		return nil, newError(ErrServerError, "", err)
+	}
+	next.Hash = nextHash
+	sctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
+	err = i.cfg.Store.RotateRefreshToken(sctx, hash, next)
+	cancel()
+	switch {
+	case errors.Is(err, store.ErrReused), errors.Is(err, store.ErrNotFound):
+		return nil, newError(ErrInvalidGrant, "the refresh token is invalid, expired or revoked", err)
+	case err != nil:
+		return nil, storeError(err)
+	}
+	resp.RefreshToken = raw
+	i.touchSession(ctx, next, now)
+	return resp, nil
 }
 
 // refreshScope is the scope of an access token a refresh of old issues:
@@ -812,9 +845,16 @@ func (i *Issuer) reuseDetected(ctx context.Context, rt store.RefreshToken) error
 	return newError(ErrInvalidGrant, "the refresh token is invalid, expired or revoked", errors.New("refresh token reused; grant revoked"))
 }
 
+// grantEnd is how long a revocation of a grant whose last access token is
+// issued by lastToken must be kept, and how long its session is listed:
+// until no verifier, whatever its leeway, can accept any of its tokens.
+func (i *Issuer) grantEnd(lastToken time.Time) time.Time {
+	return lastAccepted(lastToken.Add(i.cfg.AccessTokenTTL)).Add(revocationMargin)
+}
+
 func (i *Issuer) revokeGrant(ctx context.Context, rt store.RefreshToken) error {
-	// Access tokens of the grant live at most AccessTokenTTL past its end.
-	until := lastAccepted(rt.GrantExpiresAt.Add(i.cfg.AccessTokenTTL)).Add(revocationMargin)
+	// Access tokens of the grant are issued until its end at the latest.
+	until := i.grantEnd(rt.GrantExpiresAt)
 	sctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
 	defer cancel()
 	if err := i.cfg.Store.RevokeGrant(sctx, rt.GrantID, until); err != nil {

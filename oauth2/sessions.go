@@ -44,8 +44,9 @@ func (i *Issuer) createSession(ctx context.Context, s store.Session) error {
 }
 
 // touchSession records a rotation of next's grant. The listing's
-// "last refreshed" is all it changes, and the rotation has happened, so a
-// failure is logged, not returned.
+// "last refreshed" is all it changes (the session lives to the grant's end
+// from its creation), and the rotation has happened, so a failure is
+// logged, not returned.
 func (i *Issuer) touchSession(ctx context.Context, next store.RefreshToken, now time.Time) {
 	ss, ok := i.sessions()
 	if !ok {
@@ -53,7 +54,7 @@ func (i *Issuer) touchSession(ctx context.Context, next store.RefreshToken, now 
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), i.cfg.StoreTimeout)
 	defer cancel()
-	if err := ss.TouchSession(sctx, next.Subject, next.GrantID, now, next.ExpiresAt.Add(i.cfg.AccessTokenTTL)); err != nil {
+	if err := ss.TouchSession(sctx, next.Subject, next.GrantID, now, i.grantEnd(next.GrantExpiresAt)); err != nil {
 		i.logger().WarnContext(ctx, "oauth2: recording a session's refresh failed", "grant_id", next.GrantID, "err", err)
 	}
 }
@@ -73,10 +74,14 @@ func (i *Issuer) forgetSession(ctx context.Context, subject, grantID string) {
 }
 
 // Sessions returns the live sessions of subject, oldest first: every grant
-// a password grant started for them that has not ended, whether or not its
-// client holds a refresh token. It needs a Store that implements
-// store.SessionStore, and fails with ErrSessionsUnsupported otherwise;
-// grants started before the store kept sessions are not listed.
+// a password grant started for them that has not been revoked and of which
+// a token could still be accepted, whether or not its client holds a
+// refresh token. A grant is listed until its absolute end
+// (GrantMaxLifetime, plus the lifetime and leeway of its last access
+// token), so one left idle past its refresh token's expiry stays listed.
+// It needs a Store that implements store.SessionStore, and fails with
+// ErrSessionsUnsupported otherwise; grants started before the store kept
+// sessions are not listed.
 func (i *Issuer) Sessions(ctx context.Context, subject string) ([]Session, error) {
 	ss, ok := i.sessions()
 	if !ok {
@@ -127,14 +132,15 @@ func (i *Issuer) RevokeAllSessions(ctx context.Context, subject string) error {
 func (i *Issuer) endSessions(ctx context.Context, subject string, list []Session, event string) error {
 	now := i.cfg.Now()
 	for _, s := range list {
-		// Every access token of the grant expires by the session's end or,
-		// for one issued just now, AccessTokenTTL from now.
-		end := s.ExpiresAt
-		if latest := now.Add(i.cfg.AccessTokenTTL); latest.After(end) {
-			end = latest
+		// The session lasts until no token of its grant can be accepted;
+		// a grant a rotation racing with this call extends stays revoked
+		// to the same end, and nothing is accepted past it.
+		until := s.ExpiresAt
+		if floor := i.grantEnd(now); floor.After(until) {
+			until = floor
 		}
 		sctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
-		err := i.cfg.Store.RevokeGrant(sctx, s.GrantID, lastAccepted(end).Add(revocationMargin))
+		err := i.cfg.Store.RevokeGrant(sctx, s.GrantID, until)
 		cancel()
 		if err != nil {
 			return storeError(fmt.Errorf("revoking session %s: %w", s.GrantID, err))

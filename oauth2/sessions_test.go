@@ -1,9 +1,13 @@
 package oauth2
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/oauth2kit/oauth2kit/adapters/memstore"
+	"github.com/oauth2kit/oauth2kit/store"
 )
 
 func TestSessionsListed(t *testing.T) {
@@ -134,5 +138,103 @@ func TestSessionsUnsupported(t *testing.T) {
 	}
 	if err := f.issuer.RevokeAllSessions(t.Context(), aliceName); !errors.Is(err, ErrSessionsUnsupported) {
 		t.Errorf("RevokeAllSessions(store without SessionStore) error = %v, want %v", err, ErrSessionsUnsupported)
+	}
+}
+
+// rotationHookStore runs hook inside the next RotateRefreshToken, before the
+// rotation, and can fail TouchSession.
+type rotationHookStore struct {
+	*memstore.Store
+	hook      func()
+	failTouch bool
+}
+
+func (s *rotationHookStore) RotateRefreshToken(ctx context.Context, old []byte, next store.RefreshToken) error {
+	if h := s.hook; h != nil {
+		s.hook = nil
+		h()
+	}
+	return s.Store.RotateRefreshToken(ctx, old, next)
+}
+
+func (s *rotationHookStore) TouchSession(ctx context.Context, subject, grantID string, at, exp time.Time) error {
+	if s.failTouch {
+		return errors.New("touch: i/o timeout")
+	}
+	return s.Store.TouchSession(ctx, subject, grantID, at, exp)
+}
+
+func hookFixture(t *testing.T) (*fixture, *rotationHookStore) {
+	t.Helper()
+	var st *rotationHookStore
+	f := newFixture(t, func(c *IssuerConfig) {
+		st = &rotationHookStore{Store: c.Store.(*memstore.Store)}
+		c.Store = st
+	})
+	return f, st
+}
+
+// A refresh racing with signing out everywhere stores a successor; the
+// grant stays revoked for as long as that successor or any of its
+// descendants could live.
+func TestSignOutRacingRefreshStaysRevoked(t *testing.T) {
+	f, st := hookFixture(t)
+	first := f.login(t, f.confid)
+	f.clock.Advance(10 * 24 * time.Hour)
+	st.hook = func() {
+		if err := f.issuer.RevokeAllSessions(context.Background(), aliceName); err != nil {
+			t.Error(err)
+		}
+	}
+	second, err := f.issuer.RefreshGrant(t.Context(), f.confid, first.RefreshToken, nil)
+	if err != nil {
+		t.Fatal(err) // it passed the revocation check before the sign-out
+	}
+	f.clock.Advance(4*24*time.Hour + time.Hour) // past the old session's refresh token
+	if _, err := f.issuer.RefreshGrant(t.Context(), f.confid, second.RefreshToken, nil); !errors.Is(err, ErrInvalidGrant) {
+		t.Errorf("RefreshGrant(successor of a signed-out grant) error = %v, want %v", err, ErrInvalidGrant)
+	}
+	if _, err := f.verifier.Verify(t.Context(), second.AccessToken); err == nil {
+		t.Error("Verify(access token of the racing refresh) succeeded, want refused")
+	}
+}
+
+// A rotation whose session touch failed is still signed out everywhere.
+func TestSignOutAfterFailedTouch(t *testing.T) {
+	f, st := hookFixture(t)
+	first := f.login(t, f.confid)
+	f.clock.Advance(13 * 24 * time.Hour)
+	st.failTouch = true
+	second, err := f.issuer.RefreshGrant(t.Context(), f.confid, first.RefreshToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.failTouch = false
+	f.clock.Advance(2 * 24 * time.Hour)
+	if err := f.issuer.RevokeAllSessions(t.Context(), aliceName); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.issuer.RefreshGrant(t.Context(), f.confid, second.RefreshToken, nil); !errors.Is(err, ErrInvalidGrant) {
+		t.Errorf("RefreshGrant(after signing out everywhere) error = %v, want %v", err, ErrInvalidGrant)
+	}
+}
+
+// A session is listed, and so signed out, while any verifier's leeway could
+// still accept its last access token.
+func TestSignOutCoversVerifierLeeway(t *testing.T) {
+	f := newFixture(t)
+	pwOnly, _ := f.issuer.cfg.Clients.LookupClient(t.Context(), pwOnlyID)
+	tok := f.login(t, pwOnly)
+	lenient, err := NewVerifier(VerifierConfig{Issuer: testIssuer, Audience: testIssuer, Keys: f.keys, Revocations: f.store,
+		Leeway: MaxLeeway, Logger: quiet, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(DefaultAccessTokenTTL + time.Minute) // expired, within MaxLeeway
+	if err := f.issuer.RevokeAllSessions(t.Context(), aliceName); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lenient.Verify(t.Context(), tok.AccessToken); !errors.Is(err, ErrTokenRevoked) {
+		t.Errorf("Verify(leeway %s, after signing out) error = %v, want %v", MaxLeeway, err, ErrTokenRevoked)
 	}
 }

@@ -26,16 +26,21 @@ const (
 // ThrottleConfig configures how the Issuer slows down brute-force attacks
 // on passwords and client secrets (RFC 6749 §4.3.2, §10.10). Failed checks
 // are counted in the store, so every instance on it sees the same counts:
-// per username and client address, per username from any address, and per
-// client id. Once a count reaches its threshold, the next attempt under it
-// must wait Delay, doubling with each further failure up to MaxDelay; until
-// then the token endpoint answers 429 slow_down with a Retry-After header,
-// whether or not the credentials are right, alike for known and unknown
-// usernames and client ids, and without running the password hash. Nothing
-// is ever locked for good: a count is forgotten MaxDelay after its wait
-// ends with no new failure, and a successful password check from an
-// address resets that address's count for the username (a successful
-// client authentication resets the client id's).
+// per username (or client id) and client address, and per username (or
+// client id) from any address. Once a count reaches its threshold, the next
+// attempt under it must wait Delay, doubling with each further failure up
+// to MaxDelay; until then the token endpoint answers 429 slow_down with a
+// Retry-After header, whether or not the credentials are right, alike for
+// known and unknown usernames and client ids, and without running the
+// password hash. An attempt is counted on its per-address count before its
+// credential is checked, so an attempt the store cannot count is never
+// checked, and a burst of concurrent attempts gets no more checks than the
+// count allows. Nothing is ever locked for good: a count is forgotten
+// MaxDelay after its wait ends with no new failure, and a success from an
+// address resets that address's count (never the count from any address,
+// which the owner's own logins must not erase).
+//
+// IPv6 clients are counted per /64, the block one host is usually given.
 //
 // Throttling needs a Store that implements store.AttemptStore (every
 // adapter of this module does); NewIssuer refuses any other unless
@@ -46,8 +51,8 @@ type ThrottleConfig struct {
 	// DefaultThrottleThreshold. It may be off: a negative value turns all
 	// throttling off.
 	Threshold int
-	// UserThreshold is the same for one username from any address, against
-	// attacks spread over many addresses; 0 means
+	// UserThreshold is the same for one username, or one client id, from
+	// any address, against attacks spread over many addresses; 0 means
 	// DefaultThrottleUserThreshold, a negative value turns this count off.
 	UserThreshold int
 	// Delay is the first wait; 0 means DefaultThrottleDelay.
@@ -126,21 +131,30 @@ func (t *throttle) key(kind string, parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// passwordCounters are the counts of a password attempt for username from
-// addr (empty when unknown: direct callers of PasswordGrant then share one
-// address).
-func (t *throttle) passwordCounters(username, addr string) []counter {
-	user := strings.ToLower(username)
-	cs := []counter{{key: t.key("password", user, addr), threshold: t.cfg.Threshold}}
+// counters are the counts an attempt to prove identity (a username or a
+// client id, of the kind given) from addr is under: first the count for
+// that identity from that address, which a success resets, then, unless
+// UserThreshold is negative, the count for the identity from anywhere,
+// which a success does not reset, so that the owner's own logins cannot
+// erase an attacker's failures. addr is empty for a direct call.
+func (t *throttle) counters(kind, identity, addr string) []counter {
+	cs := []counter{{key: t.key(kind, identity, addr), threshold: t.cfg.Threshold}}
 	if t.cfg.UserThreshold > 0 {
-		cs = append(cs, counter{key: t.key("user", user), threshold: t.cfg.UserThreshold})
+		cs = append(cs, counter{key: t.key(kind+"-any", identity), threshold: t.cfg.UserThreshold})
 	}
 	return cs
 }
 
-// clientCounter is the count of failed secret checks for a client id.
-func (t *throttle) clientCounter(clientID string) counter {
-	return counter{key: t.key("client", clientID), threshold: t.cfg.Threshold}
+// passwordCounters are the counts of a password attempt for username.
+// Usernames are folded to lower case, so that "Alice" and "alice" cannot be
+// two counts for one user.
+func (t *throttle) passwordCounters(username, addr string) []counter {
+	return t.counters("password", strings.ToLower(username), addr)
+}
+
+// clientCounters are the counts of a client-secret attempt for clientID.
+func (t *throttle) clientCounters(clientID, addr string) []counter {
+	return t.counters("client", clientID, addr)
 }
 
 // wait is how long an attempt must wait after a record of failures at the
@@ -232,35 +246,67 @@ func (t *throttle) prefetch(ctx context.Context, cs []counter) (context.Context,
 	return context.WithValue(ctx, prefetchedKey{}, pre), nil
 }
 
-// failed records a failed check under each of cs. The record lives until
-// MaxDelay after the wait it now imposes ends.
-func (t *throttle) failed(ctx context.Context, cs []counter, recs []store.Attempts) error {
+// attempt is a credential check the throttle let through: its counts, as
+// read before it, with a failure already reserved on the first.
+type attempt struct {
+	cs   []counter
+	recs []store.Attempts
+}
+
+// begin lets an attempt under cs through, or refuses it (slow_down, or the
+// store's failure). It counts the attempt as a failure on its per-address
+// count before the credential is checked: an attempt the store cannot
+// count is never checked, and of a burst of concurrent attempts only as
+// many are checked as the count allows, however they interleave.
+func (t *throttle) begin(ctx context.Context, cs []counter) (*attempt, error) {
+	recs, err := t.check(ctx, cs)
+	if err != nil {
+		return nil, err
+	}
+	c, prev := cs[0], recs[0]
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.timeout)
+	got, err := t.store.AddFailure(sctx, c.key, t.expiry(prev, c.threshold))
+	cancel()
+	if err != nil {
+		return nil, storeError(fmt.Errorf("counting an attempt: %w", err))
+	}
+	// Below the threshold every attempt may try; past it, one attempt each
+	// time a wait has ended. Anything more raced past check with others.
+	if got.Failures > max(c.threshold, prev.Failures+1) {
+		return nil, slowDown(t.wait(got, c.threshold))
+	}
+	return &attempt{cs: cs, recs: recs}, nil
+}
+
+// expiry is when a count whose record was prev, with one more failure, may
+// be forgotten: MaxDelay after the wait it then imposes ends.
+func (t *throttle) expiry(prev store.Attempts, threshold int) time.Time {
+	prev.Failures++
+	return t.now().Add(t.wait(prev, threshold) + t.cfg.MaxDelay)
+}
+
+// failed records a failed check on the attempt's other counts (its first
+// was counted by begin).
+func (t *throttle) failed(ctx context.Context, a *attempt) error {
 	// A client that gave up must not leave its failure uncounted.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.timeout)
 	defer cancel()
-	now := t.now()
-	for i, c := range cs {
-		next := recs[i]
-		next.Failures++
-		exp := now.Add(t.wait(next, c.threshold) + t.cfg.MaxDelay)
-		if _, err := t.store.AddFailure(ctx, c.key, exp); err != nil {
+	for i, c := range a.cs[1:] {
+		if _, err := t.store.AddFailure(ctx, c.key, t.expiry(a.recs[i+1], c.threshold)); err != nil {
 			return storeError(fmt.Errorf("counting a failed attempt: %w", err))
 		}
 	}
 	return nil
 }
 
-// succeeded resets the count of c after a successful check, when it had
-// failures: most successes cost no write.
-func (t *throttle) succeeded(ctx context.Context, c counter, rec store.Attempts) {
-	if rec.Failures == 0 {
-		return
-	}
+// succeeded resets the attempt's per-address count, the failure begin
+// reserved included.
+func (t *throttle) succeeded(ctx context.Context, a *attempt) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.timeout)
 	defer cancel()
 	// A reset that fails leaves a count that expires by itself; the
 	// credentials were right, so the request is not failed for it.
-	_ = t.store.ResetAttempts(ctx, c.key)
+	_ = t.store.ResetAttempts(ctx, a.cs[0].key)
 }
 
 // slowDown is the answer to an attempt that must wait.
@@ -275,8 +321,8 @@ func slowDown(wait time.Duration) *Error {
 	return e
 }
 
-// clientAddr returns the address of the client that sent r, reading
-// X-Forwarded-For only when the peer is a trusted proxy.
+// clientAddr returns the address of the client that sent r, as its counts
+// name it, reading X-Forwarded-For only when the peer is a trusted proxy.
 func (t *throttle) clientAddr(r *http.Request) string {
 	peer := peerAddr(r)
 	if !peer.IsValid() || !t.trusted(peer) {
@@ -284,17 +330,29 @@ func (t *throttle) clientAddr(r *http.Request) string {
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
+		a, ok := parseHop(hops[i])
+		if !ok {
 			break // a malformed hop: what lies before it cannot be trusted
 		}
-		a = a.Unmap()
 		if !t.trusted(a) {
-			return a.String()
+			return addrString(a, "")
 		}
 		peer = a
 	}
-	return peer.String()
+	return addrString(peer, "")
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, or an address and
+// a port as some proxies write it.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
 }
 
 func (t *throttle) trusted(a netip.Addr) bool {
@@ -319,11 +377,18 @@ func peerAddr(r *http.Request) netip.Addr {
 	return a.Unmap()
 }
 
+// addrString names a client address for its counts: an IPv4 address
+// itself, an IPv6 one by its /64, since one host commonly holds a whole
+// /64 and could otherwise count afresh from each of its addresses.
 func addrString(a netip.Addr, fallback string) string {
-	if a.IsValid() {
+	switch {
+	case !a.IsValid():
+		return fallback
+	case a.Is6():
+		return netip.PrefixFrom(a, 64).Masked().String()
+	default:
 		return a.String()
 	}
-	return fallback
 }
 
 type clientAddrKey struct{}

@@ -1,7 +1,7 @@
 package oauth2
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -168,12 +168,15 @@ func TestThrottleClientSecret(t *testing.T) {
 		t.Errorf("Got different answers for a known and an unknown client: %q", answers)
 	}
 	// Through AuthenticateClient too (the revocation and introspection
-	// endpoints use it).
-	if _, err := f.issuer.AuthenticateClient(t.Context(), confID, confSecret); !isSlowDown(err) {
+	// endpoints use it); direct calls share the empty address.
+	for range DefaultThrottleThreshold {
+		_, _ = f.issuer.AuthenticateClient(t.Context(), pwOnlyID, "guess")
+	}
+	if _, err := f.issuer.AuthenticateClient(t.Context(), pwOnlyID, pwOnlySecret); !isSlowDown(err) {
 		t.Errorf("AuthenticateClient(during the wait) error = %v, want %v", err, ErrSlowDown)
 	}
 	f.clock.Advance(time.Second)
-	if _, err := f.issuer.AuthenticateClient(t.Context(), confID, confSecret); err != nil {
+	if _, err := f.issuer.AuthenticateClient(t.Context(), pwOnlyID, pwOnlySecret); err != nil {
 		t.Errorf("AuthenticateClient(after the wait) error = %v", err)
 	}
 }
@@ -183,40 +186,114 @@ func isSlowDown(err error) bool {
 	return ok && e.Code == ErrSlowDown && e.RetryAfter > 0
 }
 
-// N concurrent failures count N: the store's count is exact, so a burst
-// cannot slip past the threshold.
-func TestThrottleConcurrentFailuresCounted(t *testing.T) {
-	st := memstore.New()
-	f, _ := throttleFixture(t, func(c *IssuerConfig) {
-		st = memstore.New(memstore.WithClock(c.Now))
+// barrierStore holds the first n GetAttempts calls until all n have read,
+// so that n attempts pass the wait check together, as a burst racing on
+// many instances does.
+type barrierStore struct {
+	*memstore.Store
+	arrive sync.WaitGroup
+	left   atomic.Int64
+}
+
+func (s *barrierStore) GetAttempts(ctx context.Context, keys ...string) ([]store.Attempts, error) {
+	got, err := s.Store.GetAttempts(ctx, keys...)
+	if s.left.Add(-1) >= 0 {
+		s.arrive.Done()
+		s.arrive.Wait()
+	}
+	return got, err
+}
+
+// A burst of concurrent attempts that all passed the wait check gets no
+// more password checks than the threshold allows: each attempt is counted
+// before its check, and those past the threshold are refused unchecked.
+// Every attempt is counted.
+func TestThrottleBurstGetsThresholdChecks(t *testing.T) {
+	const attempts = 50
+	st := &barrierStore{}
+	st.arrive.Add(attempts)
+	st.left.Store(attempts)
+	f, users := throttleFixture(t, func(c *IssuerConfig) {
+		st.Store = memstore.New(memstore.WithClock(c.Now))
 		c.Store = st
 	})
-	const attempts = 50
 	var wg sync.WaitGroup
-	var refused atomic.Int64 // checked and wrong; the others found the hashing pool full
+	var slowed atomic.Int64
 	for range attempts {
 		wg.Go(func() {
-			_, err := f.issuer.PasswordGrant(t.Context(), f.public, aliceName, "wrong", nil)
-			if errors.Is(err, ErrInvalidGrant) {
-				refused.Add(1)
+			if _, err := f.issuer.PasswordGrant(t.Context(), f.public, aliceName, "wrong", nil); isSlowDown(err) {
+				slowed.Add(1)
 			}
 		})
 	}
 	wg.Wait()
-	n := int(refused.Load())
-	if n == 0 {
-		t.Fatal("Got no attempt checked, want most of them")
+	if got := users.calls.Load(); got > DefaultThrottleThreshold {
+		t.Errorf("Got %d password checks from a burst of %d, want at most %d", got, attempts, DefaultThrottleThreshold)
+	}
+	if got := slowed.Load(); got < attempts-DefaultThrottleThreshold {
+		t.Errorf("Got %d attempts refused with slow_down, want at least %d", got, attempts-DefaultThrottleThreshold)
 	}
 	counters := f.issuer.throttle.passwordCounters(aliceName, "")
-	got, err := st.GetAttempts(t.Context(), counters[0].key, counters[1].key)
+	got, err := st.Store.GetAttempts(t.Context(), counters[0].key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[0].Failures != n || got[1].Failures != n {
-		t.Errorf("Got %d and %d failures counted, want %d each", got[0].Failures, got[1].Failures, n)
+	if got[0].Failures != attempts {
+		t.Errorf("Got %d attempts counted for the address, want %d", got[0].Failures, attempts)
 	}
-	if _, err := f.issuer.PasswordGrant(t.Context(), f.public, aliceName, alicePassword, nil); !isSlowDown(err) {
-		t.Errorf("PasswordGrant(right password after the burst) error = %v, want %v", err, ErrSlowDown)
+}
+
+// While the store cannot count, no credential is checked: the answer then
+// tells nothing about the guess.
+func TestThrottleUncountableAttemptUnchecked(t *testing.T) {
+	var st *oauth2test.Store
+	f, users := throttleFixture(t, func(c *IssuerConfig) {
+		st = oauth2test.New(c.Store)
+		c.Store = st
+	})
+	h := f.issuer.TokenHandler()
+	st.Set(oauth2test.Fail, "AddFailure")
+	for _, password := range []string{"guess", alicePassword} {
+		if w, body := post(t, h, passwordForm(aliceName, password), from("198.51.100.7:1")); w.Code != http.StatusServiceUnavailable {
+			t.Errorf("Got(%q while failures cannot be counted) = %d %v, want 503", password, w.Code, body)
+		}
+	}
+	if got := users.calls.Load(); got != 0 {
+		t.Errorf("Got %d password checks while failures could not be counted, want none", got)
+	}
+}
+
+// A client's successes reset the count for its own address only: an
+// attacker elsewhere cannot have their failures erased by the owner's
+// traffic, and is stopped by the count from any address.
+func TestThrottleOwnerCannotResetAttacker(t *testing.T) {
+	f, _ := throttleFixture(t)
+	h := f.issuer.TokenHandler()
+	refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}
+	checked := 0
+	for range 20 {
+		for range DefaultThrottleThreshold {
+			if w, _ := post(t, h, refresh, basic(confID, "guess"), from("198.51.100.7:1")); w.Code == http.StatusUnauthorized {
+				checked++
+			}
+		}
+		f.clock.Advance(time.Second)
+		post(t, h, refresh, basic(confID, confSecret), from("203.0.113.9:1")) // the owner, elsewhere
+	}
+	if checked > DefaultThrottleThreshold+4 {
+		t.Errorf("Got %d wrong secrets checked in 20 s with the owner active, want about %d", checked, DefaultThrottleThreshold+4)
+	}
+}
+
+// One host holding a whole IPv6 /64 cannot count afresh from each address.
+func TestThrottleIPv6PerPrefix(t *testing.T) {
+	f, users := throttleFixture(t, func(c *IssuerConfig) { c.Throttle.UserThreshold = -1 })
+	h := f.issuer.TokenHandler()
+	for i := range 50 {
+		post(t, h, passwordForm(aliceName, "wrong"), from(fmt.Sprintf("[2001:db8::%x]:1", i+1)))
+	}
+	if got := users.calls.Load(); got > DefaultThrottleThreshold {
+		t.Errorf("Got %d password checks from one /64, want at most %d", got, DefaultThrottleThreshold)
 	}
 }
 
@@ -236,6 +313,9 @@ func TestThrottleClientAddress(t *testing.T) {
 		{"only proxies", []netip.Prefix{proxy}, "10.0.0.2:1", []string{"10.0.0.3"}, "10.0.0.3"},
 		{"malformed hop stops the walk", []netip.Prefix{proxy}, "10.0.0.2:1", []string{"203.0.113.1, junk"}, "10.0.0.2"},
 		{"IPv4-mapped peer", nil, "[::ffff:198.51.100.7]:1", nil, "198.51.100.7"},
+		{"IPv6 peer counted by its /64", nil, "[2001:db8:1:2:3:4:5:6]:1", nil, "2001:db8:1:2::/64"},
+		{"hop with a port", []netip.Prefix{proxy}, "10.0.0.2:1", []string{"203.0.113.5:41234"}, "203.0.113.5"},
+		{"IPv6 hop with a port", []netip.Prefix{proxy}, "10.0.0.2:1", []string{"[2001:db8::1]:443"}, "2001:db8::/64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,10 +14,7 @@ import (
 func TestThrottleAcrossInstances(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
-			sa, sb := be.open(t)
-			key, _ := oauth2.GenerateKey(oauth2.EdDSA)
-			keys := oauth2.NewKeySet(key)
-			a, b := newInstance(t, sa, keys), newInstance(t, sb, keys)
+			a, b := twoInstances(t, be.open)
 			for i := range oauth2.DefaultThrottleThreshold {
 				if _, err := a.issuer.PasswordGrant(t.Context(), a.client, "alice", "wrong", nil); !errors.Is(err, oauth2.ErrInvalidGrant) {
 					t.Fatalf("PasswordGrant(wrong password %d) error = %v, want %v", i+1, err, oauth2.ErrInvalidGrant)
@@ -37,11 +34,7 @@ func TestThrottleAcrossInstances(t *testing.T) {
 func TestRefreshGraceAcrossInstances(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
-			sa, sb := be.open(t)
-			key, _ := oauth2.GenerateKey(oauth2.EdDSA)
-			keys := oauth2.NewKeySet(key)
-			grace := func(c *oauth2.IssuerConfig) { c.RefreshGrace = time.Minute }
-			a, b := newInstance(t, sa, keys, grace), newInstance(t, sb, keys, grace)
+			a, b := twoInstances(t, be.open, func(c *oauth2.IssuerConfig) { c.RefreshGrace = time.Minute })
 			first, err := a.issuer.PasswordGrant(t.Context(), a.client, "alice", "pw", nil)
 			if err != nil {
 				t.Fatal(err)
@@ -86,10 +79,7 @@ func TestRefreshGraceAcrossInstances(t *testing.T) {
 func TestSignOutEverywhereAcrossInstances(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
-			sa, sb := be.open(t)
-			key, _ := oauth2.GenerateKey(oauth2.EdDSA)
-			keys := oauth2.NewKeySet(key)
-			a, b := newInstance(t, sa, keys), newInstance(t, sb, keys)
+			a, b := twoInstances(t, be.open)
 			var toks []string
 			for _, inst := range []*instance{a, b} {
 				tok, err := inst.issuer.PasswordGrant(t.Context(), inst.client, "alice", "pw", nil)

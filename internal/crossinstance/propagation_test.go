@@ -112,6 +112,19 @@ func newInstance(t testing.TB, st oauth2.Store, keys *oauth2.KeySet, opts ...fun
 	return &instance{issuer: iss, verifier: v, client: c}
 }
 
+// twoInstances opens one backend twice and returns an instance on each,
+// sharing signing keys as instances of one deployment do.
+func twoInstances(t testing.TB, open func(testing.TB) (oauth2.Store, oauth2.Store), opts ...func(*oauth2.IssuerConfig)) (a, b *instance) {
+	t.Helper()
+	sa, sb := open(t)
+	key, err := oauth2.GenerateKey(oauth2.EdDSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := oauth2.NewKeySet(key)
+	return newInstance(t, sa, keys, opts...), newInstance(t, sb, keys, opts...)
+}
+
 // BenchmarkRevocationAcrossInstances revokes grants through instance A and
 // measures how long until instance B's verifier, answering from its
 // RevocationView, rejects the grant's access token. It reports p50 and p99
@@ -168,10 +181,7 @@ func BenchmarkRevocationAcrossInstances(b *testing.B) {
 func TestRevocationReachesOtherInstance(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
-			sa, sb := be.open(t)
-			key, _ := oauth2.GenerateKey(oauth2.EdDSA)
-			keys := oauth2.NewKeySet(key)
-			a, b := newInstance(t, sa, keys), newInstance(t, sb, keys)
+			a, b := twoInstances(t, be.open)
 			tok, err := a.issuer.PasswordGrant(t.Context(), a.client, "alice", "pw", nil)
 			if err != nil {
 				t.Fatal(err)

@@ -20,6 +20,7 @@ var recorded = []string{
 	"adapters/memstore",
 	"adapters/redisstore",
 	"adapters/pgstore",
+	"adapters/sqlitestore",
 }
 
 const recordFile = "api/oauth2kit.txt"

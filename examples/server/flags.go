@@ -76,7 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	fs.Var(&addrFlag{&cfg.addr}, "addr", "`host:port` to listen on")
 	fs.Var(&issuerFlag{&cfg.issuer, &cfg.issuerSet}, "issuer", "issuer identifier, an http(s) `URL` (default \"http://\" + the listening address)")
-	fs.Var(&storeFlag{&cfg.storeURL}, "store", "storage `URL`: memory://, redis://host:port/db or postgres://user:pass@host:port/db (migrated on start)")
+	fs.Var(&storeFlag{&cfg.storeURL}, "store", "storage `URL`: memory://, redis://host:port/db, postgres://user:pass@host:port/db or sqlite://path/to/file.db (both migrated on start)")
 	fs.Var(&durationFlag{p: &cfg.accessTTL}, "access-ttl", "access-token lifetime, a Go `duration`")
 	fs.Var(&durationFlag{p: &cfg.refreshTTL}, "refresh-ttl", "refresh-token lifetime, a Go `duration`")
 	fs.Var(&durationFlag{p: &cfg.refreshGrace, zeroOK: true}, "refresh-grace", "how long after a rotation the same client may present the old refresh token again\nand get the same successor, a Go `duration`; 0 (the default) is strict rotation")
@@ -223,9 +223,28 @@ func checkStoreURL(s string) error {
 			return fmt.Errorf("bad PostgreSQL URL: %v (want postgres://user:password@host:port/db)", err)
 		}
 		return nil
+	case "sqlite":
+		if _, err := sqlitePath(s); err != nil {
+			return err
+		}
+		return nil
 	default:
-		return fmt.Errorf("unsupported store %q: want memory://, redis:// or postgres://", u.Scheme+"://")
+		return fmt.Errorf("unsupported store %q: want memory://, redis://, postgres:// or sqlite://", u.Scheme+"://")
 	}
+}
+
+// sqlitePath is the database file a sqlite:// URL names: everything after
+// the scheme, so that sqlite://oauth2kit.db is relative to the working
+// directory and sqlite:///var/lib/oauth2kit.db absolute.
+func sqlitePath(s string) (string, error) {
+	path, _ := strings.CutPrefix(s, "sqlite://")
+	switch {
+	case path == "":
+		return "", errors.New("sqlite:// needs a file path (sqlite://oauth2kit.db or sqlite:///abs/path.db)")
+	case strings.ContainsAny(path, "?#"):
+		return "", errors.New("sqlite:// takes a file path and no options")
+	}
+	return path, nil
 }
 
 // persistentStore reports whether the store at rawURL, which checkStoreURL

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/oauth2kit/oauth2kit/adapters/memstore"
 	"github.com/oauth2kit/oauth2kit/adapters/pgstore"
 	"github.com/oauth2kit/oauth2kit/adapters/redisstore"
+	"github.com/oauth2kit/oauth2kit/adapters/sqlitestore"
 	"github.com/oauth2kit/oauth2kit/oauth2"
 	"github.com/oauth2kit/oauth2kit/store"
 )
@@ -29,7 +31,7 @@ const kekEnv = "OAUTH2KIT_KEY_ENCRYPTION_KEY"
 
 // openStore opens the storage the -store URL names (parseFlags has already
 // checked its form) and returns it with a function that releases it. The
-// PostgreSQL schema is migrated here, so a fresh database just works.
+// PostgreSQL and SQLite schemas are migrated here, so a fresh database just works.
 func openStore(ctx context.Context, rawURL string) (store.Store, func(), error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -75,6 +77,21 @@ func openStore(ctx context.Context, rawURL string) (store.Store, func(), error) 
 			return nil, nil, fmt.Errorf("opening PostgreSQL: %w", err)
 		}
 		return st, pool.Close, nil
+	case "sqlite":
+		path, err := sqlitePath(rawURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("store URL: %w", err)
+		}
+		db, err := sql.Open("sqlite", sqlitestore.DSN(path))
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening SQLite: %w", err)
+		}
+		st := sqlitestore.New(db)
+		if err := st.Migrate(ctx); err != nil {
+			db.Close()
+			return nil, nil, fmt.Errorf("opening SQLite: %w", err)
+		}
+		return st, func() { db.Close() }, nil
 	default:
 		return nil, nil, fmt.Errorf("unsupported store %q", rawURL)
 	}

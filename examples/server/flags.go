@@ -82,10 +82,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Var(&durationFlag{p: &cfg.refreshGrace, zeroOK: true}, "refresh-grace", "how long after a rotation the same client may present the old refresh token again\nand get the same successor, a Go `duration`; 0 (the default) is strict rotation")
 	fs.Var(&durationFlag{p: &cfg.leeway, zeroOK: true, max: oauth2.MaxLeeway}, "leeway", "clock skew the verifier allows on exp, nbf and iat, a Go `duration` of at most "+oauth2.MaxLeeway.String())
 	fs.Var(&algFlag{&cfg.alg}, "alg", "signing `algorithm`: EdDSA, ES256 or RS256; ES256 and RS256 suit clients without EdDSA,\n"+
-		"such as python-jose. On Redis or PostgreSQL it applies when the store holds no key yet:\n"+
+		"such as python-jose. On Redis, PostgreSQL or SQLite it applies when the store holds no key yet:\n"+
 		"a key already there keeps signing, whatever its algorithm, as this server never rotates")
 	fs.Var(&prefixesFlag{&cfg.trustedProxies}, "trusted-proxies", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For names the client address\n(brute-force throttling counts failures per address; by default the connection's)")
-	fs.BoolVar(&cfg.allowUnencryptedKeys, "allow-unencrypted-keys", false, "on Redis or PostgreSQL without "+kekEnv+", store the private signing keys\nunencrypted, so that anyone who can read the store can sign tokens")
+	fs.BoolVar(&cfg.allowUnencryptedKeys, "allow-unencrypted-keys", false, "on Redis, PostgreSQL or SQLite without "+kekEnv+", store the private signing keys\nunencrypted, so that anyone who can read the store can sign tokens")
 	if err := fs.Parse(args); err != nil {
 		return config{}, usageError{err}
 	}

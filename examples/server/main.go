@@ -8,7 +8,7 @@
 //	                         [-access-ttl 15m] [-refresh-ttl 336h] [-leeway 30s]
 //	                         [-alg EdDSA] [-allow-unencrypted-keys]
 //
-// On Redis or PostgreSQL it refuses to start unless OAUTH2KIT_KEY_ENCRYPTION_KEY
+// On Redis, PostgreSQL or SQLite it refuses to start unless OAUTH2KIT_KEY_ENCRYPTION_KEY
 // holds the key that seals the private signing keys in the store, or
 // -allow-unencrypted-keys accepts them in the clear.
 //

@@ -137,7 +137,7 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-// On Redis or PostgreSQL the private signing keys leave the process, so
+// On Redis, PostgreSQL or SQLite the private signing keys leave the process, so
 // they must be sealed under a key-encryption key unless the operator says
 // otherwise; in memory they never leave it and need neither.
 func TestUnencryptedKeysRefused(t *testing.T) {

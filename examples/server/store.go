@@ -26,7 +26,7 @@ import (
 )
 
 // kekEnv names the environment variable holding the key-encryption key
-// (32 bytes, base64) that seals signing keys kept in Redis or PostgreSQL.
+// (32 bytes, base64) that seals signing keys kept in Redis, PostgreSQL or SQLite.
 const kekEnv = "OAUTH2KIT_KEY_ENCRYPTION_KEY"
 
 // openStore opens the storage the -store URL names (parseFlags has already

@@ -131,6 +131,7 @@ func testAttemptsExpire(ctx context.Context, t *testing.T, s store.Store) {
 	mustAddFailure(ctx, t, a, key, exp)
 	mustAddFailure(ctx, t, a, key, exp)
 	wantFailures(ctx, t, a, []string{key}, []int{2})
+	checkedBeforeExpiry(t, exp)
 
 	sleepPast(ctx, t, exp)
 	wantFailures(ctx, t, a, []string{key}, []int{0})

@@ -79,6 +79,7 @@ func testDeleteExpired(ctx context.Context, t *testing.T, s store.Store) {
 	}
 	const wantDeleted = 7
 	l := createLive(ctx, t, s)
+	checkedBeforeExpiry(t, exp)
 
 	sleepPast(ctx, t, exp)
 	n, err := d.DeleteExpired(ctx)

@@ -20,6 +20,21 @@
 // under the race detector, go test -race; the concurrency tier is written
 // for it.
 //
+// # Slow machines
+//
+// Every lifetime and limit of the suite (how soon records expire, the margin
+// past an expiry, the 30 seconds per subtest, how long a revocation may take
+// to reach a watcher, the heartbeat allowance) is multiplied by one setting,
+// the environment variable STORETEST_TIME_SCALE: a number from 1 (the
+// default) to 100. On a loaded CI runner,
+//
+//	STORETEST_TIME_SCALE=3 go test -race ./adapters/foostore
+//
+// gives every wait three times as long. A failure the suite's own timing may
+// have caused says so and names the setting ("storetest: timing: ..."): a
+// subtest that ran out of time while the suite waited, or a check of a
+// record that must still be live that ended after the record had expired.
+//
 // Each requirement of the contract is one subtest, named <Area>/<Requirement>,
 // so a failure such as
 //

@@ -14,17 +14,6 @@ import (
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
-const (
-	// shortTTL is how far ahead records that must expire during a subtest
-	// expire: long enough that a slow backend still answers the "before"
-	// check in time, short enough to keep the suite fast.
-	shortTTL = 1500 * time.Millisecond
-	// expiryMargin is how long past an expiry the suite waits before it
-	// requires the record gone, to absorb small clock differences between
-	// the test process and the backend.
-	expiryMargin = 250 * time.Millisecond
-)
-
 // now returns the current time at the precision every adapter must keep:
 // PostgreSQL stores microseconds, so the suite never asks for more.
 func now() time.Time { return time.Now().Truncate(time.Microsecond) }
@@ -199,7 +188,7 @@ func sleepPast(ctx context.Context, t *testing.T, deadline time.Time) {
 	select {
 	case <-timer.C:
 	case <-ctx.Done():
-		t.Fatalf("storetest: subtest context ended while waiting for records to expire: %v", ctx.Err())
+		t.Fatalf("storetest: timing: the subtest ran out of time (%v) while the suite waited for records to expire, not in a call to the store; %s", ctx.Err(), timingHint())
 	}
 }
 
@@ -228,7 +217,7 @@ func start(n int, f func(i int)) (wait func(ctx context.Context, t *testing.T)) 
 		select {
 		case <-finished:
 		case <-ctx.Done():
-			t.Fatalf("storetest: goroutines still running when the subtest context ended (%v); does the store ignore its context or deadlock?", ctx.Err())
+			t.Fatalf("storetest: timing: goroutines still in calls to the store when the subtest ran out of time (%v): either the store ignores its context or deadlocks, or %s", ctx.Err(), timingHint())
 		}
 	}
 }

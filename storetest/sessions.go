@@ -175,6 +175,7 @@ func testSessionsExpire(ctx context.Context, t *testing.T, s store.Store) {
 	mustCreateSession(ctx, t, ss, short)
 	mustCreateSession(ctx, t, ss, long)
 	wantSessions(ctx, t, ss, subject, short, long)
+	checkedBeforeExpiry(t, short.ExpiresAt)
 	sleepPast(ctx, t, short.ExpiresAt)
 	wantSessions(ctx, t, ss, subject, long)
 	// Its GrantID is free again once it expired.

@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/oauth2kit/oauth2kit/store"
 )
@@ -13,10 +12,6 @@ import (
 // t, so it can fail the subtest (t.Fatal) and release what it set up
 // (t.Cleanup).
 type NewStore func(t *testing.T) store.Store
-
-// timeout bounds every subtest, so an adapter that blocks fails the subtest
-// instead of hanging the whole run.
-const timeout = 30 * time.Second
 
 // Run runs the basic tier of the suite: one subtest per requirement listed
 // in the package documentation, each on its own store from newStore.
@@ -125,6 +120,9 @@ var concurrency = []requirement{
 
 func run(t *testing.T, newStore NewStore, reqs []requirement) {
 	t.Helper()
+	if timeScaleErr != nil {
+		t.Fatalf("storetest: setup: %v", timeScaleErr)
+	}
 	for _, r := range reqs {
 		t.Run(r.name, func(t *testing.T) {
 			if r.parallel {

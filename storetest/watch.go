@@ -21,9 +21,6 @@ func revocationWatcher(t *testing.T, s store.Store) store.RevocationWatcher {
 	return w
 }
 
-// deliveryTimeout bounds how long a revocation may take to reach a watcher.
-const deliveryTimeout = 5 * time.Second
-
 // recorder is a RevocationListener that records what it is told.
 type recorder struct {
 	alive chan struct{} // one send per Alive, dropped when full
@@ -68,7 +65,7 @@ func watch(ctx context.Context, t *testing.T, w store.RevocationWatcher) (*recor
 		t.Fatalf("WatchRevocations() = %v before its first Alive", err)
 	case <-ctx.Done():
 		cancel()
-		t.Fatalf("WatchRevocations() never called Alive: %v", ctx.Err())
+		t.Fatalf("WatchRevocations() never called Alive before the subtest ran out of time (%v); %s", ctx.Err(), timingHint())
 	}
 	var once sync.Once
 	var err error
@@ -105,7 +102,7 @@ func (r *recorder) waitFor(ctx context.Context, t *testing.T, want ...store.Revo
 		select {
 		case <-r.more:
 		case <-ctx.Done():
-			t.Fatalf("revocations never delivered: %+v", missing)
+			t.Fatalf("revocations not delivered within %s: %+v; %s", deliveryTimeout, missing, timingHint())
 		}
 	}
 }
@@ -150,8 +147,8 @@ func testWatchAlive(ctx context.Context, t *testing.T, s store.Store) {
 	for i := range 2 {
 		select {
 		case <-rec.alive:
-		case <-time.After(3 * store.WatchHeartbeat):
-			t.Fatalf("no Alive within %s after heartbeat %d", 3*store.WatchHeartbeat, i+1)
+		case <-time.After(heartbeatAllowance):
+			t.Fatalf("no Alive within %s after heartbeat %d (store.WatchHeartbeat is %s); %s", heartbeatAllowance, i+1, store.WatchHeartbeat, timingHint())
 		case <-ctx.Done():
 			t.Fatal(ctx.Err())
 		}
@@ -184,6 +181,7 @@ func testListRevocations(ctx context.Context, t *testing.T, s store.Store) {
 	if m := missingRevocations(got, append(live, short)); len(m) > 0 {
 		t.Errorf("ListRevocations() lacks %+v", m)
 	}
+	checkedBeforeExpiry(t, short.ExpiresAt)
 	sleepPast(ctx, t, short.ExpiresAt)
 	got, err = w.ListRevocations(ctx)
 	if err != nil {

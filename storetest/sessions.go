@@ -11,13 +11,14 @@ import (
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
-// sessionStore returns s as a store.SessionStore, or skips the subtest:
-// keeping sessions is an optional capability.
+// sessionStore returns s as a store.SessionStore. Run skips the subtest when the store
+// it probed lacks the capability, so a store without it here is a setup
+// fault: a NewStore that returns stores of different types.
 func sessionStore(t *testing.T, s store.Store) store.SessionStore {
 	t.Helper()
 	ss, ok := s.(store.SessionStore)
 	if !ok {
-		t.Skipf("storetest: %T does not implement store.SessionStore: capability not implemented, nothing to test", s)
+		t.Fatalf("storetest: setup: NewStore returned a %T, which lacks store.SessionStore, though the store Run probed for capabilities had it", s)
 	}
 	return ss
 }

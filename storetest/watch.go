@@ -10,13 +10,14 @@ import (
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
-// revocationWatcher returns s as a store.RevocationWatcher, or skips the
-// subtest: pushing revocations is an optional capability.
+// revocationWatcher returns s as a store.RevocationWatcher. Run skips the subtest when the store
+// it probed lacks the capability, so a store without it here is a setup
+// fault: a NewStore that returns stores of different types.
 func revocationWatcher(t *testing.T, s store.Store) store.RevocationWatcher {
 	t.Helper()
 	w, ok := s.(store.RevocationWatcher)
 	if !ok {
-		t.Skipf("storetest: %T does not implement store.RevocationWatcher: capability not implemented, nothing to test", s)
+		t.Fatalf("storetest: setup: NewStore returned a %T, which lacks store.RevocationWatcher, though the store Run probed for capabilities had it", s)
 	}
 	return w
 }

@@ -44,7 +44,17 @@
 //
 //	--- FAIL: TestConformance/Refresh/RotateIsAtomic
 //
-// names the promise below that the adapter broke. Times in the suite are
+// names the promise below that the adapter broke. Both tiers run under the
+// adapter's test, so the name does not say the tier; the rule that does is
+// that a requirement of the concurrency tier, and none of the basic tier,
+// has Concurrent or Atomic in its name. Go's -run and -skip flags then
+// tell the tiers apart:
+//
+//	go test -race -run 'TestConformance//(Concurrent|Atomic)' ./adapters/foostore   # concurrency tier
+//	go test -race -skip 'TestConformance//(Concurrent|Atomic)' ./adapters/foostore  # basic tier
+//
+// (the empty element between the slashes matches any area; the parentheses
+// matter, as go test splits a pattern at a top-level | first). Times in the suite are
 // truncated to the microsecond, the precision of PostgreSQL, and compared
 // with time.Equal. Errors are matched with errors.Is only, so adapters are
 // free to wrap the sentinels of package store.

@@ -113,7 +113,7 @@ func wantNotFound(ctx context.Context, t *testing.T, s store.Store, hash []byte)
 	t.Helper()
 	got, err := s.GetRefreshToken(ctx, hash)
 	if !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("GetRefreshToken(%x) = %+v, %v, want error matching %v", hash, got, err, store.ErrNotFound)
+		t.Errorf("GetRefreshToken(%x) = %s, %v, want error matching %v", hash, tokenString(got), err, store.ErrNotFound)
 	}
 }
 
@@ -136,6 +136,17 @@ func wantRevoked(ctx context.Context, t *testing.T, s store.Store, jti, grantID 
 		t.Errorf("IsRevoked(%q, %q) = %v, want %v", jti, grantID, got, want)
 	}
 }
+
+// tokenString formats tok for a failure message with its byte fields in
+// hex: %+v would print a hash as 32 decimal numbers.
+func tokenString(tok store.RefreshToken) string {
+	return fmt.Sprintf("{Hash:%x GrantID:%q ClientID:%q Subject:%q Scope:%q IssuedAt:%v ExpiresAt:%v GrantExpiresAt:%v ConsumedAt:%v SuccessorKey:%x}",
+		tok.Hash, tok.GrantID, tok.ClientID, tok.Subject, tok.Scope, tok.IssuedAt, tok.ExpiresAt, tok.GrantExpiresAt, tok.ConsumedAt, tok.SuccessorKey)
+}
+
+// maxReported caps how many failures of one kind a check reports: past the
+// first few, more say nothing new and push the summary off the screen.
+const maxReported = 10
 
 // diffToken describes every field in which got differs from want. Times are
 // compared with time.Equal, so location and monotonic readings do not
@@ -237,12 +248,11 @@ func (f *failures) addf(format string, args ...any) {
 // report fails t with the first few violations and how many there were.
 func (f *failures) report(t *testing.T) {
 	t.Helper()
-	const shown = 10
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, m := range f.msgs {
-		if i == shown {
-			t.Errorf("... and %d more", len(f.msgs)-shown)
+		if i == maxReported {
+			t.Errorf("... and %d more", len(f.msgs)-maxReported)
 			break
 		}
 		t.Error(m)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,7 +55,7 @@ func wantKeySet(ctx context.Context, t *testing.T, ks store.KeyStore, version in
 		t.Errorf("GetKeySet() version = %d, want %d", got.Version, version)
 	}
 	if !slices.EqualFunc(got.Keys, keys, equalSigningKey) {
-		t.Errorf("GetKeySet() keys = %+v, want %+v", got.Keys, keys)
+		t.Errorf("GetKeySet() keys = %s, want %s", keysString(got.Keys), keysString(keys))
 	}
 }
 
@@ -159,4 +161,18 @@ func testKeysSwapIsAtomic(ctx context.Context, t *testing.T, s store.Store) {
 		t.Fatalf("SwapKeySet(%d): no goroutine succeeded, want exactly one", base)
 	}
 	wantKeySet(ctx, t, ks, versions[winner], sets[winner])
+}
+
+// keysString formats keys for a failure message with Private in hex.
+func keysString(keys []store.SigningKey) string {
+	var b strings.Builder
+	b.WriteString("[")
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "{ID:%q Algorithm:%q Private:%x CreatedAt:%v RetiredAt:%v}", k.ID, k.Algorithm, k.Private, k.CreatedAt, k.RetiredAt)
+	}
+	b.WriteString("]")
+	return b.String()
 }

@@ -47,7 +47,8 @@ type RevocationWatcher interface {
 	// until ctx ends (it then returns an error wrapping ctx's error) or the
 	// subscription fails (it returns why). A watcher that learns it missed a
 	// revocation, or cannot report one, MUST return an error, so that the
-	// caller resynchronises. A caller that lists after the first Alive and
+	// caller resynchronises. A revocation already expired when it would be
+	// reported revokes nothing, and may be left out. A caller that lists after the first Alive and
 	// applies what both report misses nothing.
 	WatchRevocations(ctx context.Context, h RevocationListener) error
 }

@@ -220,6 +220,22 @@ func TestBroken(t *testing.T) {
 	case "memstore":
 	case "NoExpiredDeleter":
 		newStore = func(*testing.T) store.Store { return noExpiredDeleter{memstore.New()} }
+	case "SetupFatal":
+		// The probe before the subtests gets a store; the subtests do not,
+		// as when a server goes away in the middle of a run.
+		newStore = func(t *testing.T) store.Store {
+			if strings.Contains(t.Name(), "/") {
+				t.Fatal("cannot reach the server")
+			}
+			return memstore.New()
+		}
+	case "SetupNil":
+		newStore = func(t *testing.T) store.Store {
+			if strings.Contains(t.Name(), "/") {
+				return nil
+			}
+			return memstore.New()
+		}
 	default:
 		i := slices.IndexFunc(brokenCases, func(c brokenCase) bool { return c.name == name })
 		if i < 0 {
@@ -234,7 +250,7 @@ func TestBroken(t *testing.T) {
 // runBroken runs TestBroken in a subprocess on the named store, limited to
 // the subtests matching run, and returns its combined output and whether
 // it passed.
-func runBroken(t *testing.T, name, run string) (string, bool) {
+func runBroken(t *testing.T, name, run string, env ...string) (string, bool) {
 	t.Helper()
 	pattern := "^TestBroken$"
 	for elem := range strings.SplitSeq(run, "/") {
@@ -246,7 +262,7 @@ func runBroken(t *testing.T, name, run string) (string, bool) {
 		"-test.run="+pattern, "-test.v", "-test.count=1",
 		// Let every expiry wait overlap, whatever GOMAXPROCS is.
 		"-test.parallel=64", "-test.timeout=2m")
-	cmd.Env = append(os.Environ(), brokenEnv+"="+name)
+	cmd.Env = append(append(os.Environ(), brokenEnv+"="+name), env...)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
@@ -316,11 +332,48 @@ func TestSuiteSkipsMissingCapability(t *testing.T) {
 			t.Errorf("%s was not skipped", req)
 		}
 	}
-	if !strings.Contains(out, "capability not implemented") {
-		t.Errorf("skip message does not say the capability is not implemented")
+	if n := strings.Count(out, "storetest: capabilities of storetest.noExpiredDeleter: has none; lacks store.ExpiredDeleter, store.KeyStore, store.AttemptStore, store.SessionStore, store.RevocationWatcher (their subtests are skipped)"); n != 2 {
+		t.Errorf("capabilities line appears %d times, want once for each of Run and RunConcurrency", n)
+	}
+	if !strings.Contains(out, "storetest: the store lacks store.ExpiredDeleter; see the capabilities line above") {
+		t.Errorf("skip message does not point at the capabilities line")
 	}
 	if t.Failed() {
 		t.Logf("subprocess output:\n%s", out)
+	}
+}
+
+// TestSuiteReportsSetup checks that a factory that fails, or a setting the
+// suite refuses, is reported as setup and not as the requirement of the
+// subtest it happened in.
+func TestSuiteReportsSetup(t *testing.T) {
+	if os.Getenv(brokenEnv) != "" {
+		t.Skip("already in a helper process")
+	}
+	t.Parallel()
+	tests := []struct {
+		name, store string
+		env         []string
+		want        string
+	}{
+		{name: "Fatal", store: "SetupFatal", want: "storetest: setup: NewStore failed (above) before it returned a store; nothing of TestBroken/Refresh/RoundTrip was tested"},
+		{name: "Nil", store: "SetupNil", want: "storetest: setup: NewStore returned nil; nothing of TestBroken/Refresh/RoundTrip was tested"},
+		{name: "TimeScale", store: "memstore", env: []string{timeScaleEnv + "=slow"}, want: `storetest: setup: STORETEST_TIME_SCALE="slow", want a number from 1 to 100`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out, passed := runBroken(t, tt.store, "Refresh/RoundTrip", tt.env...)
+			if passed {
+				t.Errorf("suite on %s passed, want it to fail", tt.store)
+			}
+			if !strings.Contains(out, tt.want) {
+				t.Errorf("output lacks %q", tt.want)
+			}
+			if t.Failed() {
+				t.Logf("subprocess output:\n%s", out)
+			}
+		})
 	}
 }
 

@@ -8,13 +8,14 @@ import (
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
-// expiredDeleter returns s as a store.ExpiredDeleter, or skips the subtest:
-// the capability is optional, and adapters with native expiry lack it.
+// expiredDeleter returns s as a store.ExpiredDeleter. Run skips the subtest when the store
+// it probed lacks the capability, so a store without it here is a setup
+// fault: a NewStore that returns stores of different types.
 func expiredDeleter(t *testing.T, s store.Store) store.ExpiredDeleter {
 	t.Helper()
 	d, ok := s.(store.ExpiredDeleter)
 	if !ok {
-		t.Skipf("storetest: %T does not implement store.ExpiredDeleter: capability not implemented, nothing to test", s)
+		t.Fatalf("storetest: setup: NewStore returned a %T, which lacks store.ExpiredDeleter, though the store Run probed for capabilities had it", s)
 	}
 	return d
 }
@@ -79,6 +80,7 @@ func testDeleteExpired(ctx context.Context, t *testing.T, s store.Store) {
 	}
 	const wantDeleted = 7
 	l := createLive(ctx, t, s)
+	checkedBeforeExpiry(t, exp)
 
 	sleepPast(ctx, t, exp)
 	n, err := d.DeleteExpired(ctx)

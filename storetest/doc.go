@@ -11,7 +11,11 @@
 //
 // The factory is called once per subtest and must return a fresh, empty store
 // that shares no records with the others (a new key prefix or schema on a
-// shared server is enough). Clean up with t.Cleanup rather than defer: the
+// shared server is enough). Run and RunConcurrency each call it once more
+// first, and log one line saying which optional capabilities (below) that
+// store has and lacks; the subtests of a capability it lacks are skipped,
+// pointing at that line. A factory that fails the test or returns nil is
+// reported as "storetest: setup: ...", not as a broken requirement. Clean up with t.Cleanup rather than defer: the
 // subtests that wait for records to expire run in parallel and may outlive
 // the call to Run. Those waits are about two seconds each and overlap up to
 // go test's -parallel limit (GOMAXPROCS by default), so a larger -parallel
@@ -20,12 +24,37 @@
 // under the race detector, go test -race; the concurrency tier is written
 // for it.
 //
+// # Slow machines
+//
+// Every lifetime and limit of the suite (how soon records expire, the margin
+// past an expiry, the 30 seconds per subtest, how long a revocation may take
+// to reach a watcher, the heartbeat allowance) is multiplied by one setting,
+// the environment variable STORETEST_TIME_SCALE: a number from 1 (the
+// default) to 100. On a loaded CI runner,
+//
+//	STORETEST_TIME_SCALE=3 go test -race ./adapters/foostore
+//
+// gives every wait three times as long. A failure the suite's own timing may
+// have caused says so and names the setting ("storetest: timing: ..."): a
+// subtest that ran out of time while the suite waited, or a check of a
+// record that must still be live that ended after the record had expired.
+//
 // Each requirement of the contract is one subtest, named <Area>/<Requirement>,
 // so a failure such as
 //
 //	--- FAIL: TestConformance/Refresh/RotateIsAtomic
 //
-// names the promise below that the adapter broke. Times in the suite are
+// names the promise below that the adapter broke. Both tiers run under the
+// adapter's test, so the name does not say the tier; the rule that does is
+// that a requirement of the concurrency tier, and none of the basic tier,
+// has Concurrent or Atomic in its name. Go's -run and -skip flags then
+// tell the tiers apart:
+//
+//	go test -race -run 'TestConformance//(Concurrent|Atomic)' ./adapters/foostore   # concurrency tier
+//	go test -race -skip 'TestConformance//(Concurrent|Atomic)' ./adapters/foostore  # basic tier
+//
+// (the empty element between the slashes matches any area; the parentheses
+// matter, as go test splits a pattern at a top-level | first). Times in the suite are
 // truncated to the microsecond, the precision of PostgreSQL, and compared
 // with time.Equal. Errors are matched with errors.Is only, so adapters are
 // free to wrap the sentinels of package store.

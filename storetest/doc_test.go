@@ -40,6 +40,18 @@ func TestDocListsEveryRequirement(t *testing.T) {
 			t.Errorf("requirement %q is not listed with its MUST in doc.go", r.name)
 		}
 	}
+	// The -run recipe in doc.go tells the tiers apart by this rule.
+	tier := regexp.MustCompile(`/.*(Concurrent|Atomic)`)
+	for _, r := range basic {
+		if tier.MatchString(r.name) {
+			t.Errorf("basic requirement %q has Concurrent or Atomic in its name, which doc.go reserves for the concurrency tier", r.name)
+		}
+	}
+	for _, r := range concurrency {
+		if !tier.MatchString(r.name) {
+			t.Errorf("concurrency requirement %q lacks Concurrent or Atomic in its name, by which doc.go's -run recipe finds the tier", r.name)
+		}
+	}
 	for _, name := range listed {
 		if !slices.Contains(names, name) {
 			t.Errorf("doc.go lists %q, which the suite does not test", name)

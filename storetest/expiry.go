@@ -27,6 +27,7 @@ func testExpiresWhileStored(ctx context.Context, t *testing.T, s store.Store) {
 	tok.ExpiresAt = tok.IssuedAt.Add(shortTTL)
 	mustCreate(ctx, t, s, tok)
 	wantToken(ctx, t, s, tok)
+	checkedBeforeExpiry(t, tok.ExpiresAt)
 
 	sleepPast(ctx, t, tok.ExpiresAt)
 	wantNotFound(ctx, t, s, tok.Hash)
@@ -52,6 +53,7 @@ func testConsumedExpires(ctx context.Context, t *testing.T, s store.Store) {
 	mustCreate(ctx, t, s, tok)
 	next := successor(tok, base.Add(time.Millisecond))
 	mustRotate(ctx, t, s, tok.Hash, next)
+	checkedBeforeExpiry(t, tok.ExpiresAt)
 
 	sleepPast(ctx, t, tok.ExpiresAt)
 	wantNotFound(ctx, t, s, tok.Hash)
@@ -69,6 +71,7 @@ func testSuccessorExpires(ctx context.Context, t *testing.T, s store.Store) {
 	next.ExpiresAt = base.Add(shortTTL)
 	mustRotate(ctx, t, s, tok.Hash, next)
 	wantToken(ctx, t, s, next)
+	checkedBeforeExpiry(t, next.ExpiresAt)
 
 	sleepPast(ctx, t, next.ExpiresAt)
 	wantNotFound(ctx, t, s, next.Hash)

@@ -14,17 +14,6 @@ import (
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
-const (
-	// shortTTL is how far ahead records that must expire during a subtest
-	// expire: long enough that a slow backend still answers the "before"
-	// check in time, short enough to keep the suite fast.
-	shortTTL = 1500 * time.Millisecond
-	// expiryMargin is how long past an expiry the suite waits before it
-	// requires the record gone, to absorb small clock differences between
-	// the test process and the backend.
-	expiryMargin = 250 * time.Millisecond
-)
-
 // now returns the current time at the precision every adapter must keep:
 // PostgreSQL stores microseconds, so the suite never asks for more.
 func now() time.Time { return time.Now().Truncate(time.Microsecond) }
@@ -124,7 +113,7 @@ func wantNotFound(ctx context.Context, t *testing.T, s store.Store, hash []byte)
 	t.Helper()
 	got, err := s.GetRefreshToken(ctx, hash)
 	if !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("GetRefreshToken(%x) = %+v, %v, want error matching %v", hash, got, err, store.ErrNotFound)
+		t.Errorf("GetRefreshToken(%x) = %s, %v, want error matching %v", hash, tokenString(got), err, store.ErrNotFound)
 	}
 }
 
@@ -147,6 +136,17 @@ func wantRevoked(ctx context.Context, t *testing.T, s store.Store, jti, grantID 
 		t.Errorf("IsRevoked(%q, %q) = %v, want %v", jti, grantID, got, want)
 	}
 }
+
+// tokenString formats tok for a failure message with its byte fields in
+// hex: %+v would print a hash as 32 decimal numbers.
+func tokenString(tok store.RefreshToken) string {
+	return fmt.Sprintf("{Hash:%x GrantID:%q ClientID:%q Subject:%q Scope:%q IssuedAt:%v ExpiresAt:%v GrantExpiresAt:%v ConsumedAt:%v SuccessorKey:%x}",
+		tok.Hash, tok.GrantID, tok.ClientID, tok.Subject, tok.Scope, tok.IssuedAt, tok.ExpiresAt, tok.GrantExpiresAt, tok.ConsumedAt, tok.SuccessorKey)
+}
+
+// maxReported caps how many failures of one kind a check reports: past the
+// first few, more say nothing new and push the summary off the screen.
+const maxReported = 10
 
 // diffToken describes every field in which got differs from want. Times are
 // compared with time.Equal, so location and monotonic readings do not
@@ -199,7 +199,7 @@ func sleepPast(ctx context.Context, t *testing.T, deadline time.Time) {
 	select {
 	case <-timer.C:
 	case <-ctx.Done():
-		t.Fatalf("storetest: subtest context ended while waiting for records to expire: %v", ctx.Err())
+		t.Fatalf("storetest: timing: the subtest ran out of time (%v) while the suite waited for records to expire, not in a call to the store; %s", ctx.Err(), timingHint())
 	}
 }
 
@@ -228,7 +228,7 @@ func start(n int, f func(i int)) (wait func(ctx context.Context, t *testing.T)) 
 		select {
 		case <-finished:
 		case <-ctx.Done():
-			t.Fatalf("storetest: goroutines still running when the subtest context ended (%v); does the store ignore its context or deadlock?", ctx.Err())
+			t.Fatalf("storetest: timing: goroutines still in calls to the store when the subtest ran out of time (%v): either the store ignores its context or deadlocks, or %s", ctx.Err(), timingHint())
 		}
 	}
 }
@@ -248,12 +248,11 @@ func (f *failures) addf(format string, args ...any) {
 // report fails t with the first few violations and how many there were.
 func (f *failures) report(t *testing.T) {
 	t.Helper()
-	const shown = 10
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, m := range f.msgs {
-		if i == shown {
-			t.Errorf("... and %d more", len(f.msgs)-shown)
+		if i == maxReported {
+			t.Errorf("... and %d more", len(f.msgs)-maxReported)
 			break
 		}
 		t.Error(m)

@@ -79,6 +79,7 @@ func testGrantExpires(ctx context.Context, t *testing.T, s store.Store) {
 	exp := now().Add(shortTTL)
 	mustRevokeGrant(ctx, t, s, grantID, exp)
 	wantRevoked(ctx, t, s, "", grantID, true)
+	checkedBeforeExpiry(t, exp)
 	sleepPast(ctx, t, exp)
 	wantRevoked(ctx, t, s, "", grantID, false)
 }
@@ -88,6 +89,7 @@ func testAccessTokenExpires(ctx context.Context, t *testing.T, s store.Store) {
 	exp := now().Add(shortTTL)
 	mustRevokeAccessToken(ctx, t, s, jti, exp)
 	wantRevoked(ctx, t, s, jti, "", true)
+	checkedBeforeExpiry(t, exp)
 	sleepPast(ctx, t, exp)
 	wantRevoked(ctx, t, s, jti, "", false)
 }

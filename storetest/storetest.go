@@ -2,8 +2,9 @@ package storetest
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
-	"time"
 
 	"github.com/oauth2kit/oauth2kit/store"
 )
@@ -11,12 +12,10 @@ import (
 // NewStore returns a fresh, empty store that shares no records with any
 // other store it returned. It is called once per subtest with that subtest's
 // t, so it can fail the subtest (t.Fatal) and release what it set up
-// (t.Cleanup).
+// (t.Cleanup), and once by each of Run and RunConcurrency with their own t,
+// for a store whose optional capabilities decide which subtests run. A
+// failure inside it is reported as "storetest: setup".
 type NewStore func(t *testing.T) store.Store
-
-// timeout bounds every subtest, so an adapter that blocks fails the subtest
-// instead of hanging the whole run.
-const timeout = 30 * time.Second
 
 // Run runs the basic tier of the suite: one subtest per requirement listed
 // in the package documentation, each on its own store from newStore.
@@ -125,18 +124,108 @@ var concurrency = []requirement{
 
 func run(t *testing.T, newStore NewStore, reqs []requirement) {
 	t.Helper()
+	if timeScaleErr != nil {
+		t.Fatalf("storetest: setup: %v", timeScaleErr)
+	}
+	// One store, made before the subtests, tells which optional
+	// capabilities to test: one line says so for the whole tier, where a
+	// skip message per subtest would bury it.
+	probe := setup(t, newStore)
+	have, lack := capabilitiesOf(probe)
+	skipped := ""
+	if len(lack) > 0 {
+		skipped = " (their subtests are skipped)"
+	}
+	t.Logf("storetest: capabilities of %T: has %s; lacks %s%s", probe, listOrNone(have), listOrNone(lack), skipped)
 	for _, r := range reqs {
 		t.Run(r.name, func(t *testing.T) {
 			if r.parallel {
 				t.Parallel()
 			}
-			s := newStore(t)
-			if s == nil {
-				t.Fatal("storetest: NewStore returned nil")
+			if c := capabilityOf(r.name); c != nil && slices.Contains(lack, c.name) {
+				// Skipped rather than left out, so that go test -v and
+				// test2json still count the requirement as untested.
+				t.Skipf("storetest: the store lacks %s; see the capabilities line above", c.name)
 			}
+			s := setup(t, newStore)
 			ctx, cancel := context.WithTimeout(t.Context(), timeout)
 			defer cancel()
 			r.test(ctx, t, s)
 		})
 	}
+}
+
+// setup calls newStore, reporting a factory that fails or returns nil as
+// setup, so that the failure is not read as the requirement of the subtest
+// it happened in.
+func setup(t *testing.T, newStore NewStore) store.Store {
+	t.Helper()
+	// The parent test may have failed already, in the other tier.
+	failedBefore, returned := t.Failed(), false
+	defer func() {
+		// newStore called t.Fatal (or FailNow): the test is ending,
+		// and this is the last word before it does.
+		if !returned && t.Failed() && !failedBefore {
+			t.Errorf("storetest: setup: NewStore failed (above) before it returned a store; nothing of %s was tested", t.Name())
+		}
+	}()
+	s := newStore(t)
+	returned = true
+	if t.Failed() && !failedBefore {
+		t.Fatalf("storetest: setup: NewStore reported an error (above); nothing of %s was tested", t.Name())
+	}
+	if s == nil {
+		t.Fatalf("storetest: setup: NewStore returned nil; nothing of %s was tested", t.Name())
+	}
+	return s
+}
+
+// capability is an optional interface of package store, and the area of
+// the subtests that need it.
+type capability struct {
+	area, name string
+	has        func(store.Store) bool
+}
+
+func implements[I any](s store.Store) bool {
+	_, ok := s.(I)
+	return ok
+}
+
+var capabilities = []capability{
+	{area: "DeleteExpired", name: "store.ExpiredDeleter", has: implements[store.ExpiredDeleter]},
+	{area: "Keys", name: "store.KeyStore", has: implements[store.KeyStore]},
+	{area: "Attempts", name: "store.AttemptStore", has: implements[store.AttemptStore]},
+	{area: "Sessions", name: "store.SessionStore", has: implements[store.SessionStore]},
+	{area: "Watch", name: "store.RevocationWatcher", has: implements[store.RevocationWatcher]},
+}
+
+// capabilityOf returns the capability the requirement named name needs,
+// or nil if every store must pass it.
+func capabilityOf(name string) *capability {
+	area, _, _ := strings.Cut(name, "/")
+	for i := range capabilities {
+		if capabilities[i].area == area {
+			return &capabilities[i]
+		}
+	}
+	return nil
+}
+
+func capabilitiesOf(s store.Store) (have, lack []string) {
+	for _, c := range capabilities {
+		if c.has(s) {
+			have = append(have, c.name)
+		} else {
+			lack = append(lack, c.name)
+		}
+	}
+	return have, lack
+}
+
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }

@@ -48,7 +48,7 @@ type RevocationWatcher interface {
 	// subscription fails (it returns why). A watcher that learns it missed a
 	// revocation, or cannot report one, MUST return an error, so that the
 	// caller resynchronises. A revocation already expired when it would be
-	// reported revokes nothing, and may be left out. A caller that lists after the first Alive and
-	// applies what both report misses nothing.
+	// reported revokes nothing, and may be left out. A caller that lists
+	// after the first Alive and applies what both report misses nothing.
 	WatchRevocations(ctx context.Context, h RevocationListener) error
 }

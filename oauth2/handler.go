@@ -97,7 +97,8 @@ func (i *Issuer) TokenHandler() http.Handler {
 			return
 		}
 		grantType := form.Get("grant_type")
-		req.grantType, req.clientID = grantType, requestClientID(r, form)
+		clientID, secret := clientCredentials(r, form)
+		req.grantType, req.clientID = grantType, clientID
 		if grantType == "" {
 			i.writeError(w, r, newError(ErrInvalidRequest, "grant_type is required", nil))
 			return
@@ -114,12 +115,11 @@ func (i *Issuer) TokenHandler() http.Handler {
 		if i.throttle != nil {
 			// One store round trip for every count this request is under,
 			// before any password hash runs.
-			addr := i.throttle.clientAddr(r)
-			ctx := context.WithValue(r.Context(), clientAddrKey{}, addr)
-			ctx, err := i.throttle.prefetch(ctx, i.requestCounters(r, form, grantType, addr))
+			r = i.withClientAddr(r)
+			ctx, err := i.throttle.prefetch(r.Context(), i.requestCounters(form, grantType, clientID, secret, clientAddrFrom(r.Context())))
 			if err != nil {
-				i.throttledEvent(ctx, err, slog.String("client_id", requestClientID(r, form)),
-					slog.String("user", form.Get("username")), slog.String("addr", addr))
+				i.throttledEvent(ctx, err, slog.String("client_id", clientID),
+					slog.String("user", form.Get("username")), addrAttr(ctx))
 				i.writeError(w, r, err)
 				return
 			}
@@ -147,23 +147,29 @@ func (i *Issuer) TokenHandler() http.Handler {
 	})
 }
 
-// requestClientID is the client id a request names, without checking it.
-func requestClientID(r *http.Request, form url.Values) string {
-	if id, _, ok, err := basicCredentials(r); ok && err == nil {
-		return id
+// clientCredentials is the client id and secret a request presents, in
+// Basic credentials or the form, unchecked.
+func clientCredentials(r *http.Request, form url.Values) (id, secret string) {
+	if basicID, basicSecret, ok, err := basicCredentials(r); ok && err == nil {
+		return basicID, basicSecret
 	}
-	return form.Get("client_id")
+	return form.Get("client_id"), form.Get("client_secret")
+}
+
+// withClientAddr returns r carrying its client's address, which the
+// throttle counts attempts by, unless it carries one already.
+func (i *Issuer) withClientAddr(r *http.Request) *http.Request {
+	if i.throttle == nil || r.Context().Value(clientAddrKey{}) != nil {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), clientAddrKey{}, i.throttle.clientAddr(r)))
 }
 
 // requestCounters are the throttled counts a token request is under: its
 // client id's, when it presents a secret, and for the password grant its
-// username's from addr.
-func (i *Issuer) requestCounters(r *http.Request, form url.Values, grantType, addr string) []counter {
+// username's, from addr.
+func (i *Issuer) requestCounters(form url.Values, grantType, id, secret, addr string) []counter {
 	var cs []counter
-	id, secret := requestClientID(r, form), form.Get("client_secret")
-	if _, basicSecret, ok, err := basicCredentials(r); ok && err == nil {
-		secret = basicSecret
-	}
 	if secret != "" {
 		cs = append(cs, i.throttle.clientCounters(id, addr)...)
 	}
@@ -388,6 +394,9 @@ var errBasicAndPost = errors.New("more than one client authentication method")
 // the body (client_secret_post), or, for a public client, by client_id
 // alone.
 func (i *Issuer) authenticateRequest(r *http.Request, form url.Values) (*Client, error) {
+	// Every endpoint's client authentication is counted by the client's
+	// address, not only the token endpoint's.
+	r = i.withClientAddr(r)
 	id, secret := form.Get("client_id"), form.Get("client_secret")
 	basicID, basicSecret, basic, err := basicCredentials(r)
 	if err != nil {

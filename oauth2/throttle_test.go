@@ -396,3 +396,23 @@ func TestThrottleStoreDown(t *testing.T) {
 		t.Errorf("Got(failure uncountable) = %d %v, want 503", w.Code, body)
 	}
 }
+
+// The revocation and introspection endpoints count client-secret failures
+// by the client's address too: an attacker's wrong secrets on them do not
+// hold up the client calling from elsewhere.
+func TestThrottleRevocationEndpointPerAddress(t *testing.T) {
+	f, _ := throttleFixture(t)
+	h := f.issuer.RevocationHandler()
+	form := url.Values{"token": {"x"}}
+	for range DefaultThrottleThreshold {
+		if w, _ := post(t, h, form, basic(confID, "guess"), from("198.51.100.7:1")); w.Code != http.StatusUnauthorized {
+			t.Fatalf("Got(wrong secret) = %d, want 401", w.Code)
+		}
+	}
+	if w, body := post(t, h, form, basic(confID, confSecret), from("198.51.100.7:1")); w.Code != http.StatusTooManyRequests {
+		t.Errorf("Got(right secret from the attacker's address) = %d %v, want 429", w.Code, body)
+	}
+	if w, body := post(t, h, form, basic(confID, confSecret), from("203.0.113.9:1")); w.Code != http.StatusOK {
+		t.Errorf("Got(right secret from the client's address) = %d %v, want 200", w.Code, body)
+	}
+}

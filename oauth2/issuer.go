@@ -983,9 +983,9 @@ const refreshTokenBytes = 32
 
 // newRefreshToken returns a fresh opaque refresh token and its hash.
 func (i *Issuer) newRefreshToken() (raw string, hash []byte, err error) {
-	b := make([]byte, refreshTokenBytes)
-	if _, err := rand.Read(b); err != nil {
-		return "", nil, fmt.Errorf("oauth2: generating refresh token: %w", err)
+	b, err := randomBytes(refreshTokenBytes)
+	if err != nil {
+		return "", nil, err
 	}
 	raw = base64.RawURLEncoding.EncodeToString(b)
 	return raw, i.hashToken(raw), nil
@@ -1020,9 +1020,9 @@ func randomBytes(n int) ([]byte, error) {
 
 // randomID returns 128 random bits, base64url-encoded, for jti and grant ids.
 func randomID() (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("oauth2: generating id: %w", err)
+	b, err := randomBytes(16)
+	if err != nil {
+		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }

@@ -326,7 +326,19 @@ func (i *Issuer) AuthenticateClient(ctx context.Context, clientID, secret string
 	if secret == "" || i.throttle == nil {
 		return i.authenticateClient(ctx, clientID, secret)
 	}
-	at, err := i.throttle.begin(ctx, i.throttle.clientCounters(clientID, clientAddrFrom(ctx)))
+	cs := i.throttle.clientCounters(clientID, clientAddrFrom(ctx))
+	recs, err := i.throttle.check(ctx, cs)
+	if err == nil {
+		// A secret verified recently costs no hash, so it is no guess to
+		// count: the refresh grant's common case stays one store read.
+		if c := i.rememberedClient(ctx, clientID, secret); c != nil {
+			return c, nil
+		}
+	}
+	var at *attempt
+	if err == nil {
+		at, err = i.throttle.reserve(ctx, cs, recs)
+	}
 	if err != nil {
 		i.throttledEvent(ctx, err, slog.String("client_id", clientID), addrAttr(ctx))
 		return nil, err
@@ -342,6 +354,20 @@ func (i *Issuer) AuthenticateClient(ctx context.Context, clientID, secret string
 		i.throttle.succeeded(ctx, at)
 	}
 	return c, err
+}
+
+// rememberedClient returns the confidential client clientID if secret is
+// the secret it was verified with recently (ClientAuthCacheTTL), and nil
+// otherwise.
+func (i *Issuer) rememberedClient(ctx context.Context, clientID, secret string) *Client {
+	if i.clientAuth == nil {
+		return nil
+	}
+	c, err := i.cfg.Clients.LookupClient(ctx, clientID)
+	if err != nil || c.Public() || !i.clientAuth.verified(c, secret, i.cfg.Now()) {
+		return nil
+	}
+	return c
 }
 
 // authenticateClient is AuthenticateClient without throttling.

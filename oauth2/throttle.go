@@ -263,6 +263,12 @@ func (t *throttle) begin(ctx context.Context, cs []counter) (*attempt, error) {
 	if err != nil {
 		return nil, err
 	}
+	return t.reserve(ctx, cs, recs)
+}
+
+// reserve is begin after check: it counts the attempt on its per-address
+// count, given the records check read.
+func (t *throttle) reserve(ctx context.Context, cs []counter, recs []store.Attempts) (*attempt, error) {
 	c, prev := cs[0], recs[0]
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.timeout)
 	got, err := t.store.AddFailure(sctx, c.key, t.expiry(prev, c.threshold))

@@ -2,6 +2,7 @@ package oauth2
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -414,5 +415,36 @@ func TestThrottleRevocationEndpointPerAddress(t *testing.T) {
 	}
 	if w, body := post(t, h, form, basic(confID, confSecret), from("203.0.113.9:1")); w.Code != http.StatusOK {
 		t.Errorf("Got(right secret from the client's address) = %d %v, want 200", w.Code, body)
+	}
+}
+
+// A client secret verified recently is no guess: authenticating with it
+// again reads the counts and writes nothing, so a busy client's refreshes
+// cost one store read for throttling.
+func TestThrottleRememberedSecretWritesNothing(t *testing.T) {
+	var st *oauth2test.Store
+	f, _ := throttleFixture(t, func(c *IssuerConfig) {
+		st = oauth2test.New(c.Store)
+		c.Store = st
+	})
+	if _, err := f.issuer.AuthenticateClient(t.Context(), confID, confSecret); err != nil {
+		t.Fatal(err)
+	}
+	adds, resets, reads := st.Calls("AddFailure"), st.Calls("ResetAttempts"), st.Calls("GetAttempts")
+	if _, err := f.issuer.AuthenticateClient(t.Context(), confID, confSecret); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Calls("AddFailure") - adds + st.Calls("ResetAttempts") - resets; got != 0 {
+		t.Errorf("Got %d throttle writes for a remembered secret, want 0", got)
+	}
+	if got := st.Calls("GetAttempts") - reads; got != 1 {
+		t.Errorf("Got %d throttle reads for a remembered secret, want 1", got)
+	}
+	// A wrong secret is still counted, remembered or not.
+	if _, err := f.issuer.AuthenticateClient(t.Context(), confID, "guess"); !errors.Is(err, ErrInvalidClient) {
+		t.Fatalf("AuthenticateClient(wrong secret) error = %v", err)
+	}
+	if st.Calls("AddFailure") == adds {
+		t.Error("Got no failure counted for a wrong secret")
 	}
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -15,9 +13,7 @@ import (
 // with no server to run: refresh tokens, and the signing keys, so access
 // tokens issued before the restart still verify after it.
 func TestServerOnSQLiteSurvivesRestart(t *testing.T) {
-	kek := make([]byte, 32)
-	rand.Read(kek)
-	t.Setenv(kekEnv, base64.StdEncoding.EncodeToString(kek))
+	setKeyEncryptionKey(t)
 	client := &http.Client{Timeout: 20 * time.Second}
 	password := url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"}}
 

@@ -19,9 +19,7 @@ import (
 func TestServerOnRealStores(t *testing.T) {
 	// As a real deployment would: the server refuses cleartext keys in a
 	// store, and restarts must open the keys it sealed before.
-	kek := make([]byte, 32)
-	rand.Read(kek)
-	t.Setenv(kekEnv, base64.StdEncoding.EncodeToString(kek))
+	setKeyEncryptionKey(t)
 	for _, tc := range []struct {
 		name   string
 		server func(t *testing.T) *testenv.Server
@@ -95,4 +93,15 @@ func TestServerOnRealStores(t *testing.T) {
 			}
 		})
 	}
+}
+
+// setKeyEncryptionKey gives the test a random key-encryption key, as a
+// deployment on a persistent store has, for the length of the test.
+func setKeyEncryptionKey(t *testing.T) {
+	t.Helper()
+	kek := make([]byte, 32)
+	if _, err := rand.Read(kek); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(kekEnv, base64.StdEncoding.EncodeToString(kek))
 }

@@ -15,7 +15,7 @@ func (s *Store) AddFailure(ctx context.Context, key string, expiresAt time.Time)
 		failures int
 		last     int64
 	)
-	err := retry(ctx, func() error {
+	err := s.write(ctx, func() error {
 		now := s.clock()
 		return s.db.QueryRowContext(ctx, `INSERT INTO `+s.t.attempts+` (key, failures, last, expires_at)
 			VALUES (?1, 1, ?2, ?3)
@@ -79,7 +79,7 @@ func (s *Store) GetAttempts(ctx context.Context, keys ...string) ([]store.Attemp
 
 // ResetAttempts implements store.AttemptStore.
 func (s *Store) ResetAttempts(ctx context.Context, key string) error {
-	err := retry(ctx, func() error {
+	err := s.write(ctx, func() error {
 		_, err := s.db.ExecContext(ctx, `DELETE FROM `+s.t.attempts+` WHERE key = ?`, key)
 		return err
 	})

@@ -16,9 +16,11 @@
 // Migrate creates the tables (it is idempotent) and switches the file to WAL
 // mode, so that readers never wait for the one writer SQLite allows at a time.
 // Writers do wait for each other: every write is one statement or one BEGIN
-// IMMEDIATE transaction, and a write that still meets SQLITE_BUSY after the
-// connection's busy timeout is retried by the adapter, with backoff, until its
-// context ends or ten seconds have passed. An in-memory database (":memory:")
+// IMMEDIATE transaction; the writes of one Store take turns in the process
+// before they reach SQLite; and a write that still meets SQLITE_BUSY (from
+// another process or Store on the file) after the connection's busy timeout
+// is retried by the adapter, with backoff, until its context ends or ten
+// seconds have passed. An in-memory database (":memory:")
 // is one database per connection: do not use one with a pool of more than one
 // connection.
 //

@@ -61,7 +61,7 @@ func (s *Store) SwapKeySet(ctx context.Context, version int64, keys []store.Sign
 		return 0, fmt.Errorf("sqlitestore: encoding key set: %w", err)
 	}
 	var n int64
-	err = retry(ctx, func() error {
+	err = s.write(ctx, func() error {
 		var res sql.Result
 		var err error
 		if version == 0 {

@@ -66,7 +66,7 @@ func nilIfEmpty(b []byte) []byte {
 // CreateRefreshToken implements store.RefreshTokenStore.
 func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
 	var stored bool
-	err := retry(ctx, func() (err error) {
+	err := s.write(ctx, func() (err error) {
 		stored, err = s.insertRefresh(ctx, s.db, t, s.clock())
 		return err
 	})

@@ -32,7 +32,7 @@ func (s *Store) RevokeAccessToken(ctx context.Context, jti string, expiresAt tim
 // skips a row it would not change, so that the revocation log, which a
 // trigger appends to, grows only by news.
 func (s *Store) revoke(ctx context.Context, kind, id string, expiresAt time.Time) error {
-	return retry(ctx, func() error {
+	return s.write(ctx, func() error {
 		_, err := s.db.ExecContext(ctx, `INSERT INTO `+s.t.revocations+` (kind, id, expires_at) VALUES (?, ?, ?)
 			ON CONFLICT (kind, id) DO UPDATE SET expires_at = excluded.expires_at
 			WHERE excluded.expires_at > expires_at`, kind, id, expiry(expiresAt))

@@ -13,7 +13,7 @@ import (
 // same grant is replaced.
 func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 	var n int64
-	err := retry(ctx, func() error {
+	err := s.write(ctx, func() error {
 		res, err := s.db.ExecContext(ctx, `INSERT INTO `+s.t.sessions+`
 			(grant_id, subject, client_id, scope, created_at, refreshed_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -41,7 +41,7 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 
 // TouchSession implements store.SessionStore.
 func (s *Store) TouchSession(ctx context.Context, subject, grantID string, at, expiresAt time.Time) error {
-	err := retry(ctx, func() error {
+	err := s.write(ctx, func() error {
 		_, err := s.db.ExecContext(ctx, `UPDATE `+s.t.sessions+` SET
 				refreshed_at = max(coalesce(refreshed_at, ?1), ?1),
 				expires_at = max(expires_at, ?2)
@@ -92,7 +92,7 @@ func (s *Store) ListSessions(ctx context.Context, subject string) ([]store.Sessi
 
 // DeleteSession implements store.SessionStore.
 func (s *Store) DeleteSession(ctx context.Context, subject, grantID string) error {
-	err := retry(ctx, func() error {
+	err := s.write(ctx, func() error {
 		_, err := s.db.ExecContext(ctx, `DELETE FROM `+s.t.sessions+` WHERE grant_id = ? AND subject = ?`, grantID, subject)
 		return err
 	})

@@ -41,6 +41,11 @@ type Store struct {
 	now    func() time.Time
 	prefix string
 	t      tables
+	// writer is held by the one write of this Store in progress: SQLite
+	// allows one writer at a time, and writers queued here take turns
+	// instead of meeting SQLITE_BUSY and retrying at random, which under
+	// load can starve one of them for longer than busyRetryLimit.
+	writer chan struct{}
 }
 
 // Option configures a Store.
@@ -73,7 +78,7 @@ func New(db *sql.DB, opts ...Option) *Store {
 	if db == nil {
 		panic("sqlitestore: New(nil)")
 	}
-	s := &Store{db: db, now: time.Now, prefix: DefaultTablePrefix}
+	s := &Store{db: db, now: time.Now, prefix: DefaultTablePrefix, writer: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -131,11 +136,25 @@ func retry(ctx context.Context, f func() error) error {
 	}
 }
 
+// write runs f, a write of one statement or one transaction, once the
+// Store's other writes have finished, retrying it as retry does: the busy
+// timeout and the retries then only arbitrate with other processes (or
+// Stores) writing to the same file.
+func (s *Store) write(ctx context.Context, f func() error) error {
+	select {
+	case s.writer <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.writer }()
+	return retry(ctx, f)
+}
+
 // immediate runs f in a BEGIN IMMEDIATE transaction, which takes the write
 // lock at its start: a transaction that read first and wrote later could
 // fail at its first write, after its reads had decided what to write.
 func (s *Store) immediate(ctx context.Context, f func(c *sql.Conn) error) error {
-	return retry(ctx, func() error {
+	return s.write(ctx, func() error {
 		c, err := s.db.Conn(ctx)
 		if err != nil {
 			return err

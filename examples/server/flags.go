@@ -45,6 +45,8 @@ type config struct {
 	// trustedProxies are the reverse proxies whose X-Forwarded-For gives
 	// the client address brute-force throttling counts by.
 	trustedProxies []netip.Prefix
+	// throttleDelay is oauth2.ThrottleConfig.Delay.
+	throttleDelay time.Duration
 }
 
 const defaultAddr = "127.0.0.1:8080"
@@ -65,6 +67,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		refreshTTL: oauth2.DefaultRefreshTokenTTL,
 		leeway:     defaultLeeway,
 		alg:        oauth2.EdDSA,
+
+		throttleDelay: oauth2.DefaultThrottleDelay,
 	}
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -85,6 +89,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		"such as python-jose. On Redis, PostgreSQL or SQLite it applies when the store holds no key yet:\n"+
 		"a key already there keeps signing, whatever its algorithm, as this server never rotates")
 	fs.Var(&prefixesFlag{&cfg.trustedProxies}, "trusted-proxies", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For names the client address\n(brute-force throttling counts failures per address; by default the connection's)")
+	fs.Var(&durationFlag{p: &cfg.throttleDelay}, "throttle-delay", "how long a username waits after five failed attempts from one address, a Go `duration`;\neach further failure doubles it, up to 15 minutes")
 	fs.BoolVar(&cfg.allowUnencryptedKeys, "allow-unencrypted-keys", false, "on Redis, PostgreSQL or SQLite without "+kekEnv+", store the private signing keys\nunencrypted, so that anyone who can read the store can sign tokens")
 	if err := fs.Parse(args); err != nil {
 		return config{}, usageError{err}

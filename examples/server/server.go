@@ -59,7 +59,7 @@ func newHandler(ctx context.Context, cfg config, st oauth2.Store, logger *slog.L
 		Leeway:          cfg.leeway, // introspection agrees with /api/me
 		// The library's defaults: five failures for one username from one
 		// address, then a wait of 1 s doubling up to 15 minutes.
-		Throttle:      oauth2.ThrottleConfig{TrustedProxies: cfg.trustedProxies},
+		Throttle:      oauth2.ThrottleConfig{Delay: cfg.throttleDelay, TrustedProxies: cfg.trustedProxies},
 		Logger:        logger,
 		MeterProvider: meters,
 	})

@@ -146,7 +146,8 @@ func (p *proxy) serve(client net.Conn) {
 	defer p.wg.Done()
 	pc := &proxyConn{client: client}
 	p.mu.Lock()
-	if p.closed {
+	// Accepted just before the listener closed: refused like the rest.
+	if p.closed || p.fault == refused {
 		p.mu.Unlock()
 		pc.reset()
 		return

@@ -46,6 +46,9 @@ func RunFaults(t *testing.T, servers []string, newStore NewStoreAt) {
 				ps = newProxies(t, servers)
 				return newStore(t, ps.addrs())
 			})
+			// Before the store's own cleanups, which may need to reach
+			// the backend (closing a pool politely, dropping a schema).
+			t.Cleanup(func() { _ = ps.set(healthy) })
 			ctx, cancel := context.WithTimeout(t.Context(), timeout)
 			defer cancel()
 			r.test(ctx, t, &faultEnv{s: s, ps: ps})

@@ -489,6 +489,15 @@ func testRetryNotMisreported(ctx context.Context, t *testing.T, e *faultEnv) {
 
 func lostWrites(ctx context.Context, t *testing.T, e *faultEnv, f fault) {
 	for _, wc := range writeCases(e.s) {
+		// The same write once with the backend healthy, so that the
+		// connection the lost one most likely goes out on has done it
+		// before: a driver that prepares a statement the first time it
+		// runs it would otherwise lose the reply to the preparation, and
+		// the write would never reach the server.
+		warm, _ := wc.prepare(ctx, t)
+		if err := warm(ctx); err != nil {
+			t.Fatalf("%s with the backend healthy = %v, want nil", wc.name, err)
+		}
 		call, check := wc.prepare(ctx, t)
 		e.set(t, f)
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)

@@ -12,14 +12,19 @@ import (
 )
 
 // NewStoreAt returns a fresh, empty store, as a NewStore does, whose client
-// dials addrs[i] in place of the i-th server given to RunFaults.
+// dials addrs[i] in place of the i-th server given to RunFaults. The client
+// must be the store's own, not shared with other stores: the suite breaks
+// its connections. A failure inside it is reported as "storetest: setup".
 type NewStoreAt func(t *testing.T, addrs []string) store.Store
 
 // RunFaults runs the fault tier, for adapters that reach their backend over
-// the network: the suite puts a TCP proxy of its own in front of each of
-// servers (host:port addresses) and breaks it on purpose, with each
-// subtest's store dialling the proxies. Each subtest has its own proxies
-// and its own store from newStore; the subtests run in parallel.
+// TCP: the suite puts a proxy of its own, in process, in front of each of
+// servers (host:port addresses) and breaks it on purpose, refusing,
+// hanging, resetting or delaying connections, with each subtest's store
+// dialling the proxies. Each subtest has its own proxies and its own store
+// from newStore, and they run in parallel, so RunFaults may return before
+// they finish: release shared resources with t.Cleanup. The package doc
+// lists the faults and the requirements.
 func RunFaults(t *testing.T, servers []string, newStore NewStoreAt) {
 	t.Helper()
 	if timeScaleErr != nil {

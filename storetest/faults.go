@@ -141,26 +141,35 @@ func (e *faultEnv) set(t *testing.T, f fault) {
 	}
 }
 
-// recover ends the fault and waits until the store answers again.
+// recover ends the fault and waits until the store answers again: until
+// a round of concurrent calls all succeed, so that the pool has had to dial
+// new connections too (a client may refuse to dial for a while after a run
+// of failed dials, while a connection it kept answers).
 func (e *faultEnv) recover(ctx context.Context, t *testing.T, after fault) {
 	t.Helper()
 	e.set(t, healthy)
 	deadline := time.Now().Add(recoverTimeout)
-	var err error
 	for {
-		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		_, err = e.s.IsRevoked(cctx, newID("jti"), newID("grant"))
-		cancel()
+		errs := make([]error, recoverRound)
+		wait := start(recoverRound, func(i int) {
+			cctx, cancel := context.WithTimeout(ctx, callTimeout)
+			defer cancel()
+			_, errs[i] = e.s.IsRevoked(cctx, newID("jti"), newID("grant"))
+		})
+		wait(ctx, t)
+		err := errors.Join(errs...)
 		if err == nil {
 			return
 		}
 		if ctx.Err() != nil || time.Now().After(deadline) {
-			break
+			t.Fatalf("after recovering from %s the store still fails %s later: IsRevoked = %v, want it to answer again on its own (the store was not recreated); %s", after, recoverTimeout, err, timingHint())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("after recovering from %s the store still fails %s later: IsRevoked = %v, want it to answer again on its own (the store was not recreated); %s", after, recoverTimeout, err, timingHint())
 }
+
+// recoverRound is how many calls recover makes at once.
+const recoverRound = 4
 
 // storeSentinel returns the name of the sentinel of package store that err
 // matches, or "".

@@ -394,14 +394,14 @@ func callAllFailing(ctx context.Context, t *testing.T, s store.Store, f fault, c
 		case r.failOpen:
 			t.Errorf("with %s, %s = false, nil, want an error: a check that cannot reach the backend MUST NOT report a token unrevoked (failing open)", f, c.name)
 		case r.err == nil:
-			t.Errorf("with %s, %s = nil error, want an error: the backend never answered", f, c.name)
+			t.Errorf("with %s, %s = nil error, want an error: the backend did not answer before the deadline", f, c.name)
 		case storeSentinel(r.err) != "":
 			t.Errorf("with %s, %s = %v, matching %s, want an error matching no sentinel of package store: a failure to reach the backend is not an answer from it", f, c.name, r.err, storeSentinel(r.err))
 		}
 		if alive := (errAliveWhileDown{}); errors.As(r.err, &alive) {
 			t.Errorf("with %s, %s called Alive, want no Alive: the subscription never worked", f, c.name)
 			if alive.err == nil {
-				t.Errorf("with %s, %s = nil error, want an error: the backend never answered", f, c.name)
+				t.Errorf("with %s, %s = nil error, want an error: the backend did not answer before the deadline", f, c.name)
 			}
 		}
 		if r.took > callTimeout+faultSlack {

@@ -53,6 +53,16 @@ var faultsBrokenCases = []faultsBrokenCase{
 		wantFail: []string{"Faults/RetryNotMisreported"},
 	},
 	{
+		name: "ReplyOutlivesDeadline",
+		wrap: func(s *netStore) store.Store {
+			s.replyTimeout = 3 * faultLatency
+			return s
+		},
+		// Every other call either fails at once or is answered in time;
+		// the basic tier's contexts end before anything is sent.
+		wantFail: []string{"Faults/HungIsAnError", "Faults/SlowIsAnError"},
+	},
+	{
 		name:     "WatchResubscribesQuietly",
 		wrap:     func(s *netStore) store.Store { return resubscribesQuietly{s} },
 		wantFail: []string{"Faults/WatchEndsOnFailure"},

@@ -205,6 +205,11 @@ func (l *netListener) Revoked(r store.Revocation) {
 // netStore is the client.
 type netStore struct {
 	addr, ns string
+	// replyTimeout, if set, is how long a call waits for the reply to a
+	// request it sent, whatever its context says: the bug of a client
+	// that applies the context only until the request is written (go-redis
+	// without ContextTimeoutEnabled).
+	replyTimeout time.Duration
 }
 
 var (
@@ -256,6 +261,9 @@ func (c *netStore) do(ctx context.Context, req netRequest) (netReply, error) {
 	}
 	defer conn.Close()
 	defer stop()
+	if c.replyTimeout > 0 && stop() {
+		_ = conn.SetDeadline(time.Now().Add(c.replyTimeout))
+	}
 	var rep netReply
 	if err := json.NewDecoder(conn).Decode(&rep); err != nil {
 		return netReply{}, netFail(ctx, req.Op, err)

@@ -162,7 +162,7 @@ func (e *faultEnv) recover(ctx context.Context, t *testing.T, after fault) {
 			return
 		}
 		if ctx.Err() != nil || time.Now().After(deadline) {
-			t.Fatalf("after recovering from %s the store still fails %s later: IsRevoked = %v, want it to answer again on its own (the store was not recreated); %s", after, recoverTimeout, err, timingHint())
+			t.Fatalf("storetest: timing: after recovering from %s the store still fails %s later: IsRevoked = %v, want it to answer again on its own (the store was not recreated); %s", after, recoverTimeout, err, timingHint())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -371,22 +371,26 @@ func callAllFailing(ctx context.Context, t *testing.T, s store.Store, f fault, c
 	// the subtest's whole timeout.
 	limit := time.NewTimer(callTimeout + faultSlack + scaled(2*time.Second))
 	defer limit.Stop()
+	gaveUp := false
 	var stuck []string
 	for i, c := range calls {
+		if !gaveUp {
+			select {
+			case <-done[i]:
+				continue
+			case <-limit.C:
+			case <-ctx.Done():
+			}
+			gaveUp = true
+		}
 		select {
 		case <-done[i]:
-			continue
-		case <-limit.C:
-		case <-ctx.Done():
-		}
-		stuck = append(stuck, c.name)
-		for _, c := range calls[i+1:] {
+		default:
 			stuck = append(stuck, c.name)
 		}
-		break
 	}
 	if len(stuck) > 0 {
-		t.Fatalf("with %s, %s did not return long after their contexts' deadline of %v: a store call must honour its context when the backend does not answer; %s", f, strings.Join(stuck, ", "), callTimeout, timingHint())
+		t.Fatalf("storetest: timing: with %s, %s did not return long after their contexts' deadline of %v: a store call must honour its context when the backend does not answer; %s", f, strings.Join(stuck, ", "), callTimeout, timingHint())
 	}
 	for i, c := range calls {
 		r := results[i]

@@ -333,7 +333,8 @@
 //     error matching no sentinel within six seconds, so that a RevocationView
 //     stops trusting itself (it does MaxStaleness after the last Alive),
 //     resubscribes and lists again; once the backend is back, a revocation
-//     made meanwhile MUST be listed by ListRevocations, and a new watch MUST
-//     deliver. (A watch that keeps calling Alive on a slow connection that
+//     made meanwhile (one that reached the backend while replies were lost,
+//     or one made before the next watch) MUST be listed by ListRevocations,
+//     and a new watch MUST deliver. (A watch that keeps calling Alive on a slow connection that
 //     still delivers is not judged.)
 package storetest

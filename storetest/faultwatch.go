@@ -49,7 +49,32 @@ func testWatchEndsOnFailure(ctx context.Context, t *testing.T, e *faultEnv) {
 		if late := rec.after(broke.Add(aliveGrace)); late > 0 {
 			t.Errorf("with %s, WatchRevocations() called Alive %d times more than %v after the connection broke, want none: Alive says every revocation will be delivered, and none could be", f, late, aliveGrace)
 		}
+		// While replies are lost, a revocation still reaches the
+		// backend: made while the backend was failing and no watch
+		// could report it.
+		var during string
+		if f == replyLost {
+			during = newID("grant")
+			cctx, cancel := context.WithTimeout(ctx, callTimeout)
+			_ = e.s.RevokeGrant(cctx, during, now().Add(time.Hour))
+			cancel()
+		}
 		e.recover(ctx, t, f)
+		if during != "" {
+			revoked, err := e.s.IsRevoked(ctx, "", during)
+			if err != nil {
+				t.Fatalf("after recovering from %s, IsRevoked(%q) = %v, want nil", f, during, err)
+			}
+			if revoked {
+				got, err := w.ListRevocations(ctx)
+				if err != nil {
+					t.Fatalf("after recovering from %s, ListRevocations() = %v, want nil", f, err)
+				}
+				if !listsID(got, during) {
+					t.Errorf("after recovering from %s, ListRevocations() lacks grant %q, revoked while replies were lost (IsRevoked reports it)", f, during)
+				}
+			}
+		}
 		// Made while no watch runs, as between a failed watch and its
 		// caller's next one: the caller's list after the next Alive
 		// MUST find it.
@@ -102,4 +127,14 @@ func (l *aliveLog) after(at time.Time) int {
 		}
 	}
 	return n
+}
+
+// listsID reports whether list holds a revocation of the grant id.
+func listsID(list []store.Revocation, grantID string) bool {
+	for _, r := range list {
+		if r.GrantID == grantID {
+			return true
+		}
+	}
+	return false
 }

@@ -255,4 +255,86 @@
 //   - Watch/ConcurrentRevocationsDelivered: of 64 concurrent revocations
 //     every one MUST be delivered to a watcher. (Skipped without
 //     store.RevocationWatcher.)
+//
+// # The fault tier (RunFaults)
+//
+// The tiers above see a healthy backend only. The fault tier breaks the
+// network between the store and its backend on purpose, so that a failure
+// to reach the backend cannot pass for an answer from it. It applies to
+// adapters that reach their backend over TCP (sqlitestore and memstore
+// have no network to break); the adapter's test adds one call, with the
+// backend's host:port and a factory that builds the store's client to dial
+// another address:
+//
+//	storetest.RunFaults(t, []string{"localhost:6379"}, func(t *testing.T, addrs []string) store.Store {
+//		client := redis.NewClient(&redis.Options{Addr: addrs[0], ContextTimeoutEnabled: true})
+//		t.Cleanup(func() { client.Close() })
+//		return mystore.New(client, mystore.WithKeyPrefix(newPrefix()))
+//	})
+//
+// The suite puts a TCP proxy of its own, in process, in front of each
+// server (one address per server, so that a cluster's nodes each get one;
+// a single-server adapter uses addrs[0]), and each subtest gets its own
+// proxies and its own fresh store, which must share no records with the
+// others, as for NewStore. The client must not be shared between stores:
+// the suite breaks each one's connections. The subtests run in parallel,
+// about ten seconds in all. The proxy produces these faults, each on new
+// connections and on those the store's pool already holds:
+//
+//   - refused connections: the listener closes and open connections are reset; on
+//     recovery it listens on the same port again;
+//   - a hung server: connections are accepted and nothing is passed on either way;
+//     on recovery the connections that saw the hang are reset;
+//   - a lost reply: a request reaches the server, and its reply is dropped
+//     with the connection, reset, so the client cannot know what happened;
+//   - one lost reply: only the first reply after the fault is armed is
+//     lost; a client that retries gets the answer to its retry;
+//   - slow replies: every reply is held back past the call's deadline, then
+//     delivered.
+//
+// Every call made during a fault has a deadline of one second and may take
+// one second more to return (the slack); the store must answer again
+// within ten seconds of the backend's return, and a broken watch must end
+// within six. All are multiplied by STORETEST_TIME_SCALE. The requirements
+// are in the area Faults, so go test -run 'TestConformance/Faults/' runs
+// the tier alone and -skip 'TestConformance/Faults/' leaves it out:
+//
+//   - Faults/RefusedIsAnError: with connections refused, every method the
+//     store has MUST fail, within its context's deadline plus the slack,
+//     with an error matching none of ErrNotFound, ErrReused,
+//     ErrAlreadyExists and ErrConflict; IsRevoked MUST NOT return false
+//     with a nil error (failing open), and WatchRevocations MUST NOT call
+//     Alive.
+//   - Faults/HungIsAnError: with a hung server, the same MUST hold.
+//   - Faults/LostReplyIsAnError: with every reply lost, the same MUST hold.
+//   - Faults/SlowIsAnError: with replies later than the deadline, the same
+//     MUST hold.
+//   - Faults/Recovers: after each of the four faults above, with the calls
+//     made during it leaving broken connections in the pool, the same store
+//     (not a new one) MUST serve every method again, and watch and deliver
+//     revocations, within the recovery limit (a call failing with no
+//     sentinel is made again until then, as a caller would).
+//   - Faults/LostWriteWholeOrNothing: a write whose reply is lost
+//     (CreateRefreshToken, RotateRefreshToken, RevokeGrant,
+//     RevokeAccessToken, SwapKeySet, AddFailure, ResetAttempts,
+//     CreateSession, TouchSession, DeleteSession, those the store has) MUST
+//     fail with no sentinel, and once the backend is back the store MUST
+//     show it done whole or not at all: a rotation both consumed the old
+//     token and stored its successor, or neither; a failure counted once or
+//     not at all.
+//   - Faults/RetryNotMisreported: when only the first reply of a write is
+//     lost, the write MUST return nil or an error matching no sentinel
+//     (a retried rotation MUST NOT report its own success as ErrReused, a
+//     retried create or swap as ErrAlreadyExists or ErrConflict), MUST be
+//     done whole or not at all, and whole if it returned nil, counted once.
+//   - Faults/WatchEndsOnFailure: when the connection under a working
+//     watch is refused, hung or reset, WatchRevocations MUST NOT call Alive
+//     from a quarter of a second after the break, and MUST return a non-nil
+//     error matching no sentinel within six seconds, so that a RevocationView
+//     stops trusting itself (it does MaxStaleness after the last Alive),
+//     resubscribes and lists again; once the backend is back, a revocation
+//     made meanwhile (one that reached the backend while replies were lost,
+//     or one made before the next watch) MUST be listed by ListRevocations,
+//     and a new watch MUST deliver. (A watch that keeps calling Alive on a slow connection that
+//     still delivers is not judged.)
 package storetest

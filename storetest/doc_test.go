@@ -26,7 +26,14 @@ func TestDocListsEveryRequirement(t *testing.T) {
 
 	var names []string
 	valid := regexp.MustCompile(`^[A-Z][A-Za-z]+/[A-Z][A-Za-z]+$`)
-	for _, r := range slices.Concat(basic, concurrency) {
+	all := slices.Concat(basic, concurrency)
+	for _, r := range faults {
+		all = append(all, requirement{name: r.name})
+		if !strings.HasPrefix(r.name, "Faults/") {
+			t.Errorf("fault requirement %q is not in the area Faults, by which doc.go's -run recipe finds the tier", r.name)
+		}
+	}
+	for _, r := range all {
 		if !valid.MatchString(r.name) {
 			t.Errorf("requirement %q is not named <Area>/<Requirement>", r.name)
 		}

@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +39,7 @@ func TestConformance(t *testing.T) {
 	}
 	storetest.Run(t, newStore)
 	storetest.RunConcurrency(t, newStore)
+	db.testFaults(t)
 
 	t.Run("pgstore/Migrate/Concurrent", db.testMigrateConcurrent)
 	t.Run("pgstore/Migrate/Twice", db.testMigrateTwice)
@@ -55,6 +58,33 @@ func TestConformance(t *testing.T) {
 	t.Run("pgstore/Watch/LongSchema", db.testWatchLongSchema)
 	t.Run("pgstore/Watch/SchemasApart", db.testWatchSchemasApart)
 	t.Run("pgstore/Watch/LongID", db.testWatchLongID)
+}
+
+// testFaults runs the fault tier with a pool of its own per store, which
+// dials the suite's proxy; the schema is made and dropped through the
+// shared pool, which dials the server itself.
+func (db testDB) testFaults(t *testing.T) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(db.url)
+	if err != nil {
+		t.Fatalf("pgxpool.ParseConfig(%q) = %v, want nil", db.url, err)
+	}
+	server := net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))
+	storetest.RunFaults(t, []string{server}, func(t *testing.T, addrs []string) store.Store {
+		host, port, err := net.SplitHostPort(addrs[0])
+		if err != nil {
+			t.Fatalf("net.SplitHostPort(%q) = %v", addrs[0], err)
+		}
+		p, err := strconv.ParseUint(port, 10, 16)
+		if err != nil {
+			t.Fatalf("port %q: %v", port, err)
+		}
+		pool := newPool(t, db.url, func(cfg *pgxpool.Config) {
+			cfg.ConnConfig.Host, cfg.ConnConfig.Port = host, uint16(p)
+			cfg.ConnConfig.Fallbacks = nil
+		})
+		return newMigrated(t, pool, db.newSchema(t))
+	})
 }
 
 // testDB hands out isolated stores on one server.

@@ -42,6 +42,7 @@ func TestConformance(t *testing.T) {
 	}
 	storetest.Run(t, newStore)
 	storetest.RunConcurrency(t, newStore)
+	testFaults(t, srv.URL)
 
 	t.Run("redisstore/KeysExpire", func(t *testing.T) { testKeysExpire(t, client) })
 	t.Run("redisstore/ScriptsStayInOneSlot", func(t *testing.T) { testScriptsStayInOneSlot(t, srv.URL) })
@@ -57,6 +58,26 @@ func TestConformance(t *testing.T) {
 	t.Run("redisstore/WatchEndsWhenConnectionDrops", func(t *testing.T) { testWatchEndsWhenConnectionDrops(t, srv.URL) })
 	t.Run("redisstore/ListRevocationsEscapesPrefix", func(t *testing.T) { testListRevocationsEscapesPrefix(t, client) })
 	t.Run("redisstore/ListRevocationsPaged", func(t *testing.T) { testListRevocationsPaged(t, client) })
+}
+
+// testFaults runs the fault tier with a client of its own per store, which
+// dials the suite's proxy. ContextTimeoutEnabled lets a call's deadline
+// bound a command already sent, as the package doc advises; without it a
+// hung server holds a call for ReadTimeout, whatever its context says.
+func testFaults(t *testing.T, url string) {
+	t.Helper()
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("redis.ParseURL(%q) error = %v", url, err)
+	}
+	storetest.RunFaults(t, []string{opts.Addr}, func(t *testing.T, addrs []string) store.Store {
+		opts, _ := redis.ParseURL(url)
+		opts.Addr = addrs[0]
+		opts.ContextTimeoutEnabled = true
+		client := redis.NewClient(opts)
+		t.Cleanup(func() { client.Close() })
+		return redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
+	})
 }
 
 // An empty hash tag in the prefix would scatter a grant's records across

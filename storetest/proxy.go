@@ -1,0 +1,307 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// fault is what a proxy does to the traffic it carries.
+type fault int
+
+const (
+	healthy fault = iota
+	// refused: the listener is closed and every connection reset, so a
+	// dial fails at once, as when the server is down.
+	refused
+	// hung: connections are accepted and kept open, and nothing is passed
+	// on either way, as when the server is stopped or a partition drops
+	// every packet.
+	hung
+	// replyLost: requests reach the server, and the first bytes it answers
+	// on a connection are dropped and the connection reset, so the client
+	// cannot know whether what it asked for happened.
+	replyLost
+	// replyLostOnce is replyLost for one reply only: the first reply after
+	// the fault is armed, on whichever connection. Later replies pass, so a
+	// client that retries gets an answer, to its retry.
+	replyLostOnce
+	// slow: every reply is held back for latency, longer than a call's
+	// deadline, then delivered.
+	slow
+)
+
+func (f fault) String() string {
+	switch f {
+	case healthy:
+		return "healthy"
+	case refused:
+		return "refused connections"
+	case hung:
+		return "a hung server"
+	case replyLost:
+		return "lost replies"
+	case replyLostOnce:
+		return "one lost reply"
+	case slow:
+		return "slow replies"
+	}
+	return fmt.Sprintf("fault(%d)", int(f))
+}
+
+// proxy is a TCP proxy in front of one server, which the suite breaks on
+// purpose. Its address does not change when it refuses connections: the
+// store under test dials the same address throughout, as a client of a
+// restarted server does.
+type proxy struct {
+	target  string
+	addr    string
+	latency time.Duration
+
+	mu    sync.Mutex
+	ln    net.Listener // nil while refusing
+	fault fault
+	// lostOnce is set while replyLostOnce has not yet dropped its reply.
+	lostOnce bool
+	// conns is every open connection pair, each with the fault it was
+	// opened or last carried traffic under.
+	conns  map[*proxyConn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// proxyConn is a client's connection and, unless the proxy was hung when
+// it was accepted, the proxy's connection to the server for it.
+type proxyConn struct {
+	client net.Conn
+	mu     sync.Mutex
+	server net.Conn // nil until dialled
+	dead   bool
+	// duringHang is set on connections that carried no traffic because
+	// the server was hung: recovery resets them, since what they swallowed
+	// is lost.
+	duringHang bool
+}
+
+// reset closes both sides, the client's with a TCP reset rather than an
+// orderly close, as a crashed server or a middlebox does.
+func (c *proxyConn) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead {
+		return
+	}
+	c.dead = true
+	if tc, ok := c.client.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = c.client.Close()
+	if c.server != nil {
+		_ = c.server.Close()
+	}
+}
+
+// setServer records server as the other side of c, and reports false
+// (closing it) if c was reset while it was being dialled.
+func (c *proxyConn) setServer(server net.Conn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead {
+		_ = server.Close()
+		return false
+	}
+	c.server = server
+	return true
+}
+
+// newProxy listens on a free local port and forwards each connection to
+// target. latency is how long the slow fault holds a reply back.
+func newProxy(target string, latency time.Duration) (*proxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &proxy{target: target, addr: ln.Addr().String(), latency: latency, ln: ln, conns: make(map[*proxyConn]struct{})}
+	p.wg.Add(1)
+	go p.accept(ln)
+	return p, nil
+}
+
+func (p *proxy) accept(ln net.Listener) {
+	defer p.wg.Done()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return // closed: refusing, or the proxy is closed
+		}
+		p.wg.Add(1)
+		go p.serve(c)
+	}
+}
+
+func (p *proxy) serve(client net.Conn) {
+	defer p.wg.Done()
+	pc := &proxyConn{client: client}
+	p.mu.Lock()
+	// Accepted just before the listener closed: refused like the rest.
+	if p.closed || p.fault == refused {
+		p.mu.Unlock()
+		pc.reset()
+		return
+	}
+	f := p.fault
+	pc.duringHang = f == hung
+	p.conns[pc] = struct{}{}
+	p.mu.Unlock()
+	defer p.forget(pc)
+
+	if f == hung {
+		// Accepted, and never answered: what the client sends is read
+		// and dropped.
+		_, _ = io.Copy(io.Discard, client)
+		return
+	}
+	server, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+	if err != nil {
+		pc.reset()
+		return
+	}
+	if !pc.setServer(server) {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.pump(pc, client, server, false)
+	}()
+	p.pump(pc, server, client, true)
+	<-done
+}
+
+func (p *proxy) forget(pc *proxyConn) {
+	pc.reset()
+	p.mu.Lock()
+	delete(p.conns, pc)
+	p.mu.Unlock()
+}
+
+// pump copies src to dst, chunk by chunk, applying the proxy's fault at the
+// time each chunk is read; reply is set for the server-to-client direction.
+func (p *proxy) pump(pc *proxyConn, src, dst net.Conn, reply bool) {
+	defer pc.reset()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			f := p.fault
+			lose := reply && (f == replyLost || (f == replyLostOnce && p.lostOnce))
+			if lose && f == replyLostOnce {
+				p.lostOnce = false
+			}
+			if f == hung {
+				pc.duringHang = true
+			}
+			p.mu.Unlock()
+			switch {
+			case lose:
+				return // the deferred reset drops the reply with the connection
+			case f == hung:
+				continue // swallowed
+			case f == slow && reply:
+				time.Sleep(p.latency)
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// set arms fault f, or with healthy recovers from the one armed.
+func (p *proxy) set(f fault) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	prev := p.fault
+	p.fault = f
+	p.lostOnce = f == replyLostOnce
+	switch {
+	case f == refused:
+		if p.ln != nil {
+			_ = p.ln.Close()
+			p.ln = nil
+		}
+		// Connections the pool holds break too, as when a server dies.
+		for pc := range p.conns {
+			pc.reset()
+		}
+	case f == healthy && prev == refused:
+		return p.relisten()
+	case f == healthy && prev == hung:
+		// What the hung connections swallowed is gone: they cannot carry
+		// a conversation on, so they end, as when the server restarts.
+		for pc := range p.conns {
+			if pc.duringHang {
+				pc.reset()
+			}
+		}
+	}
+	return nil
+}
+
+// relisten listens on the proxy's address again, retrying briefly: the
+// port was ours a moment ago, but the kernel may take a moment to free it.
+func (p *proxy) relisten() error {
+	var err error
+	for range 50 {
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", p.addr); err == nil {
+			p.ln = ln
+			p.wg.Add(1)
+			go p.accept(ln)
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("listening on %s again: %w", p.addr, err)
+}
+
+// close ends the proxy and every connection through it.
+func (p *proxy) close() {
+	p.mu.Lock()
+	p.closed = true
+	if p.ln != nil {
+		_ = p.ln.Close()
+		p.ln = nil
+	}
+	for pc := range p.conns {
+		pc.reset()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// proxies is the proxies of one subtest, one per server, broken together.
+type proxies []*proxy
+
+func (ps proxies) addrs() []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.addr
+	}
+	return out
+}
+
+func (ps proxies) set(f fault) error {
+	var errs []error
+	for _, p := range ps {
+		errs = append(errs, p.set(f))
+	}
+	return errors.Join(errs...)
+}

@@ -62,7 +62,7 @@ type Cluster struct {
 // OAUTH2KIT_REDIS_URL does not replace it: one node is no cluster.
 func RedisCluster(t testing.TB) *Cluster {
 	t.Helper()
-	requireEngine(t, RedisURLEnv)
+	requireEngine(t, "")
 	ctx := t.Context()
 	nw, err := tcnetwork.New(ctx)
 	testcontainers.CleanupNetwork(t, nw)

@@ -27,11 +27,11 @@ const (
 	clusterNodes    = clusterMasters * (1 + clusterReplicas)
 )
 
-// ClusterNodeTimeout is how long the cluster's nodes wait before they deem
+// clusterNodeTimeout is how long the cluster's nodes wait before they deem
 // an unresponsive node failed; a failover completes a few of these after a
 // master stops. It is short, to keep failover tests quick, but long enough
 // that two busy cores never make a live node look failed.
-const ClusterNodeTimeout = 2 * time.Second
+const clusterNodeTimeout = 2 * time.Second
 
 // Cluster is a running Redis Cluster of three masters with one replica each,
 // every node a container of the test's own on a Docker network of its own.
@@ -46,8 +46,8 @@ const ClusterNodeTimeout = 2 * time.Second
 // which use the same announced addresses between the nodes.
 type Cluster struct {
 	// Addrs are the nodes' addresses as the host dials them (host:port),
-	// masters first as the cluster was created; a failover changes which
-	// of them are masters, not the order.
+	// in the order the nodes were started; which of them are masters now,
+	// Masters says.
 	Addrs []string
 
 	announced []string // Addrs[i] is where node i announces itself as announced[i]
@@ -55,8 +55,8 @@ type Cluster struct {
 }
 
 // RedisCluster starts a Redis Cluster for t from OAUTH2KIT_REDIS_IMAGE and
-// removes it when t ends. It returns once every slot is served, every
-// replica is in sync with its master and every node agrees on it.
+// removes it when t ends. It returns once every node reports the cluster
+// ok, with three masters, and every replica is in sync with its master.
 //
 // It skips or fails t as Redis does when no container engine answers, but
 // OAUTH2KIT_REDIS_URL does not replace it: one node is no cluster.
@@ -76,21 +76,23 @@ func RedisCluster(t testing.TB) *Cluster {
 	for i := range clusterNodes {
 		port := fixedPort(t, "6379/tcp")
 		wg.Go(func() {
-			ctrs[i], errs[i] = tcredis.Run(ctx, image(RedisImageEnv, DefaultRedisImage), port,
+			var ctr *tcredis.RedisContainer
+			ctr, errs[i] = tcredis.Run(ctx, image(RedisImageEnv, DefaultRedisImage), port,
 				tcnetwork.WithNetwork([]string{"node" + strconv.Itoa(i)}, nw),
 				testcontainers.WithCmd("redis-server",
 					"--protected-mode", "no",
 					"--cluster-enabled", "yes",
-					"--cluster-node-timeout", strconv.FormatInt(ClusterNodeTimeout.Milliseconds(), 10),
+					"--cluster-node-timeout", strconv.FormatInt(clusterNodeTimeout.Milliseconds(), 10),
 					// A replica takes over however long its master has
 					// been gone: the tests decide what may be lost.
 					"--cluster-replica-validity-factor", "0",
 					"--save", "", "--appendonly", "no"))
+			testcontainers.CleanupContainer(t, ctr) // Cleanup may be called from any goroutine
+			ctrs[i] = ctr
 		})
 	}
 	wg.Wait()
-	for i, ctr := range ctrs {
-		testcontainers.CleanupContainer(t, ctr)
+	for i := range ctrs {
 		if errs[i] != nil {
 			t.Fatalf("testenv: starting Redis Cluster node %d: %v", i, errs[i])
 		}
@@ -115,8 +117,8 @@ func RedisCluster(t testing.TB) *Cluster {
 		c.ids = append(c.ids, ctr.GetContainerID())
 	}
 
-	// redis-cli makes the first three nodes masters and the others their
-	// replicas, each of a master in another container.
+	// redis-cli picks three masters and makes each other node a replica
+	// of one of them, in another container.
 	create := append([]string{"redis-cli", "--cluster", "create"}, c.announced...)
 	create = append(create, "--cluster-replicas", strconv.Itoa(clusterReplicas), "--cluster-yes")
 	code, out, err := ctrs[0].Exec(ctx, create, tcexec.Multiplexed())
@@ -199,7 +201,7 @@ func (c *Cluster) Kill(ctx context.Context, addr string) error {
 // replica's link to its master is up; or until ctx ends. Nodes that do not
 // answer, such as one killed, are left out.
 func (c *Cluster) WaitHealthy(ctx context.Context, want int) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*ClusterNodeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, 30*clusterNodeTimeout)
 	defer cancel()
 	var last error
 	for {

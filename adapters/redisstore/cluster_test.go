@@ -124,11 +124,14 @@ func (a *acknowledged) failed(err error) {
 func testFailover(t *testing.T, c *testenv.Cluster) {
 	ctx := t.Context()
 	// Short timeouts, so that calls to the killed master fail fast rather
-	// than hold the workers up for the whole failover.
+	// than hold the workers up for the whole failover; and a short reload
+	// interval, as the package doc advises, so that the client learns of
+	// the new master soon after the failover.
 	client := c.NewClient(t, nil, &redis.ClusterOptions{
-		DialTimeout:  300 * time.Millisecond,
-		ReadTimeout:  time.Second,
-		WriteTimeout: time.Second,
+		DialTimeout:                300 * time.Millisecond,
+		ReadTimeout:                time.Second,
+		WriteTimeout:               time.Second,
+		ClusterStateReloadInterval: time.Second,
 	})
 	prefix := newPrefix()
 	s := redisstore.New(client, redisstore.WithKeyPrefix(prefix), redisstore.WithReplicaAcks(1, 500*time.Millisecond))
@@ -137,8 +140,10 @@ func testFailover(t *testing.T, c *testenv.Cluster) {
 	if err != nil || len(masters) != 3 {
 		t.Fatalf("Masters() = %v, %v, want 3", masters, err)
 	}
-	victim := masters[0]
-	victimSlots := ownSlots(t, victim)
+	slotsOf := make(map[string]map[int]bool, len(masters))
+	for _, m := range masters {
+		slotsOf[m] = ownSlots(t, m)
+	}
 
 	var acked acknowledged
 	stop := make(chan struct{})
@@ -148,29 +153,43 @@ func testFailover(t *testing.T, c *testenv.Cluster) {
 		wg.Go(func() { rotateAndRevoke(ctx, s, &acked, stop) })
 	}
 
-	// Every fifth of a second, count the acknowledged rotations whose grant
-	// lives on the victim, until there are some: otherwise the kill would
-	// prove nothing.
-	onVictim := func() (n int) {
+	// The victim is the master of the most grants rotated so far, once
+	// it has ten: a kill of a master holding none would prove nothing.
+	onMaster := func() map[string]int {
 		acked.mu.Lock()
 		defer acked.mu.Unlock()
+		n := map[string]int{}
 		for _, r := range acked.rotations {
-			if victimSlots[slot("{rt:"+r.next.GrantID+"}")] {
-				n++
+			sl := slot("{rt:" + r.next.GrantID + "}")
+			for m, own := range slotsOf {
+				if own[sl] {
+					n[m]++
+				}
 			}
 		}
 		return n
 	}
+	var victim string
 	deadline := time.Now().Add(30 * time.Second)
-	for onVictim() < 10 {
+	for {
+		counts := onMaster()
+		for m, n := range counts {
+			if n >= 10 && n >= counts[victim] {
+				victim = m
+			}
+		}
+		if victim != "" {
+			break
+		}
 		if time.Now().After(deadline) {
 			close(stop)
 			wg.Wait()
-			t.Fatalf("after 30s, %d of %d acknowledged rotations on the master to kill (%s); %d writes failed, the last with %v",
-				onVictim(), len(acked.rotations), victim, acked.failures, acked.lastErr)
+			t.Fatalf("after 30s, acknowledged rotations per master %v of %d, masters %v; %d writes failed, the last with %v",
+				counts, len(acked.rotations), masters, acked.failures, acked.lastErr)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	onVictim := func() int { return onMaster()[victim] }
 	before := onVictim()
 	if err := c.Kill(ctx, victim); err != nil {
 		close(stop)

@@ -118,6 +118,14 @@
 // contract's suite, and a failover under load, run in this package's tests
 // on a cluster of three masters with a replica each.
 //
+// After a failover, go-redis sends the failed master's slots to the new
+// master only once it reloads the cluster's slot map: on a MOVED reply, or
+// when the map is older than redis.ClusterOptions.ClusterStateReloadInterval
+// (60 s by default) at the next call. Until then, calls for those slots
+// fail with network errors; a reload interval of a few seconds shortens
+// that. With WithReplicaAcks, a write failing so asks go-redis to reload at
+// once.
+//
 // # Replication and failover
 //
 // Redis replicates asynchronously: a master acknowledges a write before any

@@ -109,16 +109,68 @@
 // which SCANs the revocation keys (on every master of a Cluster) and asks
 // their expiries. An ACL user needs the channel besides the keys.
 //
+// # Cluster
+//
+// On Redis Cluster, pass a *redis.ClusterClient. A store's keys spread over
+// every master unless its prefix has a hash tag of its own; each script
+// touches one slot, and the pipelines of IsRevoked and GetAttempts are split
+// by node by go-redis. ListRevocations scans every master. The storage
+// contract's suite, and a failover under load, run in this package's tests
+// on a cluster of three masters with a replica each.
+//
+// After a failover, go-redis sends the failed master's slots to the new
+// master only once it reloads the cluster's slot map: on a MOVED reply, or
+// when the map is older than redis.ClusterOptions.ClusterStateReloadInterval
+// (60 s by default) at the next call. Until then, calls for those slots
+// fail with network errors; a reload interval of a few seconds shortens
+// that. With WithReplicaAcks, a write failing so asks go-redis to reload at
+// once.
+//
+// # Replication and failover
+//
+// Redis replicates asynchronously: a master acknowledges a write before any
+// replica has it, so a master that dies can take acknowledged writes with
+// it when a replica takes over. Here such a loss is a revocation undone, or
+// a rotation undone, its successor gone and the old token live again, to be
+// redeemed a second time.
+//
+// WithReplicaAcks(n, timeout) closes that window for the writes tokens'
+// safety rests on (see its doc for which): each is followed, in the same
+// pipeline, by WAIT n, and fails unless n replicas acknowledged it within
+// timeout. What it guarantees: a write the caller was told succeeded is on
+// its master and on at least n of that master's replicas. What it does not:
+//   - A failover may promote a replica that had not acknowledged. With one
+//     replica per master, the only candidate is the one that acknowledged,
+//     and nothing acknowledged is lost; with r replicas and n < r, a write is
+//     lost if the replica promoted is one of the r-n that did not have it.
+//     Redis Cluster prefers the replica with the most data, which makes that
+//     rarer, not impossible; ask for n = r to rule it out.
+//   - Losing more machines than acknowledged: the master and the n replicas
+//     that have a write, or all of them restarting at once without
+//     appendonly yes, which a replica's acknowledgement does not imply.
+//   - A write that fails on acknowledgements may still have been applied,
+//     and may survive, as any write whose reply is lost: the caller only
+//     knows it was not confirmed.
+//   - Once a failover has left a master with fewer than n replicas, every
+//     write to its slots fails until a replica is added: the option trades
+//     availability for what it guarantees, as min-replicas-to-write does.
+//
+// Writes it does not cover (DeleteSession, ResetAttempts, AddFailure,
+// SwapKeySet) can be lost in a failover as before; none of them makes a
+// revoked or consumed token valid again.
+//
 // # Redis configuration
 //
 // Every key has a TTL, so a server whose maxmemory-policy is anything but
 // noeviction may evict revocations under memory pressure, and revoked
 // tokens would be accepted again without an error anywhere. Call
 // Store.Check at start-up: it refuses such a server with ErrUnsafeConfig.
-// Durability is the operator's part: use appendonly yes (and, with replicas,
-// min-replicas-to-write), or a crash or failover can roll back revocations
-// and rotations. A *redis.Ring is refused by New: it rehashes keys over the
-// shards left when one fails, losing what the failed shard held.
+// Durability is the operator's part: use appendonly yes, and with replicas
+// WithReplicaAcks (or at least min-replicas-to-write, which bounds how far
+// the replicas may lag but does not wait for them), or a crash or failover
+// can roll back revocations and rotations. A *redis.Ring is refused by New:
+// it rehashes keys over the shards left when one fails, losing what the
+// failed shard held.
 //
 // # Contexts
 //

@@ -29,6 +29,7 @@ const DefaultKeyPrefix = "oauth2kit:"
 type Store struct {
 	client redis.UniversalClient
 	prefix string
+	acks   replicaAcks // WithReplicaAcks
 }
 
 // Option configures a Store.
@@ -72,6 +73,9 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 	// by "}" would thus make every grant's records hash apart.
 	if i := strings.IndexByte(s.prefix, '{'); i >= 0 && strings.HasPrefix(s.prefix[i+1:], "}") {
 		panic(fmt.Sprintf("redisstore: key prefix %q contains an empty hash tag", s.prefix))
+	}
+	if s.acks.n > 0 && s.acks.timeout <= 0 {
+		panic(fmt.Sprintf("redisstore: WithReplicaAcks(%d, %v): the timeout must be positive", s.acks.n, s.acks.timeout))
 	}
 	return s
 }

@@ -119,7 +119,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 		return nil
 	}
 	id := rand.Text()
-	taken, err := s.claim(ctx, t.Hash, t.GrantID, id, t.ExpiresAt)
+	taken, unacked, err := s.claim(ctx, t.Hash, t.GrantID, id, t.ExpiresAt)
 	if err != nil {
 		return fail(ctx, op, err)
 	}
@@ -127,13 +127,16 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 		return fmt.Errorf("redisstore: %s: %w", op, store.ErrAlreadyExists)
 	}
 	args := append([]any{id, pxat(t.ExpiresAt)}, recordFields(t, id)...)
-	res, err := createScript.Run(ctx, s.client, []string{s.recordKey(t.GrantID, t.Hash)}, args...).Int64()
+	res, err := s.run(ctx, createScript, []string{s.recordKey(t.GrantID, t.Hash)}, args...).Int64()
 	if err != nil {
 		return fail(ctx, op, err)
 	}
 	if res != resultOK {
 		s.release(ctx, t.Hash, t.GrantID, id)
 		return resultError(op, res)
+	}
+	if unacked != nil {
+		return fail(ctx, op, unacked)
 	}
 	return nil
 }
@@ -183,7 +186,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, next sto
 	}
 	oldKey := s.recordKey(next.GrantID, oldHash)
 	id := rand.Text()
-	taken, err := s.claim(ctx, next.Hash, next.GrantID, id, next.ExpiresAt)
+	taken, unacked, err := s.claim(ctx, next.Hash, next.GrantID, id, next.ExpiresAt)
 	if err != nil {
 		return fail(ctx, op, err)
 	}
@@ -191,13 +194,16 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, next sto
 		return s.rotateOntoTaken(ctx, op, oldKey)
 	}
 	args := append([]any{id, pxat(next.ExpiresAt), micros(next.IssuedAt)}, recordFields(next, id)...)
-	res, err := rotateScript.Run(ctx, s.client, []string{oldKey, s.recordKey(next.GrantID, next.Hash)}, args...).Int64()
+	res, err := s.run(ctx, rotateScript, []string{oldKey, s.recordKey(next.GrantID, next.Hash)}, args...).Int64()
 	if err != nil {
 		return fail(ctx, op, err)
 	}
 	if res != resultOK {
 		s.release(ctx, next.Hash, next.GrantID, id)
 		return resultError(op, res)
+	}
+	if unacked != nil {
+		return fail(ctx, op, unacked)
 	}
 	return nil
 }
@@ -223,19 +229,22 @@ func (s *Store) rotateOntoTaken(ctx context.Context, op, oldKey string) error {
 
 // claim sets the index entry of hash to the claim of call id for a record of
 // grantID, expiring with the record, unless it is set already. It reports
-// whether another call holds it.
-func (s *Store) claim(ctx context.Context, hash []byte, grantID, id string, expiresAt time.Time) (taken bool, err error) {
+// whether another call holds it, and, with WithReplicaAcks, whether too few
+// replicas acknowledged the claim: which fails the call only if its script
+// then writes, as a rejected call must keep its sentinel.
+func (s *Store) claim(ctx context.Context, hash []byte, grantID, id string, expiresAt time.Time) (taken bool, unacked, err error) {
 	claim := id + ":" + grantID
-	prev, err := s.client.Do(ctx, "set", s.indexKey(hash), claim, "nx", "get", "pxat", pxat(expiresAt)).Text()
+	cmd, unacked := s.do(ctx, s.indexKey(hash), "set", s.indexKey(hash), claim, "nx", "get", "pxat", pxat(expiresAt))
+	prev, err := cmd.Text()
 	switch {
 	case errors.Is(err, redis.Nil):
-		return false, nil // there was no entry, and now there is ours
+		return false, unacked, nil // there was no entry, and now there is ours
 	case err != nil:
-		return false, err
+		return false, nil, err
 	}
 	// Finding our own claim means go-redis sent the SET again after the
 	// reply to the first one was lost.
-	return prev != claim, nil
+	return prev != claim, unacked, nil
 }
 
 // release deletes the claim of call id after its script stored nothing, so

@@ -47,7 +47,7 @@ func (s *Store) revoke(ctx context.Context, op string, kind byte, id string, exp
 		return nil
 	}
 	key, at := s.revocationKey(kind, id), pxat(expiresAt)
-	if err := revokeScript.Run(ctx, s.client, []string{key}, at, s.revocationChannel(), encodeRevocation(kind, id, at)).Err(); err != nil {
+	if err := s.run(ctx, revokeScript, []string{key}, at, s.revocationChannel(), encodeRevocation(kind, id, at)).Err(); err != nil {
 		return fail(ctx, op, err)
 	}
 	return nil

@@ -121,7 +121,7 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 		return fail(ctx, op, err)
 	}
 	id := rand.Text()
-	res, err := createSessionScript.Run(ctx, s.client, []string{s.sessionsKey(sess.Subject)},
+	res, err := s.run(ctx, createSessionScript, []string{s.sessionsKey(sess.Subject)},
 		sess.GrantID, micros(time.Now()), micros(sess.ExpiresAt), pxat(sess.ExpiresAt), id, encodeSession(sess, id)).Int64()
 	if err != nil {
 		return fail(ctx, op, err)
@@ -139,7 +139,7 @@ func (s *Store) TouchSession(ctx context.Context, subject, grantID string, at, e
 	if err := ctx.Err(); err != nil {
 		return fail(ctx, op, err)
 	}
-	err := touchSessionScript.Run(ctx, s.client, []string{s.sessionsKey(subject)},
+	err := s.run(ctx, touchSessionScript, []string{s.sessionsKey(subject)},
 		grantID, micros(time.Now()), micros(at), micros(expiresAt), pxat(expiresAt)).Err()
 	if err != nil {
 		return fail(ctx, op, err)

@@ -20,11 +20,16 @@ import (
 
 const issuerURL = "https://auth.crossinstance.test"
 
-// backends open the same server twice, as two instances would: each has
-// its own connections.
+// opener opens one store twice, as two instances would: each has its own
+// connections.
+type opener func(t testing.TB) (a, b oauth2.Store)
+
+// backends open the same server twice, each starting a server of its own.
+// A Redis Cluster, too costly to start per test, is opened once for all the
+// tests in TestOnCluster.
 var backends = []struct {
 	name string
-	open func(t testing.TB) (a, b oauth2.Store)
+	open opener
 }{
 	{"redis", func(t testing.TB) (oauth2.Store, oauth2.Store) {
 		url := testenv.Redis(t, testenv.Options{}).URL
@@ -114,7 +119,7 @@ func newInstance(t testing.TB, st oauth2.Store, keys *oauth2.KeySet, opts ...fun
 
 // twoInstances opens one backend twice and returns an instance on each,
 // sharing signing keys as instances of one deployment do.
-func twoInstances(t testing.TB, open func(testing.TB) (oauth2.Store, oauth2.Store), opts ...func(*oauth2.IssuerConfig)) (a, b *instance) {
+func twoInstances(t testing.TB, open opener, opts ...func(*oauth2.IssuerConfig)) (a, b *instance) {
 	t.Helper()
 	sa, sb := open(t)
 	key, err := oauth2.GenerateKey(oauth2.EdDSA)
@@ -180,32 +185,34 @@ func BenchmarkRevocationAcrossInstances(b *testing.B) {
 // proves it works on both backends every run (without timing it).
 func TestRevocationReachesOtherInstance(t *testing.T) {
 	for _, be := range backends {
-		t.Run(be.name, func(t *testing.T) {
-			a, b := twoInstances(t, be.open)
-			tok, err := a.issuer.PasswordGrant(t.Context(), a.client, "alice", "pw", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := b.verifier.Verify(t.Context(), tok.AccessToken); err != nil {
-				t.Fatalf("Verify() on the other instance error = %v", err)
-			}
-			if err := a.issuer.Revoke(t.Context(), a.client, tok.RefreshToken, ""); err != nil {
-				t.Fatal(err)
-			}
-			for {
-				_, err := b.verifier.Verify(t.Context(), tok.AccessToken)
-				if errors.Is(err, oauth2.ErrTokenRevoked) {
-					return
-				}
-				if err != nil {
-					t.Fatalf("Verify() error = %v, want success until the revocation arrives, then %v", err, oauth2.ErrTokenRevoked)
-				}
-				select {
-				case <-t.Context().Done():
-					t.Fatal("the revocation never reached the other instance")
-				case <-time.After(time.Millisecond):
-				}
-			}
-		})
+		t.Run(be.name, func(t *testing.T) { testRevocationReachesOtherInstance(t, be.open) })
+	}
+}
+
+func testRevocationReachesOtherInstance(t *testing.T, open opener) {
+	a, b := twoInstances(t, open)
+	tok, err := a.issuer.PasswordGrant(t.Context(), a.client, "alice", "pw", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.verifier.Verify(t.Context(), tok.AccessToken); err != nil {
+		t.Fatalf("Verify() on the other instance error = %v", err)
+	}
+	if err := a.issuer.Revoke(t.Context(), a.client, tok.RefreshToken, ""); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, err := b.verifier.Verify(t.Context(), tok.AccessToken)
+		if errors.Is(err, oauth2.ErrTokenRevoked) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("Verify() error = %v, want success until the revocation arrives, then %v", err, oauth2.ErrTokenRevoked)
+		}
+		select {
+		case <-t.Context().Done():
+			t.Fatal("the revocation never reached the other instance")
+		case <-time.After(time.Millisecond):
+		}
 	}
 }

@@ -19,14 +19,28 @@ func TestNoEngine(t *testing.T) {
 		{name: "no engine in CI", err: down, ci: "true", want: fail},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, msg := noEngine(tt.err, RedisURLEnv, tt.ci)
-			if got != tt.want {
-				t.Errorf("noEngine(%v, CI=%q) = %v, want %v", tt.err, tt.ci, got, tt.want)
+		// A Redis Cluster comes from containers only: its message names
+		// no variable to set.
+		for _, urlEnv := range []string{RedisURLEnv, ""} {
+			name := tt.name + "/" + urlEnv
+			if urlEnv == "" {
+				name = tt.name + "/containers only"
 			}
-			if got != proceed && (!strings.Contains(msg, RedisURLEnv) || !strings.Contains(msg, down.Error())) {
-				t.Errorf("noEngine() message %q does not say why or what to set", msg)
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				got, msg := noEngine(tt.err, urlEnv, tt.ci)
+				if got != tt.want {
+					t.Errorf("noEngine(%v, %q, CI=%q) = %v, want %v", tt.err, urlEnv, tt.ci, got, tt.want)
+				}
+				if got == proceed {
+					return
+				}
+				if !strings.Contains(msg, down.Error()) || !strings.Contains(msg, "start Docker") && got == skip {
+					t.Errorf("noEngine() message %q does not say why or what to do", msg)
+				}
+				if mentions := strings.Contains(msg, RedisURLEnv); mentions != (urlEnv != "") {
+					t.Errorf("noEngine(%q) message %q mentions %s = %v, want %v", urlEnv, msg, RedisURLEnv, mentions, urlEnv != "")
+				}
+			})
+		}
 	}
 }

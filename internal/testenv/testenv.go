@@ -4,6 +4,9 @@
 // OAUTH2KIT_POSTGRES_IMAGE (official images by default, so that a developer's
 // machine just pulls them).
 //
+// RedisCluster starts a Redis Cluster of six containers from the same
+// image; no URL replaces it.
+//
 // With no URL and no container engine a test is skipped, saying why, unless
 // CI is set: in CI a missing server is a failure, never a skip.
 //
@@ -150,16 +153,24 @@ const (
 // noEngine decides what a test does when probing the engine gave err:
 // proceed if there was no error, else skip with the reason on a developer's
 // machine, or fail when ci is set, where a skip would hide that the real
-// servers were never exercised.
+// servers were never exercised. urlEnv names the variable that would have
+// given a server instead, or is empty when only containers will do.
 func noEngine(err error, urlEnv, ci string) (verdict, string) {
 	if err == nil {
 		return proceed, ""
 	}
-	msg := fmt.Sprintf("testenv: no container engine answers (%v) and %s is not set", err, urlEnv)
+	msg := fmt.Sprintf("testenv: no container engine answers (%v)", err)
+	remedy := "start Docker"
+	if urlEnv != "" {
+		msg += fmt.Sprintf(" and %s is not set", urlEnv)
+		remedy += " or set " + urlEnv
+	} else {
+		msg += ", and only containers will do"
+	}
 	if ci != "" {
 		return fail, msg + "; CI is set, so this is a failure, not a skip"
 	}
-	return skip, msg + ": skipping; start Docker or set " + urlEnv + " to run this test"
+	return skip, msg + ": skipping; " + remedy + " to run this test"
 }
 
 // fixedPort binds the container port to a free host port chosen now, rather

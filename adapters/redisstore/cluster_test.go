@@ -19,8 +19,8 @@ import (
 )
 
 // TestCluster runs the storage contract's suite on a real Redis Cluster of
-// three masters with a replica each, plain and with WithReplicaAcks, then
-// fails a master over under load. Each store has a prefix without a hash
+// three masters with a replica each, plain and with WithReplicaAcks, and its
+// fault tier, then fails a master over under load. Each store has a prefix without a hash
 // tag of its own, so that its keys spread over every master, as an
 // application's do: the suite's pipelines, scripts and SCANs then cross
 // nodes, which a single node never shows.
@@ -47,6 +47,14 @@ func TestCluster(t *testing.T) {
 	t.Run("ContractWithReplicaAcks", func(t *testing.T) {
 		storetest.Run(t, func(*testing.T) store.Store {
 			return redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()), redisstore.WithReplicaAcks(1, 2*time.Second))
+		})
+	})
+	// A proxy of the suite's in front of every node; each store on a
+	// client of its own, since the suite breaks its connections.
+	t.Run("FaultTier", func(t *testing.T) {
+		storetest.RunFaults(t, c.Addrs, func(t *testing.T, addrs []string) store.Store {
+			client := c.NewClient(t, addrs, &redis.ClusterOptions{ContextTimeoutEnabled: true})
+			return redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
 		})
 	})
 	t.Run("redisstore/ReplicaAcksShortfall", func(t *testing.T) { testReplicaAcksShortfall(t, client) })

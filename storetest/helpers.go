@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -257,4 +259,49 @@ func (f *failures) report(t *testing.T) {
 		}
 		t.Error(m)
 	}
+}
+
+// volume is how many records the subtests about volume store: just past
+// the 1000 by which adapters page and batch (a Redis SCAN COUNT, a
+// PostgreSQL DELETE ... LIMIT), so that a store that reads or deletes only
+// its first page or batch is caught.
+const volume = 1025
+
+// writers is how many goroutines store the records of a volume subtest:
+// enough to hide a backend's round trips, few enough for a small machine.
+const writers = 8
+
+// forEach calls f for every i in [0, n) from a few goroutines and fails t
+// with the first errors f returned. f must not use t.
+func forEach(ctx context.Context, t *testing.T, n int, f func(i int) error) {
+	t.Helper()
+	var (
+		next atomic.Int64
+		errs failures
+	)
+	start(writers, func(int) {
+		for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+			if err := f(i); err != nil {
+				errs.addf("record %d of %d: %v", i, n, err)
+			}
+		}
+	})(ctx, t)
+	errs.report(t)
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
+// swapCase returns id with the case of every ASCII letter swapped, an id
+// that a store which folds case would confuse with id.
+func swapCase(id string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case 'a' <= r && r <= 'z':
+			return r - 'a' + 'A'
+		case 'A' <= r && r <= 'Z':
+			return r - 'A' + 'a'
+		}
+		return r
+	}, id)
 }

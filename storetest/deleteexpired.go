@@ -149,40 +149,58 @@ func testDeleteExpiredKeepsLive(ctx context.Context, t *testing.T, s store.Store
 // call, all of it.
 func testDeleteExpiredMany(ctx context.Context, t *testing.T, s store.Store) {
 	d := expiredDeleter(t, s)
-	base := now()
-	// Storing a batch and more takes a while on a slow backend; the
-	// records must all be live when stored, or a store may rightly not
-	// keep them, so they live longer than those of other subtests.
-	exp := base.Add(3 * shortTTL)
-	hashes := make([][]byte, volume)
-	forEach(ctx, t, volume, func(i int) error {
-		tok := newToken(base)
-		tok.ExpiresAt = exp
-		hashes[i] = tok.Hash
-		return s.CreateRefreshToken(ctx, tok)
+	// The records must all be live when stored, or a store may rightly
+	// not keep them, and storing a batch and more takes seconds on a
+	// backend with one writer at a time: their lifetime is what storing
+	// them should take, at the pace of a sample of live records stored
+	// the same way first, twice over.
+	l := createLive(ctx, t, s)
+	const sample = 64
+	kept := make([]string, sample)
+	began := time.Now()
+	forEach(ctx, t, sample, func(i int) error {
+		kept[i] = newID("grant")
+		return s.RevokeGrant(ctx, kept[i], began.Add(time.Hour))
 	})
-	// And revocations of both kinds, past a page of those too where the
-	// store keeps them together.
-	forEach(ctx, t, volume, func(i int) error {
-		if i%2 == 0 {
+	const revocations = 64
+	n := volume + revocations
+	lifetime := shortTTL + 2*time.Since(began)*time.Duration(n)/sample
+	if lifetime > timeout/2 {
+		t.Fatalf("storetest: timing: storing %d records at the pace of the first %d (%v) would take most of the subtest's %v; %s",
+			n, sample, time.Since(began), timeout, timingHint())
+	}
+	base := now()
+	exp := base.Add(lifetime)
+	hashes := make([][]byte, volume)
+	forEach(ctx, t, n, func(i int) error {
+		switch {
+		case i < volume:
+			tok := newToken(base)
+			tok.ExpiresAt = exp
+			hashes[i] = tok.Hash
+			return s.CreateRefreshToken(ctx, tok)
+		case i%2 == 0:
 			return s.RevokeGrant(ctx, newID("grant"), exp)
+		default:
+			return s.RevokeAccessToken(ctx, newID("jti"), exp)
 		}
-		return s.RevokeAccessToken(ctx, newID("jti"), exp)
 	})
 	if late := time.Since(exp); late >= 0 {
-		t.Fatalf("storetest: timing: storing %d records ended %v after they expired; %s", 2*volume, late, timingHint())
+		t.Fatalf("storetest: timing: storing %d records ended %v after they expired; %s", n, late, timingHint())
 	}
-	l := createLive(ctx, t, s)
 
 	sleepPast(ctx, t, exp)
-	if n, err := d.DeleteExpired(ctx); err != nil || n < 2*volume {
-		t.Errorf("DeleteExpired() = %d, %v, want at least %d, nil", n, err, 2*volume)
+	if got, err := d.DeleteExpired(ctx); err != nil || got < n {
+		t.Errorf("DeleteExpired() = %d, %v, want at least %d, nil", got, err, n)
 	}
-	if n, err := d.DeleteExpired(ctx); n != 0 || err != nil {
-		t.Errorf("DeleteExpired() again = %d, %v, want 0, nil", n, err)
+	if got, err := d.DeleteExpired(ctx); got != 0 || err != nil {
+		t.Errorf("DeleteExpired() again = %d, %v, want 0, nil", got, err)
 	}
 	for _, h := range hashes[len(hashes)-maxReported:] {
 		wantNotFound(ctx, t, s, h)
+	}
+	for _, id := range kept[:maxReported] {
+		wantRevoked(ctx, t, s, "", id, true)
 	}
 	l.check(ctx, t, s)
 }
@@ -212,7 +230,10 @@ func testDeleteExpiredConcurrentRevival(ctx context.Context, t *testing.T, s sto
 		sleepPast(ctx, t, exp)
 
 		// One goroutine sweeps again and again while another revives
-		// every record, so that revivals land while a sweep is under way.
+		// the records one by one, so that revivals land while a sweep is
+		// under way. The sweeper rests as long as it swept: a backend
+		// with one writer at a time could let a tight loop of sweeps
+		// starve the revivals.
 		later := now().Add(time.Hour)
 		var (
 			errs    failures
@@ -221,10 +242,12 @@ func testDeleteExpiredConcurrentRevival(ctx context.Context, t *testing.T, s sto
 		start(2, func(i int) {
 			if i == 0 {
 				for first := true; first || !revived.Load(); first = false {
+					began := time.Now()
 					if n, err := d.DeleteExpired(ctx); err != nil {
 						errs.addf("round %d: DeleteExpired() = %d, %v, want nil error", round, n, err)
 						return
 					}
+					time.Sleep(time.Since(began))
 				}
 				return
 			}
@@ -238,6 +261,8 @@ func testDeleteExpiredConcurrentRevival(ctx context.Context, t *testing.T, s sto
 				if err := s.RevokeGrant(ctx, grants[j], later); err != nil {
 					errs.addf("round %d: RevokeGrant(%q) over an expired revocation = %v, want nil", round, grants[j], err)
 				}
+				// Spread over several sweeps.
+				time.Sleep(100 * time.Microsecond)
 			}
 		})(ctx, t)
 		errs.report(t)

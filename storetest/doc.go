@@ -180,8 +180,8 @@
 //   - DeleteExpired/KeepsLive: DeleteExpired on a store holding only
 //     unexpired records MUST report 0 and remove nothing.
 //   - DeleteExpired/RemovesMany: one DeleteExpired MUST remove a backlog of
-//     expired records larger than a page or batch (over 1000 of a kind),
-//     all of it, and keep every unexpired record.
+//     expired records larger than a page or batch (over 1000 refresh
+//     tokens, and revocations), all of it, and keep every unexpired record.
 //
 // Optional capability store.KeyStore (signing keys shared by instances);
 // stores that do not implement it skip these subtests:

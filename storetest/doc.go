@@ -11,19 +11,20 @@
 //
 // The factory is called once per subtest (twice in
 // Isolation/StoresShareNothing, which checks this) and must return a fresh,
-// empty store that shares no records with the others (a new key prefix or schema on a
-// shared server is enough). Run and RunConcurrency each call it once more
-// first, and log one line saying which optional capabilities (below) that
-// store has and lacks; the subtests of a capability it lacks are skipped,
-// pointing at that line. A factory that fails the test or returns nil is
-// reported as "storetest: setup: ...", not as a broken requirement. Clean up with t.Cleanup rather than defer: the
-// subtests that wait for records to expire run in parallel and may outlive
-// the call to Run. Those waits are two to five seconds each and overlap up to
-// go test's -parallel limit (GOMAXPROCS by default), so a larger -parallel
-// shortens the run on a small machine. Each subtest fails after 30 seconds
-// rather than hang, as long as the store honours its context. Run the suite
-// under the race detector, go test -race; the concurrency tier is written
-// for it.
+// empty store that shares no records with the others (a new key prefix or
+// schema on a shared server is enough). Run and RunConcurrency each call it
+// once more first, and log one line saying which optional capabilities
+// (below) that store has and lacks; the subtests of a capability it lacks are
+// skipped, pointing at that line. A factory that fails the test or returns
+// nil is reported as "storetest: setup: ...", not as a broken requirement.
+// Clean up with t.Cleanup rather than defer: the subtests that wait for
+// records to expire run in parallel and may outlive the call to Run. Those
+// waits are two to five seconds each (DeleteExpired/RemovesMany waits as long
+// as its backlog took to store, twice over) and overlap up to go test's
+// -parallel limit (GOMAXPROCS by default), so a larger -parallel shortens the
+// run on a small machine. Each subtest fails after 30 seconds rather than
+// hang, as long as the store honours its context. Run the suite under the
+// race detector, go test -race; the concurrency tier is written for it.
 //
 // # Slow machines
 //
@@ -144,7 +145,7 @@
 //     again MUST stop applying once the later expiry passes.
 //   - Revocation/ZeroExpiryNotRevoked: a revocation with a zero expiry MUST
 //     be accepted and MUST NOT revoke anything, nor shorten a revocation
-//     made before or after it.
+//     made before it, nor hold back one made after it.
 //   - Revocation/CaseSensitiveIDs: a jti or grant id that differs from a
 //     revoked one in letter case only MUST NOT be revoked.
 //

@@ -10,11 +10,12 @@ import (
 )
 
 // NewStore returns a fresh, empty store that shares no records with any
-// other store it returned. It is called once per subtest with that subtest's
-// t (twice by Isolation/StoresShareNothing), so it can fail the subtest (t.Fatal) and release what it set up
-// (t.Cleanup), and once by each of Run and RunConcurrency with their own t,
-// for a store whose optional capabilities decide which subtests run. A
-// failure inside it is reported as "storetest: setup".
+// other store it returned. It is called once per subtest with that
+// subtest's t (twice by Isolation/StoresShareNothing), so it can fail the
+// subtest (t.Fatal) and release what it set up (t.Cleanup), and once by
+// each of Run and RunConcurrency with their own t, for a store whose
+// optional capabilities decide which subtests run. A failure inside it is
+// reported as "storetest: setup".
 type NewStore func(t *testing.T) store.Store
 
 // Run runs the basic tier of the suite: one subtest per requirement listed

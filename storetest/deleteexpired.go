@@ -150,10 +150,9 @@ func testDeleteExpiredKeepsLive(ctx context.Context, t *testing.T, s store.Store
 func testDeleteExpiredMany(ctx context.Context, t *testing.T, s store.Store) {
 	d := expiredDeleter(t, s)
 	// The records must all be live when stored, or a store may rightly
-	// not keep them, and storing a batch and more takes seconds on a
-	// backend with one writer at a time: their lifetime is what storing
-	// them should take, at the pace of a sample of live records stored
-	// the same way first, twice over.
+	// not keep them, and storing a batch and more takes seconds on a slow
+	// backend: their lifetime is what storing them should take, at the
+	// pace of a sample of live records stored first, twice over.
 	l := createLive(ctx, t, s)
 	const sample = 64
 	kept := make([]string, sample)

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -267,28 +266,19 @@ func (f *failures) report(t *testing.T) {
 // its first page or batch is caught.
 const volume = 1025
 
-// writers is how many goroutines store the records of a volume subtest:
-// enough to hide a backend's round trips, few enough for a small machine.
-const writers = 8
-
-// forEach calls f for every i in [0, n) from a few goroutines and fails t
-// with the first errors f returned. f must not use t.
+// forEach calls f for every i in [0, n), one after the other, and fails
+// t at the first error. One at a time, because a backend with one writer
+// (SQLite) is slowed down by concurrent writers, not sped up, and the
+// volume subtests are about what is stored, not how fast.
 func forEach(ctx context.Context, t *testing.T, n int, f func(i int) error) {
 	t.Helper()
-	var (
-		next atomic.Int64
-		errs failures
-	)
-	start(writers, func(int) {
-		for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-			if err := f(i); err != nil {
-				errs.addf("record %d of %d: %v", i, n, err)
-			}
+	for i := range n {
+		if err := f(i); err != nil {
+			t.Fatalf("storing record %d of %d: %v", i, n, err)
 		}
-	})(ctx, t)
-	errs.report(t)
-	if t.Failed() {
-		t.FailNow()
+		if ctx.Err() != nil {
+			t.Fatalf("storetest: timing: the subtest ran out of time (%v) after storing %d of %d records; %s", ctx.Err(), i+1, n, timingHint())
+		}
 	}
 }
 

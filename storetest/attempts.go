@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -46,12 +45,16 @@ func wantFailures(ctx context.Context, t *testing.T, a store.AttemptStore, keys 
 	if len(got) != len(keys) {
 		t.Fatalf("GetAttempts(%d keys) returned %d records, want one per key", len(keys), len(got))
 	}
-	counts := make([]int, len(got))
+	reported := 0
 	for i, g := range got {
-		counts[i] = g.Failures
-	}
-	if !slices.Equal(counts, want) {
-		t.Errorf("GetAttempts(%q) failures = %v, want %v", keys, counts, want)
+		if g.Failures == want[i] {
+			continue
+		}
+		if reported++; reported > maxReported {
+			t.Errorf("GetAttempts(%d keys): more records differ, not shown", len(keys))
+			break
+		}
+		t.Errorf("GetAttempts(...)[%d] (key %q) failures = %d, want %d", i, keys[i], g.Failures, want[i])
 	}
 	return got
 }
@@ -156,21 +159,84 @@ func testAttemptsLaterExpiryKept(ctx context.Context, t *testing.T, s store.Stor
 
 func testAttemptsContext(ctx context.Context, t *testing.T, s store.Store) {
 	a := attemptStore(t, s)
-	dead, cancel := context.WithCancel(ctx)
-	cancel()
 	key := newID("attempt")
 	exp := now().Add(attemptsTTL)
-	if _, err := a.AddFailure(dead, key, exp); !errors.Is(err, context.Canceled) {
-		t.Errorf("AddFailure(cancelled context) error = %v, want one wrapping %v", err, context.Canceled)
+	for _, dead := range deadContexts(ctx) {
+		_, err := a.AddFailure(dead, key, exp)
+		wantDeadErr(t, "AddFailure", dead, err)
+		_, err = a.GetAttempts(dead, key)
+		wantDeadErr(t, "GetAttempts", dead, err)
 	}
-	if _, err := a.GetAttempts(dead, key); !errors.Is(err, context.Canceled) {
-		t.Errorf("GetAttempts(cancelled context) error = %v, want one wrapping %v", err, context.Canceled)
-	}
+	wantFailures(ctx, t, a, []string{key}, []int{0})
 	mustAddFailure(ctx, t, a, key, exp)
-	if err := a.ResetAttempts(dead, key); !errors.Is(err, context.Canceled) {
-		t.Errorf("ResetAttempts(cancelled context) error = %v, want one wrapping %v", err, context.Canceled)
+	for _, dead := range deadContexts(ctx) {
+		wantDeadErr(t, "ResetAttempts", dead, a.ResetAttempts(dead, key))
 	}
 	wantFailures(ctx, t, a, []string{key}, []int{1})
+}
+
+// testAttemptsCaseSensitive: keys are opaque, so two that differ in
+// letter case only are two records.
+func testAttemptsCaseSensitive(ctx context.Context, t *testing.T, s store.Store) {
+	a := attemptStore(t, s)
+	key := newID("Attempt")
+	other := swapCase(key)
+	exp := now().Add(attemptsTTL)
+	mustAddFailure(ctx, t, a, key, exp)
+	mustAddFailure(ctx, t, a, key, exp)
+	if got := mustAddFailure(ctx, t, a, other, exp); got.Failures != 1 {
+		t.Errorf("AddFailure(%q) after two failures of %q: Failures = %d, want 1", other, key, got.Failures)
+	}
+	wantFailures(ctx, t, a, []string{key, other}, []int{2, 1})
+	if err := a.ResetAttempts(ctx, other); err != nil {
+		t.Fatalf("ResetAttempts(%q) error = %v", other, err)
+	}
+	wantFailures(ctx, t, a, []string{key, other}, []int{2, 0})
+}
+
+// testAttemptsNoAliasing: the records GetAttempts returns, and the keys it
+// was given, are the caller's to change.
+func testAttemptsNoAliasing(ctx context.Context, t *testing.T, s store.Store) {
+	a := attemptStore(t, s)
+	key, other := newID("attempt"), newID("attempt")
+	mustAddFailure(ctx, t, a, key, now().Add(attemptsTTL))
+	keys := []string{key, other}
+	got, err := a.GetAttempts(ctx, keys...)
+	if err != nil {
+		t.Fatalf("GetAttempts() error = %v", err)
+	}
+	for i := range got {
+		got[i].Failures += 100
+		got[i].Last = time.Time{}
+	}
+	keys[0], keys[1] = other, key
+	wantFailures(ctx, t, a, []string{key, other}, []int{1, 0})
+	if got := mustAddFailure(ctx, t, a, key, now().Add(attemptsTTL)); got.Failures != 2 {
+		t.Errorf("AddFailure() after the caller changed what GetAttempts returned: Failures = %d, want 2", got.Failures)
+	}
+}
+
+// testAttemptsManyKeys: one GetAttempts of more keys than a page answers
+// for every key, in order.
+func testAttemptsManyKeys(ctx context.Context, t *testing.T, s store.Store) {
+	a := attemptStore(t, s)
+	keys := make([]string, volume)
+	want := make([]int, volume)
+	for i := range keys {
+		keys[i] = newID("attempt")
+		if i%3 == 0 {
+			want[i] = 1
+		}
+	}
+	exp := now().Add(attemptsTTL)
+	forEach(ctx, t, volume, func(i int) error {
+		if want[i] == 0 {
+			return nil
+		}
+		_, err := a.AddFailure(ctx, keys[i], exp)
+		return err
+	})
+	wantFailures(ctx, t, a, keys, want)
 }
 
 // testAttemptsConcurrent is the promise throttling rests on: N concurrent

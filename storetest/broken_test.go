@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -20,53 +21,50 @@ import (
 )
 
 // The suite is only worth running if it fails broken adapters. Each broken
-// store below wraps memstore and breaks one promise the way a real adapter
-// could; TestSuiteCatchesBrokenStores runs the suite on it in a subprocess
-// (a failing *testing.T cannot be faked in process) and checks that the
-// subtest for that promise is the one that fails.
+// store below and in broken_stores_test.go wraps memstore and breaks one
+// promise the way a real adapter could; TestSuiteCatchesBrokenStores runs
+// the suite on it in a subprocess (a failing *testing.T cannot be faked in
+// process) and checks that the subtests for that promise are the ones that
+// fail, and TestEveryRequirementHasBrokenStore that every requirement has
+// a broken store that fails it.
 
 const brokenEnv = "STORETEST_BROKEN"
 
 type brokenCase struct {
 	name     string
 	newStore func() store.Store
-	// run is the subtest pattern (below TestBroken) the subprocess runs,
-	// to keep it fast; empty runs the whole suite.
-	run string
-	// wantFail are the requirements that must fail.
+	// wantFail are the requirements that must fail. The subprocess runs
+	// only these (see requirementsPattern), to keep it fast, and any other
+	// requirement it runs that fails is an error too: each broken store
+	// stands for the promises it names.
 	wantFail []string
 }
 
-var brokenCases = []brokenCase{
+var brokenCases = slices.Concat([]brokenCase{
 	{
 		name:     "NonAtomicRotate",
 		newStore: func() store.Store { return nonAtomicRotate{memstore.New()} },
-		run:      "Refresh/RotateIsAtomic",
 		wantFail: []string{"Refresh/RotateIsAtomic"},
 	},
 	{
 		name:     "NoReuseDetection",
 		newStore: func() store.Store { return noReuseDetection{memstore.New()} },
-		run:      "Refresh",
 		wantFail: []string{"Refresh/ConsumedIsReuse"},
 	},
 	{
 		name:     "StoresRejectedSuccessor",
 		newStore: func() store.Store { return storesRejectedSuccessor{memstore.New()} },
-		run:      "Refresh",
 		wantFail: []string{"Refresh/ConsumedIsReuse"},
 	},
 	{
 		name:     "ConsumesOnConflict",
 		newStore: func() store.Store { return consumesOnConflict{memstore.New()} },
-		run:      "Refresh",
 		wantFail: []string{"Refresh/RotateOntoTakenHashChangesNothing"},
 	},
 	{
 		name: "NoExpiry",
 		// A clock stuck at the zero time never reaches any ExpiresAt.
 		newStore: func() store.Store { return memstore.New(memstore.WithClock(func() time.Time { return time.Time{} })) },
-		run:      "Expiry",
 		wantFail: []string{
 			"Expiry/CreatedExpiredNeverReturned",
 			"Expiry/ExpiresWhileStored",
@@ -78,7 +76,6 @@ var brokenCases = []brokenCase{
 	{
 		name:     "RotateIgnoresExpiry",
 		newStore: func() store.Store { return &rotateIgnoresExpiry{Store: memstore.New()} },
-		run:      "Expiry",
 		wantFail: []string{"Expiry/CreatedExpiredNeverReturned", "Expiry/RotateExpiredIsNotFound"},
 	},
 	{
@@ -86,7 +83,6 @@ var brokenCases = []brokenCase{
 		newStore: func() store.Store {
 			return editsRecords{memstore.New(), func(t *store.RefreshToken) { t.GrantExpiresAt = time.Time{} }}
 		},
-		run:      "Refresh/RoundTrip",
 		wantFail: []string{"Refresh/RoundTrip"},
 	},
 	{
@@ -94,7 +90,6 @@ var brokenCases = []brokenCase{
 		newStore: func() store.Store {
 			return editsRecords{memstore.New(), func(t *store.RefreshToken) { t.SuccessorKey = nil }}
 		},
-		run:      "Refresh/RoundTrip",
 		wantFail: []string{"Refresh/RoundTrip"},
 	},
 	{
@@ -102,7 +97,6 @@ var brokenCases = []brokenCase{
 		newStore: func() store.Store {
 			return editsRecords{memstore.New(), func(t *store.RefreshToken) { slices.Sort(t.Scope) }}
 		},
-		run:      "Refresh/RoundTrip",
 		wantFail: []string{"Refresh/RoundTrip"},
 	},
 	{
@@ -113,100 +107,84 @@ var brokenCases = []brokenCase{
 				t.ExpiresAt = t.ExpiresAt.Truncate(time.Millisecond)
 			}}
 		},
-		run:      "Refresh/RoundTrip",
 		wantFail: []string{"Refresh/RoundTrip"},
 	},
 	{
 		name:     "AliasesScope",
 		newStore: func() store.Store { return &aliasesScope{Store: memstore.New()} },
-		run:      "Refresh/NoAliasing",
 		wantFail: []string{"Refresh/NoAliasing"},
 	},
 	{
 		name:     "RevokeGrantForgotten",
 		newStore: func() store.Store { return revokeGrantForgotten{memstore.New()} },
-		run:      "Revocation",
 		wantFail: []string{"Revocation/Grant"},
 	},
 	{
 		name:     "LastRevocationWins",
 		newStore: func() store.Store { return &lastRevocationWins{Store: memstore.New()} },
-		run:      "Revocation",
 		wantFail: []string{"Revocation/RevokeAgainKeepsLaterExpiryReversed", "Revocation/ConcurrentRevokeKeepsLaterExpiry"},
 	},
 	{
 		name:     "BareErrors",
 		newStore: func() store.Store { return bareErrors{memstore.New()} },
-		run:      "Errors",
 		wantFail: []string{"Errors/WrappedSentinels"},
 	},
 	{
 		name:     "IgnoresContext",
 		newStore: func() store.Store { return ignoresContext{memstore.New()} },
-		run:      "Context",
 		wantFail: []string{"Context/Cancelled", "Context/DeadlineExceeded", "Context/CancelledLeavesNoState"},
 	},
 	{
 		name:     "TakenHashHidesReuse",
 		newStore: func() store.Store { return takenHashHidesReuse{memstore.New()} },
-		run:      "Refresh",
 		wantFail: []string{"Refresh/RotateOntoTakenHashChangesNothing"},
 	},
 	{
 		name:     "WatchDropsGrants",
 		newStore: func() store.Store { return watchDropsGrants{memstore.New()} },
-		run:      "Watch",
 		wantFail: []string{"Watch/Delivers", "Watch/ConcurrentRevocationsDelivered"},
 	},
 	{
 		name:     "KeySwapIgnoresVersion",
 		newStore: func() store.Store { return keySwapIgnoresVersion{memstore.New()} },
-		run:      "Keys",
 		wantFail: []string{"Keys/StaleSwapConflicts", "Keys/SwapIsAtomic"},
 	},
 	{
 		name:     "NonAtomicKeySwap",
 		newStore: func() store.Store { return nonAtomicKeySwap{memstore.New()} },
-		run:      "Keys/SwapIsAtomic",
 		wantFail: []string{"Keys/SwapIsAtomic"},
 	},
 	{
 		name:     "DeleteExpiredMiscounts",
 		newStore: func() store.Store { return deleteExpiredMiscounts{memstore.New()} },
-		run:      "DeleteExpired",
 		wantFail: []string{"DeleteExpired/RemovesExpired"},
 	},
 	{
 		name:     "SessionsListedForAnyone",
 		newStore: func() store.Store { return sessionsListedForAnyone{memstore.New()} },
-		run:      "Sessions",
 		wantFail: []string{"Sessions/BySubject"},
 	},
 	{
 		name:     "SessionsTouchGoesBack",
 		newStore: func() store.Store { return sessionsTouchGoesBack{memstore.New()} },
-		run:      "Sessions",
 		wantFail: []string{"Sessions/TouchOnlyLater"},
 	},
 	{
 		name:     "AttemptsLoseUpdates",
 		newStore: func() store.Store { return &attemptsLoseUpdates{Store: memstore.New()} },
-		run:      "Attempts/ConcurrentFailuresCounted",
 		wantFail: []string{"Attempts/ConcurrentFailuresCounted"},
 	},
 	{
 		name:     "AttemptsExpiryShortened",
 		newStore: func() store.Store { return attemptsExpiryShortened{memstore.New()} },
-		run:      "Attempts/LaterExpiryKept",
 		wantFail: []string{"Attempts/LaterExpiryKept"},
 	},
 	{
 		name:     "AttemptsResetIgnored",
 		newStore: func() store.Store { return attemptsResetIgnored{memstore.New()} },
-		run:      "Attempts",
 		wantFail: []string{"Attempts/ResetForgets"},
 	},
-}
+}, hookedCases)
 
 // TestBroken is the subprocess side: it runs the suite on the store named
 // by $STORETEST_BROKEN ("memstore" for the correct one).
@@ -275,10 +253,13 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 	if os.Getenv(brokenEnv) != "" {
 		t.Skip("already in a helper process")
 	}
+	var caught atomic.Int64
+	// Cleanups run once every parallel subtest has finished.
+	t.Cleanup(func() { t.Logf("caught %d of %d broken stores", caught.Load(), len(brokenCases)) })
 	for _, tc := range brokenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, passed := runBroken(t, tc.name, tc.run)
+			out, passed := runBroken(t, tc.name, requirementsPattern(tc.wantFail))
 			if passed {
 				t.Errorf("suite on %s passed, want it to fail", tc.name)
 			}
@@ -287,11 +268,81 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 					t.Errorf("suite on %s: %s did not fail", tc.name, req)
 				}
 			}
+			// And nothing else: a broken store that fails requirements
+			// beyond its own would blur which promise each one stands for.
+			for _, m := range failedRequirement.FindAllStringSubmatch(out, -1) {
+				if !slices.Contains(tc.wantFail, m[1]) {
+					t.Errorf("suite on %s: %s failed too, want only %v", tc.name, m[1], tc.wantFail)
+				}
+			}
 			if t.Failed() {
 				t.Logf("subprocess output:\n%s", out)
+				return
 			}
+			caught.Add(1)
 		})
 	}
+}
+
+// failedRequirement matches the line go test -v prints for a failed
+// requirement of TestBroken, capturing its name.
+var failedRequirement = regexp.MustCompile(`--- FAIL: TestBroken/([A-Za-z]+/[A-Za-z]+) `)
+
+// requirementsPattern returns a run pattern for runBroken that selects
+// the named requirements only (areas and names are matched apart, so
+// names from two areas may select one or two more).
+func requirementsPattern(names []string) string {
+	var areas, reqs []string
+	for _, n := range names {
+		area, req, _ := strings.Cut(n, "/")
+		if !slices.Contains(areas, area) {
+			areas = append(areas, area)
+		}
+		if !slices.Contains(reqs, req) {
+			reqs = append(reqs, req)
+		}
+	}
+	return "(" + strings.Join(areas, "|") + ")/(" + strings.Join(reqs, "|") + ")"
+}
+
+// unbreakable lists the requirements no broken store stands for, each
+// with the reason a wrapper of memstore cannot break it. It is empty: a
+// requirement added to the suite comes with a broken store, or with its
+// reason here.
+var unbreakable = map[string]string{}
+
+// TestEveryRequirementHasBrokenStore keeps the map from promise to broken
+// store complete: a requirement no broken store fails may be one the
+// suite cannot fail either.
+func TestEveryRequirementHasBrokenStore(t *testing.T) {
+	covered := map[string][]string{}
+	for _, tc := range brokenCases {
+		for _, req := range tc.wantFail {
+			covered[req] = append(covered[req], tc.name)
+		}
+	}
+	names := map[string]bool{}
+	for _, r := range slices.Concat(basic, concurrency) {
+		names[r.name] = true
+		_, why := unbreakable[r.name]
+		switch {
+		case len(covered[r.name]) == 0 && !why:
+			t.Errorf("%s: no broken store in brokenCases fails it, and unbreakable does not say why", r.name)
+		case len(covered[r.name]) > 0 && why:
+			t.Errorf("%s: listed as unbreakable, but %v fail it", r.name, covered[r.name])
+		}
+	}
+	for req := range covered {
+		if !names[req] {
+			t.Errorf("brokenCases want %s to fail, which the suite does not test", req)
+		}
+	}
+	for req := range unbreakable {
+		if !names[req] {
+			t.Errorf("unbreakable lists %s, which the suite does not test", req)
+		}
+	}
+	t.Logf("%d requirements, each failed by at least one of %d broken stores", len(names), len(brokenCases))
 }
 
 // TestSuitePassesMemstore checks the other half: the correct store passes

@@ -115,3 +115,28 @@ func deadCalls(ctx context.Context, t *testing.T, s store.Store, dead context.Co
 	}
 	return calls
 }
+
+// deadContexts returns two contexts that ended before any call: one
+// cancelled and one past its deadline, so that a store that checks for
+// one kind of end only is caught.
+func deadContexts(ctx context.Context) []context.Context {
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	// Past its deadline when made, so cancelling it does not change its
+	// error.
+	expired, cancelExpired := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+	cancelExpired()
+	return []context.Context{cancelled, expired}
+}
+
+// wantDeadErr checks that err, returned by call made with dead, wraps the
+// context's error and is not read as a missing record.
+func wantDeadErr(t *testing.T, call string, dead context.Context, err error) {
+	t.Helper()
+	if !errors.Is(err, dead.Err()) {
+		t.Errorf("%s with ended context = %v, want error matching %v", call, err, dead.Err())
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		t.Errorf("%s with ended context = %v, want no match for %v: a failed call is not a missing record", call, err, store.ErrNotFound)
+	}
+}

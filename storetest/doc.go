@@ -9,20 +9,22 @@
 //		storetest.RunConcurrency(t, newStore)
 //	}
 //
-// The factory is called once per subtest and must return a fresh, empty store
-// that shares no records with the others (a new key prefix or schema on a
-// shared server is enough). Run and RunConcurrency each call it once more
-// first, and log one line saying which optional capabilities (below) that
-// store has and lacks; the subtests of a capability it lacks are skipped,
-// pointing at that line. A factory that fails the test or returns nil is
-// reported as "storetest: setup: ...", not as a broken requirement. Clean up with t.Cleanup rather than defer: the
-// subtests that wait for records to expire run in parallel and may outlive
-// the call to Run. Those waits are about two seconds each and overlap up to
-// go test's -parallel limit (GOMAXPROCS by default), so a larger -parallel
-// shortens the run on a small machine. Each subtest fails after 30 seconds
-// rather than hang, as long as the store honours its context. Run the suite
-// under the race detector, go test -race; the concurrency tier is written
-// for it.
+// The factory is called once per subtest (twice in
+// Isolation/StoresShareNothing, which checks this) and must return a fresh,
+// empty store that shares no records with the others (a new key prefix or
+// schema on a shared server is enough). Run and RunConcurrency each call it
+// once more first, and log one line saying which optional capabilities
+// (below) that store has and lacks; the subtests of a capability it lacks are
+// skipped, pointing at that line. A factory that fails the test or returns
+// nil is reported as "storetest: setup: ...", not as a broken requirement.
+// Clean up with t.Cleanup rather than defer: the subtests that wait for
+// records to expire run in parallel and may outlive the call to Run. Those
+// waits are two to five seconds each (DeleteExpired/RemovesMany waits as long
+// as its backlog took to store, twice over) and overlap up to go test's
+// -parallel limit (GOMAXPROCS by default), so a larger -parallel shortens the
+// run on a small machine. Each subtest fails after 30 seconds rather than
+// hang, as long as the store honours its context. Run the suite under the
+// race detector, go test -race; the concurrency tier is written for it.
 //
 // # Slow machines
 //
@@ -93,6 +95,9 @@
 //     with ErrAlreadyExists and MUST NOT consume the old token or change
 //     the other: either both halves of a rotation happen or neither does.
 //     When the old token is consumed too, it MUST fail with ErrReused.
+//   - Refresh/CaseSensitiveIDs: rotating with a successor whose GrantID
+//     differs from the old token's in letter case only MUST fail with
+//     ErrNotFound and change nothing: ids are compared byte for byte.
 //
 // Expiry:
 //
@@ -107,6 +112,11 @@
 //     once that passes it is gone and rotating it fails with ErrNotFound,
 //     not ErrReused.
 //   - Expiry/SuccessorExpires: a successor MUST expire at its own ExpiresAt.
+//   - Expiry/ZeroExpiresAtIsPast: a token with a zero ExpiresAt MUST be
+//     accepted and MUST NOT be returned or rotated (the zero time is past,
+//     not "never"), and its Hash MUST then be free to create again.
+//   - Expiry/SuccessorKeepsOwnExpiry: a successor that expires after the
+//     token it replaced MUST outlive it, and still rotate.
 //
 // Revocation:
 //
@@ -131,29 +141,48 @@
 //     expiry MUST extend the revocation.
 //   - Revocation/RevokeAgainKeepsLaterExpiryReversed: revoking again with an
 //     earlier expiry MUST NOT shorten the revocation.
+//   - Revocation/RevokedAgainExpires: a revocation extended by revoking
+//     again MUST stop applying once the later expiry passes.
+//   - Revocation/ZeroExpiryNotRevoked: a revocation with a zero expiry MUST
+//     be accepted and MUST NOT revoke anything, nor shorten a revocation
+//     made before it, nor hold back one made after it.
+//   - Revocation/CaseSensitiveIDs: a jti or grant id that differs from a
+//     revoked one in letter case only MUST NOT be revoked.
 //
 // Errors and contexts:
 //
 //   - Errors/WrappedSentinels: every failure the contract names MUST match
 //     its sentinel (ErrNotFound, ErrReused, ErrAlreadyExists) under
 //     errors.Is, and no other sentinel or context error.
-//   - Context/Cancelled: with a cancelled context every method MUST fail
-//     with an error matching context.Canceled, and never ErrNotFound.
+//   - Context/Cancelled: with a cancelled context every method of
+//     store.Store and store.ExpiredDeleter MUST fail with an error matching
+//     context.Canceled, and never ErrNotFound.
 //   - Context/DeadlineExceeded: with a context past its deadline every
-//     method MUST fail with an error matching context.DeadlineExceeded, and
-//     never ErrNotFound.
+//     such method MUST fail with an error matching
+//     context.DeadlineExceeded, and never ErrNotFound.
 //   - Context/CancelledLeavesNoState: a Create, Rotate or Revoke called with
 //     a cancelled context MUST NOT change anything.
+//
+// Isolation:
+//
+//   - Isolation/StoresShareNothing: two stores from one NewStore MUST NOT
+//     see each other's records, in any capability both have: a record of
+//     one is not found in the other, and writing the same keys to the
+//     other succeeds and leaves the first store's record as it was.
 //
 // Optional capability store.ExpiredDeleter; stores that do not implement it
 // skip these subtests:
 //
 //   - DeleteExpired/RemovesExpired: DeleteExpired MUST remove every record
-//     (refresh token, consumed or not, and revocation) whose expiry has
-//     passed, report at least as many as were stored, report 0 when called
-//     again, and keep every unexpired record.
+//     (refresh token, consumed or not, revocation, and the attempt records
+//     and sessions of a store that keeps them) whose expiry has passed,
+//     report at least as many as were stored, report 0 when called again,
+//     and keep every unexpired record.
 //   - DeleteExpired/KeepsLive: DeleteExpired on a store holding only
 //     unexpired records MUST report 0 and remove nothing.
+//   - DeleteExpired/RemovesMany: one DeleteExpired MUST remove a backlog of
+//     expired records larger than a page or batch (over 1000 refresh
+//     tokens, and revocations), all of it, and keep every unexpired record.
 //
 // Optional capability store.KeyStore (signing keys shared by instances);
 // stores that do not implement it skip these subtests:
@@ -167,8 +196,11 @@
 //     (0 over a stored set, an older or an unknown version) MUST fail with
 //     ErrConflict and store nothing; a swap from the stored version MUST
 //     store the set under a new version.
-//   - Keys/Context: with a cancelled context GetKeySet and SwapKeySet MUST
-//     fail with an error matching context.Canceled and store nothing.
+//   - Keys/Context: with a cancelled context, or one past its deadline,
+//     GetKeySet and SwapKeySet MUST fail with an error matching the
+//     context's error, never ErrNotFound, and store nothing.
+//   - Keys/NoAliasing: mutating the keys GetKeySet returned MUST NOT change
+//     the stored set.
 //
 // Optional capability store.AttemptStore (failed credential checks counted
 // for throttling); stores that do not implement it skip these subtests:
@@ -188,9 +220,15 @@
 //     and AddFailure MUST then start a new record at 1.
 //   - Attempts/LaterExpiryKept: an AddFailure with an earlier expiry than
 //     the record has MUST NOT shorten it.
-//   - Attempts/Context: with a cancelled context AddFailure, GetAttempts and
-//     ResetAttempts MUST fail with an error matching context.Canceled and
-//     change nothing.
+//   - Attempts/Context: with a cancelled context, or one past its deadline,
+//     AddFailure, GetAttempts and ResetAttempts MUST fail with an error
+//     matching the context's error, never ErrNotFound, and change nothing.
+//   - Attempts/CaseSensitiveIDs: keys that differ in letter case only MUST
+//     be counted and reset apart.
+//   - Attempts/NoAliasing: mutating the records GetAttempts returned, or
+//     the keys it was given, MUST NOT change what the store holds.
+//   - Attempts/ManyKeys: GetAttempts of more keys than a page (over 1000)
+//     MUST answer for every key, in order.
 //
 // Optional capability store.SessionStore (a record of every grant by its
 // subject); stores that do not implement it skip these subtests:
@@ -209,8 +247,21 @@
 //     a session that does not exist.
 //   - Sessions/Expire: a session MUST NOT be listed once its ExpiresAt has
 //     passed, and its GrantID MUST then be free to create again.
-//   - Sessions/Context: with a cancelled context every method MUST fail
-//     with an error matching context.Canceled and change nothing.
+//   - Sessions/Context: with a cancelled context, or one past its
+//     deadline, every method MUST fail with an error matching the
+//     context's error, never ErrNotFound, and change nothing.
+//   - Sessions/TiesByGrantID: sessions with equal CreatedAt MUST be listed
+//     by GrantID in byte order (as Go compares strings: "A" < "Z" < "a").
+//   - Sessions/CaseSensitiveIDs: subjects and grant ids that differ in
+//     letter case only MUST name different sessions, which neither
+//     CreateSession, TouchSession nor DeleteSession confuses.
+//   - Sessions/NoAliasing: mutating the sessions ListSessions returned MUST
+//     NOT change what the store holds.
+//   - Sessions/TouchedExpires: a touched session MUST be listed until the
+//     ExpiresAt of the touch, past the one it was created with, and MUST
+//     NOT be listed after it.
+//   - Sessions/ManyListed: ListSessions of a subject with more sessions
+//     than a page (over 1000) MUST return every one, oldest first.
 //
 // Optional capability store.RevocationWatcher (revocations pushed to an
 // in-memory view); stores that do not implement it skip these subtests:
@@ -224,6 +275,13 @@
 //     WatchRevocations with an error matching context.Canceled.
 //   - Watch/ListRevocations: ListRevocations MUST list every revocation
 //     that has not expired, and none that has.
+//   - Watch/Context: with a cancelled context, or one past its deadline,
+//     ListRevocations and WatchRevocations MUST fail with an error matching
+//     the context's error, never ErrNotFound, WatchRevocations promptly.
+//   - Watch/NoAliasing: mutating the list ListRevocations returned MUST NOT
+//     change what a later call lists.
+//   - Watch/ListManyRevocations: ListRevocations MUST list every one of
+//     more revocations than a page (over 1000).
 //
 // # Concurrency tier (RunConcurrency)
 //
@@ -255,6 +313,14 @@
 //   - Watch/ConcurrentRevocationsDelivered: of 64 concurrent revocations
 //     every one MUST be delivered to a watcher. (Skipped without
 //     store.RevocationWatcher.)
+//   - Watch/NoConcurrentListenerCalls: the watcher MUST call the
+//     listener's Alive and Revoked from one goroutine at a time, never
+//     overlapping, while revocations arrive across heartbeats. (Skipped
+//     without store.RevocationWatcher.)
+//   - DeleteExpired/ConcurrentRevivalKept: a record revived while
+//     DeleteExpired runs (an expired token's Hash created again, an expired
+//     revocation revoked again, each with a later expiry) MUST be kept.
+//     (Skipped without store.ExpiredDeleter.)
 //
 // # The fault tier (RunFaults)
 //

@@ -77,3 +77,44 @@ func testSuccessorExpires(ctx context.Context, t *testing.T, s store.Store) {
 	wantNotFound(ctx, t, s, next.Hash)
 	wantToken(ctx, t, s, consumed(tok, next.IssuedAt))
 }
+
+// testZeroExpiresAt: a zero ExpiresAt is already past (package store says
+// so), not "never expires", as a TTL of 0 or a NULL column would read it;
+// and the dead token does not hold its hash.
+func testZeroExpiresAt(ctx context.Context, t *testing.T, s store.Store) {
+	base := now()
+	tok := newToken(base)
+	tok.ExpiresAt = time.Time{}
+	if err := s.CreateRefreshToken(ctx, tok); err != nil {
+		t.Fatalf("CreateRefreshToken(zero ExpiresAt) = %v, want nil", err)
+	}
+	wantNotFound(ctx, t, s, tok.Hash)
+	next := successor(tok, base.Add(time.Millisecond))
+	wantErr(t, "RotateRefreshToken(zero ExpiresAt)", s.RotateRefreshToken(ctx, tok.Hash, next), store.ErrNotFound)
+	wantNotFound(ctx, t, s, next.Hash)
+
+	again := cloneToken(tok)
+	again.ExpiresAt = base.Add(time.Hour)
+	if err := s.CreateRefreshToken(ctx, again); err != nil {
+		t.Fatalf("CreateRefreshToken(hash of a token with zero ExpiresAt) = %v, want nil", err)
+	}
+	wantToken(ctx, t, s, again)
+}
+
+// testSuccessorKeepsOwnExpiry: a successor that outlives its predecessor
+// stays, as a store that copies the old record's TTL onto the new one
+// would not let it.
+func testSuccessorKeepsOwnExpiry(ctx context.Context, t *testing.T, s store.Store) {
+	base := now()
+	tok := newToken(base)
+	tok.ExpiresAt = base.Add(shortTTL)
+	mustCreate(ctx, t, s, tok)
+	next := successor(tok, base.Add(time.Millisecond))
+	mustRotate(ctx, t, s, tok.Hash, next)
+	checkedBeforeExpiry(t, tok.ExpiresAt)
+
+	sleepPast(ctx, t, tok.ExpiresAt)
+	wantNotFound(ctx, t, s, tok.Hash)
+	wantToken(ctx, t, s, next)
+	mustRotate(ctx, t, s, next.Hash, successor(next, now()))
+}

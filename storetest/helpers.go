@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -257,4 +258,40 @@ func (f *failures) report(t *testing.T) {
 		}
 		t.Error(m)
 	}
+}
+
+// volume is how many records the subtests about volume store: just past
+// the 1000 by which adapters page and batch (a Redis SCAN COUNT, a
+// PostgreSQL DELETE ... LIMIT), so that a store that reads or deletes only
+// its first page or batch is caught.
+const volume = 1025
+
+// forEach calls f for every i in [0, n), one after the other, and fails
+// t at the first error. One at a time, because a backend with one writer
+// (SQLite) is slowed down by concurrent writers, not sped up, and the
+// volume subtests are about what is stored, not how fast.
+func forEach(ctx context.Context, t *testing.T, n int, f func(i int) error) {
+	t.Helper()
+	for i := range n {
+		if err := f(i); err != nil {
+			t.Fatalf("storing record %d of %d: %v", i, n, err)
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("storetest: timing: the subtest ran out of time (%v) after storing %d of %d records; %s", ctx.Err(), i+1, n, timingHint())
+		}
+	}
+}
+
+// swapCase returns id with the case of every ASCII letter swapped, an id
+// that a store which folds case would confuse with id.
+func swapCase(id string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case 'a' <= r && r <= 'z':
+			return r - 'a' + 'A'
+		case 'A' <= r && r <= 'Z':
+			return r - 'A' + 'a'
+		}
+		return r
+	}, id)
 }

@@ -120,15 +120,50 @@ func testKeysStaleSwapConflicts(ctx context.Context, t *testing.T, s store.Store
 
 func testKeysContext(ctx context.Context, t *testing.T, s store.Store) {
 	ks := keyStore(t, s)
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := ks.GetKeySet(cctx); !errors.Is(err, context.Canceled) {
-		t.Errorf("GetKeySet(cancelled) error = %v, want %v", err, context.Canceled)
-	}
-	if _, err := ks.SwapKeySet(cctx, 0, newSigningKeys(1)); !errors.Is(err, context.Canceled) {
-		t.Errorf("SwapKeySet(cancelled) error = %v, want %v", err, context.Canceled)
+	for _, dead := range deadContexts(ctx) {
+		_, err := ks.GetKeySet(dead)
+		wantDeadErr(t, "GetKeySet", dead, err)
+		_, err = ks.SwapKeySet(dead, 0, newSigningKeys(1))
+		wantDeadErr(t, "SwapKeySet(0)", dead, err)
 	}
 	wantKeySet(ctx, t, ks, 0, nil)
+	v, err := ks.SwapKeySet(ctx, 0, newSigningKeys(1))
+	if err != nil {
+		t.Fatalf("SwapKeySet(0) error = %v", err)
+	}
+	keys := newSigningKeys(2)
+	for _, dead := range deadContexts(ctx) {
+		_, err := ks.SwapKeySet(dead, v, newSigningKeys(1))
+		wantDeadErr(t, fmt.Sprintf("SwapKeySet(%d)", v), dead, err)
+	}
+	if _, err := ks.SwapKeySet(ctx, v, keys); err != nil {
+		t.Errorf("SwapKeySet(%d) after calls with ended contexts error = %v, want nil: they must not have swapped", v, err)
+	}
+}
+
+// testKeysNoAliasing: a caller that edits the set it was given must not
+// edit the stored one, as a cache handing out its own slices would let it.
+func testKeysNoAliasing(ctx context.Context, t *testing.T, s store.Store) {
+	ks := keyStore(t, s)
+	keys := newSigningKeys(2)
+	want := slices.Clone(keys)
+	for i := range want {
+		want[i].Private = slices.Clone(keys[i].Private)
+	}
+	v, err := ks.SwapKeySet(ctx, 0, keys)
+	if err != nil {
+		t.Fatalf("SwapKeySet(0) error = %v", err)
+	}
+	got, err := ks.GetKeySet(ctx)
+	if err != nil {
+		t.Fatalf("GetKeySet() error = %v", err)
+	}
+	if len(got.Keys) > 0 {
+		got.Keys[0].Private[0] ^= 0xff
+		got.Keys[0].ID = "changed"
+		got.Keys[len(got.Keys)-1] = store.SigningKey{ID: "replaced"}
+	}
+	wantKeySet(ctx, t, ks, v, want)
 }
 
 func testKeysSwapIsAtomic(ctx context.Context, t *testing.T, s store.Store) {

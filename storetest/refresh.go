@@ -193,3 +193,18 @@ func testRotateOntoTaken(ctx context.Context, t *testing.T, s store.Store) {
 	wantErr(t, "RotateRefreshToken(consumed token, onto a taken hash)", s.RotateRefreshToken(ctx, tok.Hash, onto), store.ErrReused)
 	wantToken(ctx, t, s, taken)
 }
+
+// testRefreshCaseSensitive: a successor whose GrantID differs from the old
+// token's in letter case only is of another grant.
+func testRefreshCaseSensitive(ctx context.Context, t *testing.T, s store.Store) {
+	base := now()
+	tok := newToken(base)
+	tok.GrantID = newID("Grant")
+	mustCreate(ctx, t, s, tok)
+	next := successor(tok, base.Add(time.Millisecond))
+	next.GrantID = swapCase(tok.GrantID)
+	wantErr(t, fmt.Sprintf("RotateRefreshToken(successor of grant %q for a token of grant %q)", next.GrantID, tok.GrantID),
+		s.RotateRefreshToken(ctx, tok.Hash, next), store.ErrNotFound)
+	wantToken(ctx, t, s, tok)
+	wantNotFound(ctx, t, s, next.Hash)
+}

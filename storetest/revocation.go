@@ -117,3 +117,55 @@ func testRevokeTwice(ctx context.Context, t *testing.T, s store.Store, first, se
 	wantRevoked(ctx, t, s, jti, "", true)
 	wantRevoked(ctx, t, s, "", grantID, true)
 }
+
+// testRevocationCaseSensitive: a jti or grant id that differs from a
+// revoked one in letter case only is another token or grant.
+func testRevocationCaseSensitive(ctx context.Context, t *testing.T, s store.Store) {
+	jti, grantID := newID("Jti"), newID("Grant")
+	mustRevokeAccessToken(ctx, t, s, jti, now().Add(time.Hour))
+	mustRevokeGrant(ctx, t, s, grantID, now().Add(time.Hour))
+	wantRevoked(ctx, t, s, swapCase(jti), "", false)
+	wantRevoked(ctx, t, s, "", swapCase(grantID), false)
+	wantRevoked(ctx, t, s, swapCase(jti), swapCase(grantID), false)
+}
+
+// testZeroExpiryNotRevoked: the zero time is an instant long past (see
+// Expiry in package store), not "never expires", as a TTL of 0 or a NULL
+// column would read it.
+func testZeroExpiryNotRevoked(ctx context.Context, t *testing.T, s store.Store) {
+	jti, grantID := newID("jti"), newID("grant")
+	mustRevokeAccessToken(ctx, t, s, jti, time.Time{})
+	mustRevokeGrant(ctx, t, s, grantID, time.Time{})
+	wantRevoked(ctx, t, s, jti, "", false)
+	wantRevoked(ctx, t, s, "", grantID, false)
+	// A later revocation is not held back by the zero one.
+	mustRevokeAccessToken(ctx, t, s, jti, now().Add(time.Hour))
+	mustRevokeGrant(ctx, t, s, grantID, now().Add(time.Hour))
+	wantRevoked(ctx, t, s, jti, "", true)
+	wantRevoked(ctx, t, s, "", grantID, true)
+	// Nor is a revocation undone by a zero one after it.
+	mustRevokeAccessToken(ctx, t, s, jti, time.Time{})
+	mustRevokeGrant(ctx, t, s, grantID, time.Time{})
+	wantRevoked(ctx, t, s, jti, "", true)
+	wantRevoked(ctx, t, s, "", grantID, true)
+}
+
+// testRevokedAgainExpires: a revocation extended by revoking again ends at
+// the later expiry, not never, as a store that drops the TTL on update
+// would have it.
+func testRevokedAgainExpires(ctx context.Context, t *testing.T, s store.Store) {
+	jti, grantID := newID("jti"), newID("grant")
+	base := now()
+	first, second := base.Add(shortTTL), base.Add(2*shortTTL)
+	for _, exp := range []time.Time{first, second} {
+		mustRevokeAccessToken(ctx, t, s, jti, exp)
+		mustRevokeGrant(ctx, t, s, grantID, exp)
+	}
+	sleepPast(ctx, t, first)
+	wantRevoked(ctx, t, s, jti, "", true)
+	wantRevoked(ctx, t, s, "", grantID, true)
+	checkedBeforeExpiry(t, second)
+	sleepPast(ctx, t, second)
+	wantRevoked(ctx, t, s, jti, "", false)
+	wantRevoked(ctx, t, s, "", grantID, false)
+}

@@ -198,24 +198,125 @@ func testSessionsExpire(ctx context.Context, t *testing.T, s store.Store) {
 
 func testSessionsContext(ctx context.Context, t *testing.T, s store.Store) {
 	ss := sessionStore(t, s)
-	dead, cancel := context.WithCancel(ctx)
-	cancel()
 	subject := newID("subject")
 	sess := newSession(subject, now())
-	if err := ss.CreateSession(dead, sess); !errors.Is(err, context.Canceled) {
-		t.Errorf("CreateSession(cancelled context) error = %v, want one wrapping %v", err, context.Canceled)
+	for _, dead := range deadContexts(ctx) {
+		wantDeadErr(t, "CreateSession", dead, ss.CreateSession(dead, sess))
+		_, err := ss.ListSessions(dead, subject)
+		wantDeadErr(t, "ListSessions", dead, err)
 	}
-	if _, err := ss.ListSessions(dead, subject); !errors.Is(err, context.Canceled) {
-		t.Errorf("ListSessions(cancelled context) error = %v, want one wrapping %v", err, context.Canceled)
-	}
+	wantSessions(ctx, t, ss, subject)
 	mustCreateSession(ctx, t, ss, sess)
-	if err := ss.TouchSession(dead, subject, sess.GrantID, now(), now().Add(2*time.Hour)); !errors.Is(err, context.Canceled) {
-		t.Errorf("TouchSession(cancelled context) error = %v, want one wrapping %v", err, context.Canceled)
-	}
-	if err := ss.DeleteSession(dead, subject, sess.GrantID); !errors.Is(err, context.Canceled) {
-		t.Errorf("DeleteSession(cancelled context) error = %v, want one wrapping %v", err, context.Canceled)
+	for _, dead := range deadContexts(ctx) {
+		wantDeadErr(t, "TouchSession", dead, ss.TouchSession(dead, subject, sess.GrantID, now(), now().Add(2*time.Hour)))
+		wantDeadErr(t, "DeleteSession", dead, ss.DeleteSession(dead, subject, sess.GrantID))
 	}
 	wantSessions(ctx, t, ss, subject, sess)
+}
+
+// testSessionsTies: sessions created at one instant are listed by GrantID
+// in byte order, as Go compares strings, and not in a database's
+// locale-aware collation, which interleaves upper and lower case.
+func testSessionsTies(ctx context.Context, t *testing.T, s store.Store) {
+	ss := sessionStore(t, s)
+	subject := newID("subject")
+	at := now()
+	id := newID("grant")
+	var want []store.Session
+	for _, suffix := range []string{"-A", "-Z", "-a", "-z"} {
+		sess := newSession(subject, at)
+		sess.GrantID = id + suffix
+		want = append(want, sess)
+	}
+	for _, sess := range slices.Backward(want) {
+		mustCreateSession(ctx, t, ss, sess)
+	}
+	wantSessions(ctx, t, ss, subject, want...)
+}
+
+// testSessionsCaseSensitive: subjects and grant ids that differ in letter
+// case only name different sessions.
+func testSessionsCaseSensitive(ctx context.Context, t *testing.T, s store.Store) {
+	ss := sessionStore(t, s)
+	alice := newID("Subject")
+	other := swapCase(alice)
+	base := now()
+	mine, theirs := newSession(alice, base), newSession(other, base.Add(time.Millisecond))
+	theirs.GrantID = swapCase(mine.GrantID)
+	mustCreateSession(ctx, t, ss, mine)
+	if err := ss.CreateSession(ctx, theirs); err != nil {
+		t.Fatalf("CreateSession(%q) with a session of %q stored = %v, want nil", theirs.GrantID, mine.GrantID, err)
+	}
+	wantSessions(ctx, t, ss, alice, mine)
+	wantSessions(ctx, t, ss, other, theirs)
+	// Neither subject names the other's grant, whatever the case.
+	if err := ss.DeleteSession(ctx, other, mine.GrantID); err != nil {
+		t.Fatalf("DeleteSession(%q, %q) error = %v", other, mine.GrantID, err)
+	}
+	if err := ss.TouchSession(ctx, alice, theirs.GrantID, base.Add(time.Minute), base.Add(48*time.Hour)); err != nil {
+		t.Fatalf("TouchSession(%q, %q) error = %v", alice, theirs.GrantID, err)
+	}
+	if err := ss.DeleteSession(ctx, alice, theirs.GrantID); err != nil {
+		t.Fatalf("DeleteSession(%q, %q) error = %v", alice, theirs.GrantID, err)
+	}
+	wantSessions(ctx, t, ss, alice, mine)
+	wantSessions(ctx, t, ss, other, theirs)
+}
+
+// testSessionsNoAliasing: the sessions ListSessions returns are the
+// caller's to change.
+func testSessionsNoAliasing(ctx context.Context, t *testing.T, s store.Store) {
+	ss := sessionStore(t, s)
+	subject := newID("subject")
+	sess := newSession(subject, now())
+	want := sess
+	want.Scope = slices.Clone(sess.Scope)
+	mustCreateSession(ctx, t, ss, sess)
+	got, err := ss.ListSessions(ctx, subject)
+	if err != nil {
+		t.Fatalf("ListSessions(%q) error = %v", subject, err)
+	}
+	if len(got) > 0 {
+		got[0].Scope[0] = "admin"
+		got[0].GrantID = "changed"
+	}
+	wantSessions(ctx, t, ss, subject, want)
+}
+
+// testSessionsTouchedExpires: a touch moves the session's end, so it is
+// listed past the expiry it was created with and gone after the new one.
+func testSessionsTouchedExpires(ctx context.Context, t *testing.T, s store.Store) {
+	ss := sessionStore(t, s)
+	subject := newID("subject")
+	base := now()
+	sess := newSession(subject, base)
+	sess.ExpiresAt = base.Add(shortTTL)
+	mustCreateSession(ctx, t, ss, sess)
+	want := sess
+	want.RefreshedAt, want.ExpiresAt = base.Add(time.Millisecond), base.Add(2*shortTTL)
+	if err := ss.TouchSession(ctx, subject, sess.GrantID, want.RefreshedAt, want.ExpiresAt); err != nil {
+		t.Fatalf("TouchSession() error = %v", err)
+	}
+	checkedBeforeExpiry(t, sess.ExpiresAt)
+	sleepPast(ctx, t, sess.ExpiresAt)
+	wantSessions(ctx, t, ss, subject, want)
+	checkedBeforeExpiry(t, want.ExpiresAt)
+	sleepPast(ctx, t, want.ExpiresAt)
+	wantSessions(ctx, t, ss, subject)
+}
+
+// testSessionsMany: a subject with more sessions than a page sees them all.
+func testSessionsMany(ctx context.Context, t *testing.T, s store.Store) {
+	ss := sessionStore(t, s)
+	subject := newID("subject")
+	base := now()
+	want := make([]store.Session, volume)
+	for i := range want {
+		want[i] = newSession(subject, base.Add(time.Duration(i)*time.Microsecond))
+	}
+	forEach(ctx, t, volume, func(i int) error { return ss.CreateSession(ctx, want[i]) })
+	mustCreateSession(ctx, t, ss, newSession(newID("subject"), base))
+	wantSessions(ctx, t, ss, subject, want...)
 }
 
 // testSessionsConcurrent: logins racing for one subject are all kept.

@@ -10,11 +10,12 @@ import (
 )
 
 // NewStore returns a fresh, empty store that shares no records with any
-// other store it returned. It is called once per subtest with that subtest's
-// t, so it can fail the subtest (t.Fatal) and release what it set up
-// (t.Cleanup), and once by each of Run and RunConcurrency with their own t,
-// for a store whose optional capabilities decide which subtests run. A
-// failure inside it is reported as "storetest: setup".
+// other store it returned. It is called once per subtest with that
+// subtest's t (twice by Isolation/StoresShareNothing), so it can fail the
+// subtest (t.Fatal) and release what it set up (t.Cleanup), and once by
+// each of Run and RunConcurrency with their own t, for a store whose
+// optional capabilities decide which subtests run. A failure inside it is
+// reported as "storetest: setup".
 type NewStore func(t *testing.T) store.Store
 
 // Run runs the basic tier of the suite: one subtest per requirement listed
@@ -44,6 +45,8 @@ type requirement struct {
 	// their waits overlap.
 	parallel bool
 	test     func(ctx context.Context, t *testing.T, s store.Store)
+	// pair, set instead of test, takes two stores from the factory.
+	pair func(ctx context.Context, t *testing.T, a, b store.Store)
 }
 
 var basic = []requirement{
@@ -57,12 +60,15 @@ var basic = []requirement{
 	{name: "Refresh/RotateUnknownIsNotFound", test: testRotateUnknown},
 	{name: "Refresh/RotateOtherGrantIsNotFound", test: testRotateOtherGrant},
 	{name: "Refresh/RotateOntoTakenHashChangesNothing", test: testRotateOntoTaken},
+	{name: "Refresh/CaseSensitiveIDs", test: testRefreshCaseSensitive},
 
 	{name: "Expiry/CreatedExpiredNeverReturned", test: testCreatedExpired},
 	{name: "Expiry/ExpiresWhileStored", parallel: true, test: testExpiresWhileStored},
 	{name: "Expiry/RotateExpiredIsNotFound", parallel: true, test: testRotateExpired},
 	{name: "Expiry/ConsumedExpires", parallel: true, test: testConsumedExpires},
 	{name: "Expiry/SuccessorExpires", parallel: true, test: testSuccessorExpires},
+	{name: "Expiry/ZeroExpiresAtIsPast", test: testZeroExpiresAt},
+	{name: "Expiry/SuccessorKeepsOwnExpiry", parallel: true, test: testSuccessorKeepsOwnExpiry},
 
 	{name: "Revocation/AccessToken", test: testRevokeAccessToken},
 	{name: "Revocation/Grant", test: testRevokeGrant},
@@ -74,6 +80,9 @@ var basic = []requirement{
 	{name: "Revocation/AccessTokenExpires", parallel: true, test: testAccessTokenExpires},
 	{name: "Revocation/RevokeAgainKeepsLaterExpiry", parallel: true, test: testRevokeAgainLater},
 	{name: "Revocation/RevokeAgainKeepsLaterExpiryReversed", parallel: true, test: testRevokeAgainEarlier},
+	{name: "Revocation/RevokedAgainExpires", parallel: true, test: testRevokedAgainExpires},
+	{name: "Revocation/ZeroExpiryNotRevoked", test: testZeroExpiryNotRevoked},
+	{name: "Revocation/CaseSensitiveIDs", test: testRevocationCaseSensitive},
 
 	{name: "Errors/WrappedSentinels", test: testWrappedSentinels},
 
@@ -81,13 +90,17 @@ var basic = []requirement{
 	{name: "Context/DeadlineExceeded", test: testDeadlineExceeded},
 	{name: "Context/CancelledLeavesNoState", test: testCancelledLeavesNoState},
 
+	{name: "Isolation/StoresShareNothing", pair: testStoresShareNothing},
+
 	{name: "DeleteExpired/RemovesExpired", parallel: true, test: testDeleteExpired},
 	{name: "DeleteExpired/KeepsLive", test: testDeleteExpiredKeepsLive},
+	{name: "DeleteExpired/RemovesMany", parallel: true, test: testDeleteExpiredMany},
 
 	{name: "Keys/EmptyIsVersionZero", test: testKeysEmpty},
 	{name: "Keys/RoundTrip", test: testKeysRoundTrip},
 	{name: "Keys/StaleSwapConflicts", test: testKeysStaleSwapConflicts},
 	{name: "Keys/Context", test: testKeysContext},
+	{name: "Keys/NoAliasing", test: testKeysNoAliasing},
 
 	{name: "Attempts/EmptyIsZero", test: testAttemptsEmpty},
 	{name: "Attempts/AddCounts", test: testAttemptsCount},
@@ -96,6 +109,9 @@ var basic = []requirement{
 	{name: "Attempts/Expires", parallel: true, test: testAttemptsExpire},
 	{name: "Attempts/LaterExpiryKept", parallel: true, test: testAttemptsLaterExpiryKept},
 	{name: "Attempts/Context", test: testAttemptsContext},
+	{name: "Attempts/CaseSensitiveIDs", test: testAttemptsCaseSensitive},
+	{name: "Attempts/NoAliasing", test: testAttemptsNoAliasing},
+	{name: "Attempts/ManyKeys", test: testAttemptsManyKeys},
 
 	{name: "Sessions/RoundTrip", test: testSessionsRoundTrip},
 	{name: "Sessions/BySubject", test: testSessionsBySubject},
@@ -103,11 +119,19 @@ var basic = []requirement{
 	{name: "Sessions/DeleteOwnOnly", test: testSessionsDelete},
 	{name: "Sessions/Expire", parallel: true, test: testSessionsExpire},
 	{name: "Sessions/Context", test: testSessionsContext},
+	{name: "Sessions/TiesByGrantID", test: testSessionsTies},
+	{name: "Sessions/CaseSensitiveIDs", test: testSessionsCaseSensitive},
+	{name: "Sessions/NoAliasing", test: testSessionsNoAliasing},
+	{name: "Sessions/TouchedExpires", parallel: true, test: testSessionsTouchedExpires},
+	{name: "Sessions/ManyListed", test: testSessionsMany},
 
 	{name: "Watch/Delivers", test: testWatchDelivers},
 	{name: "Watch/Alive", parallel: true, test: testWatchAlive},
 	{name: "Watch/EndsWithContext", test: testWatchEndsWithContext},
 	{name: "Watch/ListRevocations", parallel: true, test: testListRevocations},
+	{name: "Watch/Context", test: testWatchContext},
+	{name: "Watch/NoAliasing", test: testWatchNoAliasing},
+	{name: "Watch/ListManyRevocations", test: testListManyRevocations},
 }
 
 var concurrency = []requirement{
@@ -120,6 +144,8 @@ var concurrency = []requirement{
 	{name: "Attempts/ConcurrentFailuresCounted", test: testAttemptsConcurrent},
 	{name: "Sessions/ConcurrentCreatesKept", test: testSessionsConcurrent},
 	{name: "Watch/ConcurrentRevocationsDelivered", test: testWatchConcurrentRevocations},
+	{name: "Watch/NoConcurrentListenerCalls", parallel: true, test: testWatchNoConcurrentListenerCalls},
+	{name: "DeleteExpired/ConcurrentRevivalKept", parallel: true, test: testDeleteExpiredConcurrentRevival},
 }
 
 func run(t *testing.T, newStore NewStore, reqs []requirement) {
@@ -150,6 +176,10 @@ func run(t *testing.T, newStore NewStore, reqs []requirement) {
 			s := setup(t, newStore)
 			ctx, cancel := context.WithTimeout(t.Context(), timeout)
 			defer cancel()
+			if r.pair != nil {
+				r.pair(ctx, t, s, setup(t, newStore))
+				return
+			}
 			r.test(ctx, t, s)
 		})
 	}

@@ -3,7 +3,9 @@ package storetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -103,22 +105,21 @@ func (r *recorder) waitFor(ctx context.Context, t *testing.T, want ...store.Revo
 		select {
 		case <-r.more:
 		case <-ctx.Done():
-			t.Fatalf("revocations not delivered within %s: %+v; %s", deliveryTimeout, missing, timingHint())
+			t.Fatalf("%d revocations not delivered within %s, the first %+v; %s", len(missing), deliveryTimeout, missing[:min(len(missing), maxReported)], timingHint())
 		}
 	}
 }
 
 func missingRevocations(got, want []store.Revocation) []store.Revocation {
+	type id struct{ grantID, jti string }
+	expiries := make(map[id][]time.Time, len(got))
+	for _, g := range got {
+		k := id{g.GrantID, g.JTI}
+		expiries[k] = append(expiries[k], g.ExpiresAt)
+	}
 	var missing []store.Revocation
 	for _, w := range want {
-		found := false
-		for _, g := range got {
-			if g.GrantID == w.GrantID && g.JTI == w.JTI && sameMillisecond(g.ExpiresAt, w.ExpiresAt) {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !slices.ContainsFunc(expiries[id{w.GrantID, w.JTI}], func(e time.Time) bool { return sameMillisecond(e, w.ExpiresAt) }) {
 			missing = append(missing, w)
 		}
 	}
@@ -224,4 +225,156 @@ func testWatchConcurrentRevocations(ctx context.Context, t *testing.T, s store.S
 		}
 	}
 	rec.waitFor(ctx, t, want...)
+}
+
+// testWatchContext: both methods honour a context that ended before the
+// call; WatchRevocations returns rather than subscribe.
+func testWatchContext(ctx context.Context, t *testing.T, s store.Store) {
+	w := revocationWatcher(t, s)
+	mustRevokeGrant(ctx, t, s, newID("grant"), now().Add(time.Hour))
+	for _, dead := range deadContexts(ctx) {
+		_, err := w.ListRevocations(dead)
+		wantDeadErr(t, "ListRevocations", dead, err)
+		done := make(chan error, 1)
+		go func() { done <- w.WatchRevocations(dead, newRecorder()) }()
+		select {
+		case err := <-done:
+			wantDeadErr(t, "WatchRevocations", dead, err)
+		case <-time.After(deliveryTimeout):
+			t.Fatalf("WatchRevocations with ended context (%v) did not return within %s; %s", dead.Err(), deliveryTimeout, timingHint())
+		}
+	}
+}
+
+// testWatchNoAliasing: the list ListRevocations returns is the caller's to
+// change.
+func testWatchNoAliasing(ctx context.Context, t *testing.T, s store.Store) {
+	w := revocationWatcher(t, s)
+	want := []store.Revocation{
+		{GrantID: newID("grant"), ExpiresAt: now().Add(time.Hour)},
+		{JTI: newID("jti"), ExpiresAt: now().Add(time.Hour)},
+	}
+	mustRevokeGrant(ctx, t, s, want[0].GrantID, want[0].ExpiresAt)
+	mustRevokeAccessToken(ctx, t, s, want[1].JTI, want[1].ExpiresAt)
+	got, err := w.ListRevocations(ctx)
+	if err != nil {
+		t.Fatalf("ListRevocations() error = %v", err)
+	}
+	for i := range got {
+		got[i] = store.Revocation{GrantID: "changed", ExpiresAt: time.Time{}}
+	}
+	got, err = w.ListRevocations(ctx)
+	if err != nil {
+		t.Fatalf("ListRevocations() error = %v", err)
+	}
+	if m := missingRevocations(got, want); len(m) > 0 {
+		t.Errorf("ListRevocations() after the caller changed an earlier list lacks %+v", m)
+	}
+}
+
+// testListManyRevocations: a listing of more revocations than a page
+// holds them all.
+func testListManyRevocations(ctx context.Context, t *testing.T, s store.Store) {
+	w := revocationWatcher(t, s)
+	exp := now().Add(time.Hour)
+	want := make([]store.Revocation, volume)
+	for i := range want {
+		if i%2 == 0 {
+			want[i] = store.Revocation{GrantID: newID("grant"), ExpiresAt: exp}
+		} else {
+			want[i] = store.Revocation{JTI: newID("jti"), ExpiresAt: exp}
+		}
+	}
+	forEach(ctx, t, volume, func(i int) error {
+		if want[i].GrantID != "" {
+			return s.RevokeGrant(ctx, want[i].GrantID, exp)
+		}
+		return s.RevokeAccessToken(ctx, want[i].JTI, exp)
+	})
+	got, err := w.ListRevocations(ctx)
+	if err != nil {
+		t.Fatalf("ListRevocations() error = %v", err)
+	}
+	if m := missingRevocations(got, want); len(m) > 0 {
+		t.Errorf("ListRevocations() of %d revocations returned %d and lacks %d, the first %+v", volume, len(got), len(m), m[:min(len(m), maxReported)])
+	}
+}
+
+// overlapDetector is a RevocationListener that notes any call made while
+// another is still running. Its calls take a little time, Alive's the
+// longest, so that an overlap has room to happen: a watcher that beats
+// its heartbeat from a goroutine of its own calls Revoked during an Alive.
+type overlapDetector struct {
+	*recorder
+	busy     atomic.Bool
+	overlaps atomic.Int64
+	alives   atomic.Int64
+}
+
+func (o *overlapDetector) enter(d time.Duration) {
+	if !o.busy.CompareAndSwap(false, true) {
+		o.overlaps.Add(1)
+		return
+	}
+	time.Sleep(d)
+	o.busy.Store(false)
+}
+
+func (o *overlapDetector) Alive() {
+	o.enter(20 * time.Millisecond)
+	o.alives.Add(1)
+	o.recorder.Alive()
+}
+
+func (o *overlapDetector) Revoked(r store.Revocation) {
+	o.enter(100 * time.Microsecond)
+	o.recorder.Revoked(r)
+}
+
+// testWatchNoConcurrentListenerCalls: a listener may keep its state
+// without a lock, so the watcher never calls it from two goroutines at
+// once, heartbeats included: revocations keep arriving for two heartbeats.
+func testWatchNoConcurrentListenerCalls(ctx context.Context, t *testing.T, s store.Store) {
+	w := revocationWatcher(t, s)
+	det := &overlapDetector{recorder: newRecorder()}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.WatchRevocations(wctx, det) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	select {
+	case <-det.alive:
+	case err := <-done:
+		t.Fatalf("WatchRevocations() = %v before its first Alive", err)
+	case <-ctx.Done():
+		t.Fatalf("WatchRevocations() never called Alive before the subtest ran out of time (%v); %s", ctx.Err(), timingHint())
+	}
+	exp := now().Add(time.Hour)
+	var (
+		mu   sync.Mutex
+		want []store.Revocation
+		errs failures
+	)
+	deadline := time.Now().Add(heartbeatAllowance)
+	start(2, func(int) {
+		for det.alives.Load() < 3 && time.Now().Before(deadline) {
+			r := store.Revocation{GrantID: newID("grant"), ExpiresAt: exp}
+			if err := s.RevokeGrant(ctx, r.GrantID, exp); err != nil {
+				errs.addf("RevokeGrant(%q) error = %v", r.GrantID, err)
+				return
+			}
+			mu.Lock()
+			want = append(want, r)
+			mu.Unlock()
+			// Paced, so that the check is not a load test.
+			time.Sleep(5 * time.Millisecond)
+		}
+	})(ctx, t)
+	errs.report(t)
+	det.waitFor(ctx, t, want...)
+	if n := det.overlaps.Load(); n > 0 {
+		t.Errorf("WatchRevocations called the listener %d times while another of its calls was running, want one call at a time", n)
+	}
 }

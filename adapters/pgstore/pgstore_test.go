@@ -55,6 +55,7 @@ func TestConformance(t *testing.T) {
 	t.Run("pgstore/Watch/LongSchema", db.testWatchLongSchema)
 	t.Run("pgstore/Watch/SchemasApart", db.testWatchSchemasApart)
 	t.Run("pgstore/Watch/LongID", db.testWatchLongID)
+	t.Run("pgstore/RoundTripsPerCall", db.testRoundTripsPerCall)
 }
 
 // testDB hands out isolated stores on one server.

@@ -68,8 +68,8 @@ func TestConformance(t *testing.T) {
 	t.Run("redisstore/AttemptsExpireByOwnClock", func(t *testing.T) { testAttemptsExpireByOwnClock(t, client) })
 	t.Run("redisstore/SessionsExpireByOwnClock", func(t *testing.T) { testSessionsExpireByOwnClock(t, client) })
 	t.Run("redisstore/WatchEndsWhenConnectionDrops", func(t *testing.T) { testWatchEndsWhenConnectionDrops(t, srv.URL) })
-	t.Run("redisstore/ListRevocationsEscapesPrefix", func(t *testing.T) { testListRevocationsEscapesPrefix(t, client) })
-	t.Run("redisstore/ListRevocationsPaged", func(t *testing.T) { testListRevocationsPaged(t, client) })
+	bothPaths(t, "redisstore/ListRevocationsEscapesPrefix", client, plain, testListRevocationsEscapesPrefix)
+	bothPaths(t, "redisstore/ListRevocationsPaged", client, plain, testListRevocationsPaged)
 }
 
 // bothPaths runs test as the subtest name twice: under name/OneNode on the

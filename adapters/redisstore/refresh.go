@@ -112,8 +112,10 @@ return 0
 // KEYS[1]: the index entry; KEYS[2]: the record. ARGV[1]: call id; ARGV[2]:
 // PXAT; ARGV[3]: the index entry's value; ARGV[4..]: fields.
 var createOneScript = redis.NewScript(`#!lua
-if redis.call('HGET', KEYS[2], 'call') == ARGV[1] then return 0 end
-if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 3 end
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then
+	if redis.call('HGET', KEYS[2], 'call') == ARGV[1] then return 0 end
+	return 3
+end
 redis.call('SET', KEYS[1], ARGV[3], 'PXAT', ARGV[2])
 redis.call('HSET', KEYS[2], unpack(ARGV, 4))
 redis.call('PEXPIREAT', KEYS[2], ARGV[2])
@@ -123,15 +125,19 @@ return 0
 // rotateOneScript is rotateScript with the claim: on a single node, it
 // writes the successor's index entry too. It checks the old record before
 // the entry, as rotateOntoTaken does, so that reuse is never hidden by a
-// taken hash.
+// taken hash, and reads the successor's call id only when its keys exist,
+// and the old record's state in one HMGET (every record has an expiry), so
+// that a rotation reads what it must in two calls.
 // KEYS[1]: successor's index entry; KEYS[2]: old record; KEYS[3]: successor.
 // ARGV[1]: call id; ARGV[2]: successor's PXAT; ARGV[3]: consumed_at;
 // ARGV[4]: the index entry's value; ARGV[5..]: successor's fields.
 var rotateOneScript = redis.NewScript(`#!lua
-if redis.call('HGET', KEYS[3], 'call') == ARGV[1] then return 0 end
-if redis.call('EXISTS', KEYS[2]) == 0 then return 1 end
-if redis.call('HEXISTS', KEYS[2], 'consumed_at') == 1 then return 2 end
-if redis.call('EXISTS', KEYS[1], KEYS[3]) > 0 then return 3 end
+local taken = redis.call('EXISTS', KEYS[1], KEYS[3]) > 0
+if taken and redis.call('HGET', KEYS[3], 'call') == ARGV[1] then return 0 end
+local old = redis.call('HMGET', KEYS[2], 'expires_at', 'consumed_at')
+if not old[1] then return 1 end
+if old[2] then return 2 end
+if taken then return 3 end
 redis.call('HSET', KEYS[2], 'consumed_at', ARGV[3])
 redis.call('SET', KEYS[1], ARGV[4], 'PXAT', ARGV[2])
 redis.call('HSET', KEYS[3], unpack(ARGV, 5))

@@ -31,7 +31,11 @@
 // *redis.ClusterClient, and any client New does not know, each costs two
 // round trips: a create or rotation claims the index entry first, then
 // writes the records in one script, and GetRefreshToken reads the index
-// entry, then the record. The keys are the same either way.
+// entry, then the record. The keys are the same either way. A *redis.Client
+// must thus reach one server, as it does on its own or through Sentinel: a
+// proxy that spreads keys over several servers (twemproxy, Envoy's Redis
+// proxy) would run each of these scripts on one of them, with keys that
+// belong on others, and is not supported.
 //
 // A rotation writes two records of one grant; their common hash tag,
 // {rt:<grant ID>}, puts them in one Cluster slot, so its script is one that

@@ -54,7 +54,10 @@ func WithKeyPrefix(prefix string) Option {
 // New returns a Store on client, which may be a single node, Sentinel
 // (redis.NewFailoverClient) or Cluster client, on Redis 7.0 or later. The
 // caller owns client and closes it. New does not talk to Redis: call Check
-// at start-up for what only the server can tell.
+// at start-up for what only the server can tell. A *redis.Client is taken
+// to reach one server, whose scripts may touch any key, so that every call
+// costs one round trip; other clients get scripts that keep to one Cluster
+// slot each (see "Round trips" in the package doc).
 //
 // Like every adapter's New, it cannot fail: what it could refuse is a
 // programming error, and it panics on one, so that a misconfigured Store

@@ -92,9 +92,10 @@
 //
 // On a single node, creating or rotating a refresh token is one script,
 // which checks everything, then writes the index entry and the records, all
-// or nothing. On Cluster it first claims the new token's index
-// entry (SET NX), then runs the one script that checks and writes the
-// records. A claim alone is invisible: GetRefreshToken finds no record
+// or nothing, and leaves nothing behind when it rejects the call. On
+// Cluster it first claims the new token's index entry (SET NX), then runs
+// the one script that checks and writes the records. A claim alone is
+// invisible: GetRefreshToken finds no record
 // behind it and reports store.ErrNotFound. So a rotation becomes visible
 // whole, when its script runs, and is never half done: the old token is
 // consumed exactly when its successor appears. A rejected call (ErrNotFound,

@@ -60,6 +60,24 @@
 // concurrent failures of one key abort each other, and a key hammered hard
 // enough can exhaust the attempts: AddFailure then fails, counting nothing.
 //
+// # Round trips
+//
+// Each call is one statement in its own implicit transaction, with no BEGIN
+// or COMMIT of its own, so a call that succeeds is one round trip: pgx sends
+// the statement's Bind, Execute and Sync together. That holds in pgx's
+// default query exec mode, which prepares each statement once per
+// connection (its first use costs one more round trip), and in every other
+// mode but QueryExecModeDescribeExec, which asks for the statement's
+// description before each run. A rejected rotation takes a second statement
+// to tell store.ErrNotFound from store.ErrReused (see the rotate query), and
+// one onto a hash held by an expired token two more, to remove it and try
+// again. A write still waits, within its round trip, for PostgreSQL to flush
+// its commit record to disk, which on most disks costs more than the round
+// trip itself. That wait is what makes an acknowledged rotation or
+// revocation survive a crash, so the Store never turns synchronous_commit
+// off; an operator who accepts losing the last moments of writes in a crash
+// may set it for the Store's database or role.
+//
 // # Contexts
 //
 // A call whose context has ended fails with an error wrapping the context's

@@ -58,6 +58,7 @@ func TestConformance(t *testing.T) {
 	t.Run("pgstore/Watch/LongSchema", db.testWatchLongSchema)
 	t.Run("pgstore/Watch/SchemasApart", db.testWatchSchemasApart)
 	t.Run("pgstore/Watch/LongID", db.testWatchLongID)
+	t.Run("pgstore/RoundTripsPerCall", db.testRoundTripsPerCall)
 }
 
 // testFaults runs the fault tier with a pool of its own per store, which

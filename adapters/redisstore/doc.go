@@ -18,19 +18,42 @@
 //
 // and one pub/sub channel, revocations, on which each revocation is announced.
 //
-// GetRefreshToken knows only a token's hash, so it reads the index entry to
-// find the grant, then the record: two round trips. A rotation writes two
-// records of one grant; their common hash tag, {rt:<grant ID>}, puts them in
-// one Cluster slot, so the rotation is a single Lua script, run with EVALSHA
-// (EVAL if the server has lost it), which Cluster accepts. The tag includes
-// "rt:" so that it is never empty, as Redis ignores "{}". No other keys are
-// ever touched together, so they have no tag. IsRevoked looks both ids up in
-// one pipeline, and GetAttempts all its keys in another; AddFailure is one
-// script on one key. A subject's sessions are one key, so that ListSessions
-// is a single HGETALL; CreateSession and TouchSession are each one script on
-// it, DeleteSession one HDEL. CreateSession thus finds an existing GrantID
-// among the subject's sessions only, which suffices as long as grants of
-// different subjects never share an id (package oauth2 makes them random).
+// # Round trips
+//
+// Every call but ListRevocations is one round trip to a single node (a
+// *redis.Client, on one server or Sentinel's master). GetRefreshToken knows
+// only a token's hash, so it reads the index entry to find the grant, then
+// the record; a create or a rotation writes the index entry and the
+// records. On a single node each is one Lua script, run with EVALSHA (EVAL
+// if the server has lost it), which declares the keys it writes and reads
+// the record it finds. Cluster allows neither a script on keys of different
+// slots nor one reading a key it did not declare, so on a
+// *redis.ClusterClient, and any client New does not know, each costs two
+// round trips: a create or rotation claims the index entry first, then
+// writes the records in one script, and GetRefreshToken reads the index
+// entry, then the record. The keys are the same either way. A *redis.Client
+// must thus reach one server, as it does on its own or through Sentinel: a
+// proxy that spreads keys over several servers (twemproxy, Envoy's Redis
+// proxy) would run each of these scripts on one of them, with keys that
+// belong on others, and is not supported.
+//
+// A rotation writes two records of one grant; their common hash tag,
+// {rt:<grant ID>}, puts them in one Cluster slot, so its script is one that
+// Cluster accepts. The tag includes "rt:" so that it is never empty, as
+// Redis ignores "{}". No other keys are ever touched together in one script,
+// so they have no tag. IsRevoked looks both ids up in one pipeline, and
+// GetAttempts all its keys in another (go-redis splits a pipeline by node on
+// Cluster); AddFailure is one script on one key. A subject's sessions are
+// one key, so that ListSessions is a single HGETALL; CreateSession and
+// TouchSession are each one script on it, DeleteSession one HDEL.
+// CreateSession thus finds an existing GrantID among the subject's sessions
+// only, which suffices as long as grants of different subjects never share
+// an id (package oauth2 makes them random). ListRevocations, a watcher's
+// resync, SCANs the keyspace a page at a time, then asks the expiries of
+// what it found: its round trips grow with the number of keys in the
+// database, not only with the revocations. Listing from one index key
+// instead would put every revocation's write in that key's slot, which on
+// Cluster would make each revocation cross slots.
 //
 // # Expiry
 //
@@ -67,9 +90,12 @@
 //
 // # Atomicity and failures
 //
-// Creating or rotating a refresh token first claims the new token's index
-// entry (SET NX), then runs the one script that checks and writes the
-// records. A claim alone is invisible: GetRefreshToken finds no record
+// On a single node, creating or rotating a refresh token is one script,
+// which checks everything, then writes the index entry and the records, all
+// or nothing, and leaves nothing behind when it rejects the call. On
+// Cluster it first claims the new token's index entry (SET NX), then runs
+// the one script that checks and writes the records. A claim alone is
+// invisible: GetRefreshToken finds no record
 // behind it and reports store.ErrNotFound. So a rotation becomes visible
 // whole, when its script runs, and is never half done: the old token is
 // consumed exactly when its successor appears. A rejected call (ErrNotFound,

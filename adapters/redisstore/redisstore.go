@@ -30,6 +30,13 @@ type Store struct {
 	client redis.UniversalClient
 	prefix string
 	acks   replicaAcks // WithReplicaAcks
+	// oneNode is set when every key lives on one server, whose scripts
+	// may then touch keys of any slot and keys they did not declare: a
+	// *redis.Client, on one node or Sentinel's master. Refresh tokens
+	// then take one script per call instead of two round trips (see
+	// refresh.go); on Cluster, or a client New does not know, they keep
+	// to one slot per script.
+	oneNode bool
 }
 
 // Option configures a Store.
@@ -48,7 +55,10 @@ func WithKeyPrefix(prefix string) Option {
 // New returns a Store on client, which may be a single node, Sentinel
 // (redis.NewFailoverClient) or Cluster client, on Redis 7.0 or later. The
 // caller owns client and closes it. New does not talk to Redis: call Check
-// at start-up for what only the server can tell.
+// at start-up for what only the server can tell. A *redis.Client is taken
+// to reach one server, whose scripts may touch any key, so that every call
+// costs one round trip; other clients get scripts that keep to one Cluster
+// slot each (see "Round trips" in the package doc).
 //
 // Like every adapter's New, it cannot fail: what it could refuse is a
 // programming error, and it panics on one, so that a misconfigured Store
@@ -64,7 +74,8 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 	if _, ring := client.(*redis.Ring); ring {
 		panic("redisstore: a *redis.Ring loses revocations when a shard fails; use a single node, Sentinel or Cluster client")
 	}
-	s := &Store{client: client, prefix: DefaultKeyPrefix}
+	_, oneNode := client.(*redis.Client)
+	s := &Store{client: client, prefix: DefaultKeyPrefix, oneNode: oneNode}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -93,7 +104,14 @@ func (s *Store) indexKey(hash []byte) string {
 // empty: Redis ignores "{}", and an empty grant ID would otherwise scatter
 // the grant's records.
 func (s *Store) recordKey(grantID string, hash []byte) string {
-	return s.prefix + "{rt:" + grantID + "}:" + hex.EncodeToString(hash)
+	before, after := s.recordKeyAround(hash)
+	return before + grantID + after
+}
+
+// recordKeyAround returns what comes before and after the grant ID in the
+// key of the record of hash, for a script that learns the grant ID itself.
+func (s *Store) recordKeyAround(hash []byte) (before, after string) {
+	return s.prefix + "{rt:", "}:" + hex.EncodeToString(hash)
 }
 
 // The kinds of revocation, as they appear in their keys ("rvg:", "rvj:")

@@ -20,8 +20,10 @@ import (
 )
 
 // TestConformance runs the storage contract's suite on one server and one
-// client, each subtest under a key prefix of its own. Every command the suite
-// sends is watched for keys that would span Cluster slots.
+// client, each subtest under a key prefix of its own, twice: with the
+// scripts a Store runs on Cluster, every command watched for keys that would
+// span Cluster slots, then under OneNode/ with the scripts a Store runs on a
+// single node, which span slots by design.
 //
 // The adapter's own promises, which the suite cannot see (TTLs, Cluster
 // slots, resent commands, pub/sub), run here too, under redisstore/, so that the
@@ -38,26 +40,50 @@ func TestConformance(t *testing.T) {
 	t.Cleanup(func() { slots.report(t) })
 
 	newStore := func(*testing.T) store.Store {
-		return redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
+		return redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()), redisstore.WithSlotScripts())
 	}
 	storetest.Run(t, newStore)
 	storetest.RunConcurrency(t, newStore)
+	plain := newClient(t, srv.URL)
+	t.Run("OneNode", func(t *testing.T) {
+		newStore := func(*testing.T) store.Store {
+			return redisstore.New(plain, redisstore.WithKeyPrefix(newPrefix()))
+		}
+		storetest.Run(t, newStore)
+		storetest.RunConcurrency(t, newStore)
+	})
 	testFaults(t, srv.URL)
 
-	t.Run("redisstore/KeysExpire", func(t *testing.T) { testKeysExpire(t, client) })
+	bothPaths(t, "redisstore/KeysExpire", client, plain, testKeysExpire)
+	t.Run("redisstore/ReplicaAcksOnOneNode", func(t *testing.T) { testReplicaAcksOnOneNode(t, plain) })
+	t.Run("redisstore/RoundTripsPerCall", func(t *testing.T) { testRoundTripsPerCall(t, srv.URL) })
 	t.Run("redisstore/ScriptsStayInOneSlot", func(t *testing.T) { testScriptsStayInOneSlot(t, srv.URL) })
-	t.Run("redisstore/ScriptCacheFlushed", func(t *testing.T) { testScriptCacheFlushed(t, client) })
-	t.Run("redisstore/ReuseBeatsTakenHash", func(t *testing.T) { testReuseBeatsTakenHash(t, client) })
-	t.Run("redisstore/ExpiredSuccessorNotStored", func(t *testing.T) { testExpiredSuccessor(t, client) })
-	t.Run("redisstore/ResentCommandsAreIdempotent", func(t *testing.T) { testResentCommands(t, srv.URL) })
-	t.Run("redisstore/SuccessorKeyAsGiven", func(t *testing.T) { testSuccessorKeyAsGiven(t, client) })
-	t.Run("redisstore/RecordWithoutSuccessorKey", func(t *testing.T) { testRecordWithoutSuccessorKey(t, client) })
-	t.Run("redisstore/ExpiredHashIsFree", func(t *testing.T) { testExpiredHashIsFree(t, client) })
+	bothPaths(t, "redisstore/ScriptCacheFlushed", client, plain, testScriptCacheFlushed)
+	bothPaths(t, "redisstore/ReuseBeatsTakenHash", client, plain, testReuseBeatsTakenHash)
+	bothPaths(t, "redisstore/ExpiredSuccessorNotStored", client, plain, testExpiredSuccessor)
+	bothPaths(t, "redisstore/ResentCommandsAreIdempotent", client, plain, func(t *testing.T, _ *redis.Client, opts []redisstore.Option) {
+		testResentCommands(t, srv.URL, opts)
+	})
+	bothPaths(t, "redisstore/SuccessorKeyAsGiven", client, plain, testSuccessorKeyAsGiven)
+	bothPaths(t, "redisstore/RecordWithoutSuccessorKey", client, plain, testRecordWithoutSuccessorKey)
+	bothPaths(t, "redisstore/ExpiredHashIsFree", client, plain, testExpiredHashIsFree)
 	t.Run("redisstore/AttemptsExpireByOwnClock", func(t *testing.T) { testAttemptsExpireByOwnClock(t, client) })
 	t.Run("redisstore/SessionsExpireByOwnClock", func(t *testing.T) { testSessionsExpireByOwnClock(t, client) })
 	t.Run("redisstore/WatchEndsWhenConnectionDrops", func(t *testing.T) { testWatchEndsWhenConnectionDrops(t, srv.URL) })
-	t.Run("redisstore/ListRevocationsEscapesPrefix", func(t *testing.T) { testListRevocationsEscapesPrefix(t, client) })
-	t.Run("redisstore/ListRevocationsPaged", func(t *testing.T) { testListRevocationsPaged(t, client) })
+	bothPaths(t, "redisstore/ListRevocationsEscapesPrefix", client, plain, testListRevocationsEscapesPrefix)
+	bothPaths(t, "redisstore/ListRevocationsPaged", client, plain, testListRevocationsPaged)
+}
+
+// bothPaths runs test as the subtest name twice: under name/OneNode on the
+// scripts a Store runs on a single node, through plain, and under
+// name/SlotScripts on those it runs on Cluster, through checked, whose
+// commands are watched for keys spanning slots.
+func bothPaths(t *testing.T, name string, checked, plain *redis.Client, test func(*testing.T, *redis.Client, []redisstore.Option)) {
+	t.Helper()
+	t.Run(name, func(t *testing.T) {
+		t.Run("OneNode", func(t *testing.T) { test(t, plain, nil) })
+		t.Run("SlotScripts", func(t *testing.T) { test(t, checked, []redisstore.Option{redisstore.WithSlotScripts()}) })
+	})
 }
 
 // testFaults runs the fault tier with a client of its own per store, which

@@ -39,6 +39,16 @@ import (
 // Every write carries the call's random id, so that a script go-redis runs
 // again after a lost reply recognises its own work instead of reporting the
 // token it just consumed as reused.
+//
+// On a single node (Store.oneNode) both steps are one script, which also
+// writes the index entry, so a call is one round trip and never leaves a
+// claim behind; GetRefreshToken is one script too, reading the record that
+// the index entry names. Redis runs a script whole, so the order of its
+// writes does not matter there. On Cluster the index entry and the records
+// lie in different slots, which no script may touch together, and reading a
+// key a script did not declare fails when it lies on another node: there a
+// create or rotation costs two round trips (three when rejected, to release
+// the claim), and GetRefreshToken two. The keys are the same either way.
 
 // Fields of a record. The scripts below name "call" and "consumed_at" too.
 //
@@ -97,6 +107,59 @@ redis.call('PEXPIREAT', KEYS[2], ARGV[2])
 return 0
 `)
 
+// createOneScript is createScript with the claim: on a single node, it
+// writes the index entry too, and fails with 3 when the entry is taken.
+// KEYS[1]: the index entry; KEYS[2]: the record. ARGV[1]: call id; ARGV[2]:
+// PXAT; ARGV[3]: the index entry's value; ARGV[4..]: fields.
+var createOneScript = redis.NewScript(`#!lua
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then
+	if redis.call('HGET', KEYS[2], 'call') == ARGV[1] then return 0 end
+	return 3
+end
+redis.call('SET', KEYS[1], ARGV[3], 'PXAT', ARGV[2])
+redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+redis.call('PEXPIREAT', KEYS[2], ARGV[2])
+return 0
+`)
+
+// rotateOneScript is rotateScript with the claim: on a single node, it
+// writes the successor's index entry too. It checks the old record before
+// the entry, as rotateOntoTaken does, so that reuse is never hidden by a
+// taken hash, and reads the successor's call id only when its keys exist,
+// and the old record's state in one HMGET (every record has an expiry), so
+// that a rotation reads what it must in two calls.
+// KEYS[1]: successor's index entry; KEYS[2]: old record; KEYS[3]: successor.
+// ARGV[1]: call id; ARGV[2]: successor's PXAT; ARGV[3]: consumed_at;
+// ARGV[4]: the index entry's value; ARGV[5..]: successor's fields.
+var rotateOneScript = redis.NewScript(`#!lua
+local taken = redis.call('EXISTS', KEYS[1], KEYS[3]) > 0
+if taken and redis.call('HGET', KEYS[3], 'call') == ARGV[1] then return 0 end
+local old = redis.call('HMGET', KEYS[2], 'expires_at', 'consumed_at')
+if not old[1] then return 1 end
+if old[2] then return 2 end
+if taken then return 3 end
+redis.call('HSET', KEYS[2], 'consumed_at', ARGV[3])
+redis.call('SET', KEYS[1], ARGV[4], 'PXAT', ARGV[2])
+redis.call('HSET', KEYS[3], unpack(ARGV, 5))
+redis.call('PEXPIREAT', KEYS[3], ARGV[2])
+return 0
+`)
+
+// getOneScript reads an index entry and the record it names: on a single
+// node, whose scripts may read a key they did not declare. The record's key
+// is ARGV[1] .. grant ID .. ARGV[2] (see recordKeyAround); the grant ID
+// follows the call id and the first ":" of the entry. Returns {} without an
+// entry, {entry} for one without a ":", and {entry, fields} otherwise, with
+// fields as HGETALL gives them (none for a claim without its record).
+// KEYS[1]: the index entry.
+var getOneScript = redis.NewScript(`#!lua flags=no-writes
+local entry = redis.call('GET', KEYS[1])
+if not entry then return {} end
+local grant = string.match(entry, '^[^:]*:(.*)$')
+if not grant then return {entry} end
+return {entry, redis.call('HGETALL', ARGV[1] .. grant .. ARGV[2])}
+`)
+
 // releaseScript deletes an index entry if it still holds the claim given.
 // KEYS[1]: index entry. ARGV[1]: the claim.
 var releaseScript = redis.NewScript(`#!lua
@@ -119,6 +182,17 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 		return nil
 	}
 	id := rand.Text()
+	if s.oneNode {
+		args := append([]any{id, pxat(t.ExpiresAt), id + ":" + t.GrantID}, recordFields(t, id)...)
+		res, err := s.run(ctx, createOneScript, []string{s.indexKey(t.Hash), s.recordKey(t.GrantID, t.Hash)}, args...).Int64()
+		if err != nil {
+			return fail(ctx, op, err)
+		}
+		if res != resultOK {
+			return resultError(op, res)
+		}
+		return nil
+	}
 	taken, unacked, err := s.claim(ctx, t.Hash, t.GrantID, id, t.ExpiresAt)
 	if err != nil {
 		return fail(ctx, op, err)
@@ -142,12 +216,16 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 }
 
 // GetRefreshToken implements store.RefreshTokenStore. It reads the index
-// entry, then the record it leads to: two round trips, as the record's key
-// depends on the grant, which only the index entry knows.
+// entry, then the record it leads to, as the record's key depends on the
+// grant, which only the index entry knows: in one script on a single node,
+// in two round trips on Cluster.
 func (s *Store) GetRefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, error) {
 	const op = "get refresh token"
 	if err := ctx.Err(); err != nil {
 		return store.RefreshToken{}, fail(ctx, op, err)
+	}
+	if s.oneNode {
+		return s.getInOneScript(ctx, op, hash)
 	}
 	claim, err := s.client.Get(ctx, s.indexKey(hash)).Result()
 	if errors.Is(err, redis.Nil) {
@@ -164,6 +242,39 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash []byte) (store.Refresh
 	if err != nil {
 		return store.RefreshToken{}, fail(ctx, op, err)
 	}
+	return found(op, hash, grantID, fields)
+}
+
+// getInOneScript is GetRefreshToken on a single node.
+func (s *Store) getInOneScript(ctx context.Context, op string, hash []byte) (store.RefreshToken, error) {
+	before, after := s.recordKeyAround(hash)
+	res, err := getOneScript.Run(ctx, s.client, []string{s.indexKey(hash)}, before, after).Slice()
+	if err != nil {
+		return store.RefreshToken{}, fail(ctx, op, err)
+	}
+	if len(res) == 0 {
+		return store.RefreshToken{}, fmt.Errorf("redisstore: %s: %w", op, store.ErrNotFound)
+	}
+	claim, _ := res[0].(string)
+	_, grantID, ok := strings.Cut(claim, ":")
+	if !ok || len(res) != 2 {
+		return store.RefreshToken{}, fmt.Errorf("redisstore: %s: malformed index entry %q", op, claim)
+	}
+	flat, _ := res[1].([]any)
+	if len(flat)%2 != 0 {
+		return store.RefreshToken{}, fmt.Errorf("redisstore: %s: unexpected script result %v", op, res)
+	}
+	fields := make(map[string]string, len(flat)/2)
+	for i := 0; i < len(flat); i += 2 {
+		k, _ := flat[i].(string)
+		v, _ := flat[i+1].(string)
+		fields[k] = v
+	}
+	return found(op, hash, grantID, fields)
+}
+
+// found returns the token whose record, of grantID, has fields.
+func found(op string, hash []byte, grantID string, fields map[string]string) (store.RefreshToken, error) {
 	if len(fields) == 0 {
 		// A claim whose record was never written: a call in flight, or
 		// one that failed in transit.
@@ -186,6 +297,18 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, next sto
 	}
 	oldKey := s.recordKey(next.GrantID, oldHash)
 	id := rand.Text()
+	if s.oneNode {
+		args := append([]any{id, pxat(next.ExpiresAt), micros(next.IssuedAt), id + ":" + next.GrantID}, recordFields(next, id)...)
+		keys := []string{s.indexKey(next.Hash), oldKey, s.recordKey(next.GrantID, next.Hash)}
+		res, err := s.run(ctx, rotateOneScript, keys, args...).Int64()
+		if err != nil {
+			return fail(ctx, op, err)
+		}
+		if res != resultOK {
+			return resultError(op, res)
+		}
+		return nil
+	}
 	taken, unacked, err := s.claim(ctx, next.Hash, next.GrantID, id, next.ExpiresAt)
 	if err != nil {
 		return fail(ctx, op, err)

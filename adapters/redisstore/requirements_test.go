@@ -20,10 +20,10 @@ import (
 // rejected ones, the keys under the prefix are exactly the records, index
 // entries, revocations, attempt records and sessions written, each with a
 // TTL, and the key set, the one key without.
-func testKeysExpire(t *testing.T, client *redis.Client) {
+func testKeysExpire(t *testing.T, client *redis.Client, opts []redisstore.Option) {
 	ctx := t.Context()
 	prefix := newPrefix()
-	s := redisstore.New(client, redisstore.WithKeyPrefix(prefix))
+	s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(prefix))...)
 
 	base := now()
 	tok := newToken(base)
@@ -161,7 +161,7 @@ func testScriptsStayInOneSlot(t *testing.T, url string) {
 
 	for _, prefix := range []string{"", "{tenant}:", "x{", "x}{y"} {
 		prefix += newPrefix()
-		s := redisstore.New(client, redisstore.WithKeyPrefix(prefix))
+		s := redisstore.New(client, redisstore.WithKeyPrefix(prefix), redisstore.WithSlotScripts())
 		for _, grantID := range []string{"", "}", "{", "{}", "a}b", "{g}", "grant-ü"} {
 			base := now()
 			tok := newToken(base)
@@ -213,9 +213,9 @@ func testScriptsStayInOneSlot(t *testing.T, url string) {
 // testScriptCacheFlushed checks that the store does not depend on Redis
 // still caching its scripts, as after a restart or failover: EVALSHA fails
 // with NOSCRIPT and the script must be sent again.
-func testScriptCacheFlushed(t *testing.T, client *redis.Client) {
+func testScriptCacheFlushed(t *testing.T, client *redis.Client, opts []redisstore.Option) {
 	ctx := t.Context()
-	s := redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
+	s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(newPrefix()))...)
 	base := now()
 	tok := newToken(base)
 	mustCreate(ctx, t, s, tok)
@@ -233,9 +233,9 @@ func testScriptCacheFlushed(t *testing.T, client *redis.Client) {
 // not ErrAlreadyExists, so that a collision never hides reuse. This store
 // finds the hash taken before its script looks at the old token, so it has
 // to rank them itself.
-func testReuseBeatsTakenHash(t *testing.T, client *redis.Client) {
+func testReuseBeatsTakenHash(t *testing.T, client *redis.Client, opts []redisstore.Option) {
 	ctx := t.Context()
-	s := redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
+	s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(newPrefix()))...)
 	base := now()
 	tok := newToken(base)
 	next := successor(tok, base.Add(time.Minute))
@@ -254,10 +254,10 @@ func testReuseBeatsTakenHash(t *testing.T, client *redis.Client) {
 // already (the zero time included, which the contract calls past): the old
 // token is consumed, as the caller asked, and nothing is stored for the
 // successor, which could never be returned.
-func testExpiredSuccessor(t *testing.T, client *redis.Client) {
+func testExpiredSuccessor(t *testing.T, client *redis.Client, opts []redisstore.Option) {
 	ctx := t.Context()
 	prefix := newPrefix()
-	s := redisstore.New(client, redisstore.WithKeyPrefix(prefix))
+	s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(prefix))...)
 	base := now()
 	for _, exp := range []time.Time{base.Add(-time.Second), {}} {
 		tok := newToken(base)
@@ -301,12 +301,12 @@ func (sendTwice) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 // creation as an existing session. A resent revocation is
 // announced twice, the same both times, which a watcher's caller takes as
 // one.
-func testResentCommands(t *testing.T, url string) {
+func testResentCommands(t *testing.T, url string, opts []redisstore.Option) {
 	ctx := t.Context()
 	client := newClient(t, url)
 	client.AddHook(sendTwice{})
 	prefix := newPrefix()
-	s := redisstore.New(client, redisstore.WithKeyPrefix(prefix))
+	s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(prefix))...)
 	// The watcher's own commands go once, on a client of its own.
 	rec, _ := startWatch(ctx, t, redisstore.New(newClient(t, url), redisstore.WithKeyPrefix(prefix)))
 
@@ -394,10 +394,10 @@ func testAttemptsExpireByOwnClock(t *testing.T, client *redis.Client) {
 // has expired, its hash can be stored again, by a create or a rotation, as
 // the contract requires. An index entry outliving its record would refuse
 // both with ErrAlreadyExists.
-func testExpiredHashIsFree(t *testing.T, client *redis.Client) {
+func testExpiredHashIsFree(t *testing.T, client *redis.Client, opts []redisstore.Option) {
 	t.Parallel() // to overlap its wait with the suite's
 	ctx := t.Context()
-	s := redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
+	s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(newPrefix()))...)
 	base := now()
 	const ttl, margin = 500 * time.Millisecond, 250 * time.Millisecond
 
@@ -441,9 +441,9 @@ func testExpiredHashIsFree(t *testing.T, client *redis.Client) {
 // testSuccessorKeyAsGiven checks what the suite, which compares bytes only,
 // does not: a nil SuccessorKey comes back nil and an empty one empty, through
 // a create and a rotation alike, as do bytes that are not text.
-func testSuccessorKeyAsGiven(t *testing.T, client *redis.Client) {
+func testSuccessorKeyAsGiven(t *testing.T, client *redis.Client, opts []redisstore.Option) {
 	ctx := t.Context()
-	s := redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
+	s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(newPrefix()))...)
 	tests := []struct {
 		name string
 		key  []byte
@@ -470,10 +470,10 @@ func testSuccessorKeyAsGiven(t *testing.T, client *redis.Client) {
 // a nil SuccessorKey rather than failing, and can still be rotated: the
 // grant's tokens live on across an upgrade. The field names are spelled out,
 // as they are what is stored, not what the package calls them now.
-func testRecordWithoutSuccessorKey(t *testing.T, client *redis.Client) {
+func testRecordWithoutSuccessorKey(t *testing.T, client *redis.Client, opts []redisstore.Option) {
 	ctx := t.Context()
 	prefix := newPrefix()
-	s := redisstore.New(client, redisstore.WithKeyPrefix(prefix))
+	s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(prefix))...)
 	base := now()
 	old := newToken(base)
 	old.SuccessorKey = nil

@@ -75,7 +75,8 @@ func newRevocation(kind byte, id string, pxat int64) (store.Revocation, error) {
 
 // ListRevocations implements store.RevocationWatcher. It SCANs the
 // revocation keys (on every master of a Cluster), then asks for their
-// expiries, a pipeline per batch; keys that expire meanwhile are left out.
+// expiries, a pipeline per batch, or on a single node in the same script as
+// each page of the SCAN; keys that expire meanwhile are left out.
 // It holds the whole live set in memory, as its caller does.
 func (s *Store) ListRevocations(ctx context.Context) ([]store.Revocation, error) {
 	const op = "list revocations"
@@ -114,8 +115,8 @@ func (s *Store) ListRevocations(ctx context.Context) ([]store.Revocation, error)
 		}
 		return nil
 	}
+	pattern := escapeGlob(s.prefix) + "rv[" + string(kindGrant) + string(kindJTI) + "]:*"
 	scan := func(ctx context.Context, node redis.Cmdable) error {
-		pattern := escapeGlob(s.prefix) + "rv[" + string(kindGrant) + string(kindJTI) + "]:*"
 		iter := node.Scan(ctx, 0, pattern, scanCount).Iterator()
 		batch := make([]string, 0, scanCount)
 		flush := func() error {
@@ -144,7 +145,9 @@ func (s *Store) ListRevocations(ctx context.Context) ([]store.Revocation, error)
 	}
 
 	var err error
-	if cluster, ok := s.client.(*redis.ClusterClient); ok {
+	if s.oneNode {
+		err = s.scanInScripts(ctx, pattern, add)
+	} else if cluster, ok := s.client.(*redis.ClusterClient); ok {
 		// Each master SCANs only its own slots.
 		err = cluster.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
 			return scan(ctx, node)
@@ -156,6 +159,65 @@ func (s *Store) ListRevocations(ctx context.Context) ([]store.Revocation, error)
 		return nil, fail(ctx, op, err)
 	}
 	return out, nil
+}
+
+// scanPageScript is one page of ListRevocations' SCAN with the expiries of
+// the keys it found, so that a page costs one round trip; on a single node
+// only, as it reads keys it did not declare. A page is bounded by the
+// COUNT hint, so the script holds the server no longer than the pipeline
+// of expiries it replaces. ARGV[1]: cursor; ARGV[2]: pattern; ARGV[3]:
+// count. Returns {next cursor, keys, expiries}.
+var scanPageScript = redis.NewScript(`#!lua flags=no-writes
+local page = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+local expiries = {}
+for i, key in ipairs(page[2]) do expiries[i] = redis.call('PEXPIRETIME', key) end
+return {page[1], page[2], expiries}
+`)
+
+// scanInScripts is ListRevocations' SCAN on a single node: one script per
+// page, each page's keys and expiries given to add.
+func (s *Store) scanInScripts(ctx context.Context, pattern string, add func(keys []string, expiries []int64) error) error {
+	cursor := "0"
+	for {
+		res, err := scanPageScript.Run(ctx, s.client, nil, cursor, pattern, scanCount).Slice()
+		if err != nil {
+			return err
+		}
+		next, keys, expiries, ok := decodeScanPage(res)
+		if !ok {
+			return fmt.Errorf("unexpected script result %v", res)
+		}
+		if err := add(keys, expiries); err != nil {
+			return err
+		}
+		if next == "0" {
+			return nil
+		}
+		cursor = next
+	}
+}
+
+// decodeScanPage reads scanPageScript's {next cursor, keys, expiries}.
+func decodeScanPage(res []any) (next string, keys []string, expiries []int64, ok bool) {
+	if len(res) != 3 {
+		return "", nil, nil, false
+	}
+	next, ok1 := res[0].(string)
+	rawKeys, ok2 := res[1].([]any)
+	rawExp, ok3 := res[2].([]any)
+	if !ok1 || !ok2 || !ok3 || len(rawKeys) != len(rawExp) {
+		return "", nil, nil, false
+	}
+	keys, expiries = make([]string, len(rawKeys)), make([]int64, len(rawExp))
+	for i := range rawKeys {
+		key, ok1 := rawKeys[i].(string)
+		ms, ok2 := rawExp[i].(int64)
+		if !ok1 || !ok2 {
+			return "", nil, nil, false
+		}
+		keys[i], expiries[i] = key, ms
+	}
+	return next, keys, expiries, true
 }
 
 // expiries returns the PEXPIRETIME of each key, in one pipeline through the

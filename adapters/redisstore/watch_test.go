@@ -173,7 +173,7 @@ func hasField(fields []string, f string) bool {
 // testListRevocationsEscapesPrefix checks that a prefix is matched as text,
 // not as a glob: "?" must not list another prefix's revocations, nor "["
 // make SCAN fail.
-func testListRevocationsEscapesPrefix(t *testing.T, client *redis.Client) {
+func testListRevocationsEscapesPrefix(t *testing.T, client *redis.Client, opts []redisstore.Option) {
 	ctx := t.Context()
 	tag := rand.Text()
 	exp := now().Add(time.Hour)
@@ -184,8 +184,8 @@ func testListRevocationsEscapesPrefix(t *testing.T, client *redis.Client) {
 		{"t[" + tag + ":", "t[" + tag + "x:"},
 		{`t\` + tag + ":", "t" + tag + ":"},
 	} {
-		s := redisstore.New(client, redisstore.WithKeyPrefix(tt.prefix))
-		other := redisstore.New(client, redisstore.WithKeyPrefix(tt.other))
+		s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(tt.prefix))...)
+		other := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(tt.other))...)
 		own, foreign := newID("grant"), newID("grant")
 		if err := s.RevokeGrant(ctx, own, exp); err != nil {
 			t.Fatalf("RevokeGrant() = %v, want nil", err)
@@ -206,9 +206,9 @@ func testListRevocationsEscapesPrefix(t *testing.T, client *redis.Client) {
 
 // testListRevocationsPaged lists more revocations than one SCAN page and
 // one pipeline hold, each exactly once.
-func testListRevocationsPaged(t *testing.T, client *redis.Client) {
+func testListRevocationsPaged(t *testing.T, client *redis.Client, opts []redisstore.Option) {
 	ctx := t.Context()
-	s := redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
+	s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(newPrefix()))...)
 	const n = 2500
 	exp := now().Add(time.Hour)
 	ids := make([]string, n)

@@ -684,7 +684,7 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 	case errors.Is(err, store.ErrAlreadyExists) && i.derivesSuccessors(old):
 		// The successor is derived from this very token, so its hash is
 		// taken only by a concurrent rotation of it, which an adapter may
-		// not have finished yet (redisstore claims the hash first). Wait
+		// not have finished yet (redisstore on Cluster claims the hash first). Wait
 		// for it, then answer as the grace window says.
 		again, err := i.awaitConsumed(ctx, hash)
 		if err != nil {

@@ -31,7 +31,8 @@
 // *redis.ClusterClient, and any client New does not know, each costs two
 // round trips: a create or rotation claims the index entry first, then
 // writes the records in one script, and GetRefreshToken reads the index
-// entry, then the record. The keys are the same either way. A *redis.Client
+// entry, then the record. The keys are the same either way. WithReplicaAcks
+// adds a WAIT to each write, pipelined with it: no round trip of its own. A *redis.Client
 // must thus reach one server, as it does on its own or through Sentinel: a
 // proxy that spreads keys over several servers (twemproxy, Envoy's Redis
 // proxy) would run each of these scripts on one of them, with keys that

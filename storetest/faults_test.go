@@ -67,6 +67,25 @@ var faultsBrokenCases = []faultsBrokenCase{
 		wrap:     func(s *netStore) store.Store { return resubscribesQuietly{s} },
 		wantFail: []string{"Faults/WatchEndsOnFailure"},
 	},
+	{
+		name: "GivesUpAfterTimeout",
+		wrap: func(s *netStore) store.Store {
+			s.timeoutIsFatal = true
+			return s
+		},
+		// Only a hung or slow backend makes a call time out, and only
+		// Recovers goes on calling the same store after one: the
+		// basic tier's contexts end before anything is sent, and
+		// watches are left alone.
+		wantFail: []string{"Faults/Recovers"},
+	},
+	{
+		name: "TouchSessionInTwo",
+		wrap: func(s *netStore) store.Store { return touchesInTwo{s} },
+		// A single lost reply is retried away; only replies lost for
+		// the whole call leave half the touch behind.
+		wantFail: []string{"Faults/LostWriteWholeOrNothing"},
+	},
 }
 
 // TestFaultsBroken is the subprocess side: every tier on the netstore named
@@ -219,4 +238,24 @@ func (s resubscribesQuietly) WatchRevocations(ctx context.Context, h store.Revoc
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// touchesInTwo's TouchSession is two writes, RefreshedAt then ExpiresAt
+// (the zero time leaves a field alone), each retried once if it failed in
+// transit, as a driver retries idempotent commands: when the first one's
+// reply is lost for good, the call fails with half of it done.
+type touchesInTwo struct{ *netStore }
+
+func (s touchesInTwo) TouchSession(ctx context.Context, subject, grantID string, at, expiresAt time.Time) error {
+	touch := func(at, expiresAt time.Time) error {
+		err := s.netStore.TouchSession(ctx, subject, grantID, at, expiresAt)
+		if err != nil && ctx.Err() == nil && storeSentinel(err) == "" {
+			err = s.netStore.TouchSession(ctx, subject, grantID, at, expiresAt)
+		}
+		return err
+	}
+	if err := touch(at, time.Time{}); err != nil {
+		return err
+	}
+	return touch(time.Time{}, expiresAt)
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,6 +139,9 @@ func TestFaultTierCatchesBrokenStores(t *testing.T) {
 	if os.Getenv(faultsBrokenEnv) != "" || os.Getenv(brokenEnv) != "" {
 		t.Skip("already in a helper process")
 	}
+	var caught atomic.Int64
+	// Cleanups run once every parallel subtest has finished.
+	t.Cleanup(func() { t.Logf("caught %d of %d broken netstores", caught.Load(), len(faultsBrokenCases)) })
 	for _, tc := range faultsBrokenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -151,9 +155,37 @@ func TestFaultTierCatchesBrokenStores(t *testing.T) {
 			}
 			if t.Failed() {
 				t.Logf("subprocess output:\n%s", out)
+				return
 			}
+			caught.Add(1)
 		})
 	}
+}
+
+// TestEveryFaultRequirementHasBrokenStore checks that every requirement of
+// the fault tier is failed by at least one broken netstore, as
+// TestEveryRequirementHasBrokenStore does for the other tiers: a
+// requirement no broken store fails could pass every store, broken or not.
+func TestEveryFaultRequirementHasBrokenStore(t *testing.T) {
+	covered := map[string][]string{}
+	for _, tc := range faultsBrokenCases {
+		for _, req := range tc.wantFail {
+			covered[req] = append(covered[req], tc.name)
+		}
+	}
+	names := map[string]bool{}
+	for _, r := range faults {
+		names[r.name] = true
+		if len(covered[r.name]) == 0 {
+			t.Errorf("%s: no broken netstore in faultsBrokenCases fails it", r.name)
+		}
+	}
+	for req, by := range covered {
+		if !names[req] {
+			t.Errorf("faultsBrokenCases %v want %s to fail, which the fault tier does not test", by, req)
+		}
+	}
+	t.Logf("%d fault requirements, each failed by at least one of %d broken netstores", len(names), len(faultsBrokenCases))
 }
 
 // TestFaultTierPassesNetstore checks the other half: the correct netstore

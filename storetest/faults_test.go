@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,6 +68,25 @@ var faultsBrokenCases = []faultsBrokenCase{
 		wrap:     func(s *netStore) store.Store { return resubscribesQuietly{s} },
 		wantFail: []string{"Faults/WatchEndsOnFailure"},
 	},
+	{
+		name: "GivesUpAfterTimeout",
+		wrap: func(s *netStore) store.Store {
+			s.timeoutIsFatal = true
+			return s
+		},
+		// Only a hung or slow backend makes a call time out, and only
+		// Recovers goes on calling the same store after one: the
+		// basic tier's contexts end before anything is sent, and
+		// watches are left alone.
+		wantFail: []string{"Faults/Recovers"},
+	},
+	{
+		name: "TouchSessionInTwo",
+		wrap: func(s *netStore) store.Store { return touchesInTwo{s} },
+		// A single lost reply is retried away; only replies lost for
+		// the whole call leave half the touch behind.
+		wantFail: []string{"Faults/LostWriteWholeOrNothing"},
+	},
 }
 
 // TestFaultsBroken is the subprocess side: every tier on the netstore named
@@ -119,6 +139,9 @@ func TestFaultTierCatchesBrokenStores(t *testing.T) {
 	if os.Getenv(faultsBrokenEnv) != "" || os.Getenv(brokenEnv) != "" {
 		t.Skip("already in a helper process")
 	}
+	var caught atomic.Int64
+	// Cleanups run once every parallel subtest has finished.
+	t.Cleanup(func() { t.Logf("caught %d of %d broken netstores", caught.Load(), len(faultsBrokenCases)) })
 	for _, tc := range faultsBrokenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -132,9 +155,37 @@ func TestFaultTierCatchesBrokenStores(t *testing.T) {
 			}
 			if t.Failed() {
 				t.Logf("subprocess output:\n%s", out)
+				return
 			}
+			caught.Add(1)
 		})
 	}
+}
+
+// TestEveryFaultRequirementHasBrokenStore checks that every requirement of
+// the fault tier is failed by at least one broken netstore, as
+// TestEveryRequirementHasBrokenStore does for the other tiers: a
+// requirement no broken store fails could pass every store, broken or not.
+func TestEveryFaultRequirementHasBrokenStore(t *testing.T) {
+	covered := map[string][]string{}
+	for _, tc := range faultsBrokenCases {
+		for _, req := range tc.wantFail {
+			covered[req] = append(covered[req], tc.name)
+		}
+	}
+	names := map[string]bool{}
+	for _, r := range faults {
+		names[r.name] = true
+		if len(covered[r.name]) == 0 {
+			t.Errorf("%s: no broken netstore in faultsBrokenCases fails it", r.name)
+		}
+	}
+	for req, by := range covered {
+		if !names[req] {
+			t.Errorf("faultsBrokenCases %v want %s to fail, which the fault tier does not test", by, req)
+		}
+	}
+	t.Logf("%d fault requirements, each failed by at least one of %d broken netstores", len(names), len(faultsBrokenCases))
 }
 
 // TestFaultTierPassesNetstore checks the other half: the correct netstore
@@ -219,4 +270,24 @@ func (s resubscribesQuietly) WatchRevocations(ctx context.Context, h store.Revoc
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// touchesInTwo's TouchSession is two writes, RefreshedAt then ExpiresAt
+// (the zero time leaves a field alone), each retried once if it failed in
+// transit, as a driver retries idempotent commands: when the first one's
+// reply is lost for good, the call fails with half of it done.
+type touchesInTwo struct{ *netStore }
+
+func (s touchesInTwo) TouchSession(ctx context.Context, subject, grantID string, at, expiresAt time.Time) error {
+	touch := func(at, expiresAt time.Time) error {
+		err := s.netStore.TouchSession(ctx, subject, grantID, at, expiresAt)
+		if err != nil && ctx.Err() == nil && storeSentinel(err) == "" {
+			err = s.netStore.TouchSession(ctx, subject, grantID, at, expiresAt)
+		}
+		return err
+	}
+	if err := touch(at, time.Time{}); err != nil {
+		return err
+	}
+	return touch(time.Time{}, expiresAt)
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -210,6 +211,14 @@ type netStore struct {
 	// that applies the context only until the request is written (go-redis
 	// without ContextTimeoutEnabled).
 	replyTimeout time.Duration
+	// timeoutIsFatal, if set, makes the client give up for good once a
+	// call has timed out: every later call fails at once, without
+	// dialling. It is the bug of a client that keeps the connection a
+	// timed-out call left with an unread reply and never redials (a
+	// single-connection client with no reconnect).
+	timeoutIsFatal bool
+	// dead is set once timeoutIsFatal has given up.
+	dead atomic.Bool
 }
 
 var (
@@ -255,6 +264,22 @@ func (c *netStore) dial(ctx context.Context, req netRequest) (net.Conn, func() b
 }
 
 func (c *netStore) do(ctx context.Context, req netRequest) (netReply, error) {
+	if !c.timeoutIsFatal {
+		return c.exchange(ctx, req)
+	}
+	if c.dead.Load() {
+		return netReply{}, fmt.Errorf("netstore: %s: connection broken by an earlier timeout", req.Op)
+	}
+	live := ctx.Err() == nil
+	rep, err := c.exchange(ctx, req)
+	if live && errors.Is(err, context.DeadlineExceeded) {
+		c.dead.Store(true)
+	}
+	return rep, err
+}
+
+// exchange sends req on a connection of its own and reads the reply.
+func (c *netStore) exchange(ctx context.Context, req netRequest) (netReply, error) {
 	conn, stop, err := c.dial(ctx, req)
 	if err != nil {
 		return netReply{}, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -191,21 +190,7 @@ func watchAgain(ctx context.Context, t *testing.T, w store.RevocationWatcher, af
 		go func() { done <- w.WatchRevocations(wctx, rec) }()
 		select {
 		case <-rec.alive:
-			var once sync.Once
-			var err error
-			stop := func() error {
-				once.Do(func() {
-					cancel()
-					select {
-					case err = <-done:
-					case <-ctx.Done():
-						err = errors.New("storetest: WatchRevocations did not return after its context was cancelled")
-					}
-				})
-				return err
-			}
-			t.Cleanup(func() { _ = stop() })
-			return rec, stop
+			return rec, stopWatch(ctx, t, cancel, done)
 		case err := <-done:
 			cancel()
 			if time.Now().After(deadline) {

@@ -70,6 +70,13 @@ func watch(ctx context.Context, t *testing.T, w store.RevocationWatcher) (*recor
 		cancel()
 		t.Fatalf("WatchRevocations() never called Alive before the subtest ran out of time (%v); %s", ctx.Err(), timingHint())
 	}
+	return rec, stopWatch(ctx, t, cancel, done)
+}
+
+// stopWatch returns a function that ends a watch, by cancel, and waits for
+// WatchRevocations to return what done receives, until ctx ends; once,
+// however often it is called, and at t's cleanup if not before.
+func stopWatch(ctx context.Context, t *testing.T, cancel context.CancelFunc, done <-chan error) func() error {
 	var once sync.Once
 	var err error
 	stop := func() error {
@@ -84,7 +91,7 @@ func watch(ctx context.Context, t *testing.T, w store.RevocationWatcher) (*recor
 		return err
 	}
 	t.Cleanup(func() { _ = stop() })
-	return rec, stop
+	return stop
 }
 
 // waitFor waits until rec holds every revocation in want (with expiries

@@ -379,7 +379,10 @@
 //     made during it leaving broken connections in the pool, the same store
 //     (not a new one) MUST serve every method again, and watch and deliver
 //     revocations, within the recovery limit (a call failing with no
-//     sentinel is made again until then, as a caller would).
+//     sentinel is made again until then, as a caller would; a create or
+//     rotation whose first try failed in transit may have left its new
+//     hash reserved, as package store allows, and is made again with
+//     another).
 //   - Faults/LostWriteWholeOrNothing: a write whose reply is lost
 //     (CreateRefreshToken, RotateRefreshToken, RevokeGrant,
 //     RevokeAccessToken, SwapKeySet, AddFailure, ResetAttempts,

@@ -227,4 +227,3 @@ func BenchmarkRoundTrips(b *testing.B) {
 	s := redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
 	storebench.RoundTrips(b, s, func(ctx context.Context) error { return client.Ping(ctx).Err() }, nil)
 }
-

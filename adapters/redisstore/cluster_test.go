@@ -340,3 +340,19 @@ func ownSlots(t *testing.T, addr string) map[int]bool {
 	}
 	return own
 }
+
+// TestOneNodeInClusterMode runs the contract's suite through a client of
+// one node (redis.Client) on a node in cluster mode that serves every slot,
+// as a managed one-shard "cluster mode" service does. Such a node refuses
+// the single-node scripts, which touch keys of several slots: the Store
+// must notice at its first call and keep to one slot per script.
+func TestOneNodeInClusterMode(t *testing.T) {
+	t.Parallel()
+	srv := testenv.RedisClusterNode(t)
+	client := newClient(t, srv.URL)
+	newStore := func(*testing.T) store.Store {
+		return redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
+	}
+	storetest.Run(t, newStore)
+	storetest.RunConcurrency(t, newStore)
+}

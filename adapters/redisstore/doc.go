@@ -36,7 +36,10 @@
 // must thus reach one server, as it does on its own or through Sentinel: a
 // proxy that spreads keys over several servers (twemproxy, Envoy's Redis
 // proxy) would run each of these scripts on one of them, with keys that
-// belong on others, and is not supported.
+// belong on others, and is not supported. A single node in cluster mode
+// (a managed one-shard "cluster mode" service) refuses these scripts before
+// running them; the Store then keeps to the Cluster path for good, from its
+// first call.
 //
 // A rotation writes two records of one grant; their common hash tag,
 // {rt:<grant ID>}, puts them in one Cluster slot, so its script is one that

@@ -4,5 +4,5 @@ package redisstore
 // Cluster, one slot each, so that tests watching the slots of every command
 // check the Cluster layout without a Cluster.
 func WithSlotScripts() Option {
-	return func(s *Store) { s.oneNode = false }
+	return func(s *Store) { s.oneNode.Store(false) }
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -35,8 +36,10 @@ type Store struct {
 	// *redis.Client, on one node or Sentinel's master. Refresh tokens
 	// then take one script per call instead of two round trips (see
 	// refresh.go); on Cluster, or a client New does not know, they keep
-	// to one slot per script.
-	oneNode bool
+	// to one slot per script. A *redis.Client on a node in cluster mode
+	// (one that serves every slot) refuses such scripts: the first refusal
+	// clears oneNode for good, and the call is made the other way.
+	oneNode atomic.Bool
 }
 
 // Option configures a Store.
@@ -74,8 +77,9 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 	if _, ring := client.(*redis.Ring); ring {
 		panic("redisstore: a *redis.Ring loses revocations when a shard fails; use a single node, Sentinel or Cluster client")
 	}
+	s := &Store{client: client, prefix: DefaultKeyPrefix}
 	_, oneNode := client.(*redis.Client)
-	s := &Store{client: client, prefix: DefaultKeyPrefix, oneNode: oneNode}
+	s.oneNode.Store(oneNode)
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -89,6 +93,22 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 		panic(fmt.Sprintf("redisstore: WithReplicaAcks(%d, %v): the timeout must be positive", s.acks.n, s.acks.timeout))
 	}
 	return s
+}
+
+// slotsRefused reports whether err is a node in cluster mode refusing a
+// script of the single-node path, which declares keys of several slots or
+// reads keys it did not declare; if so, the Store keeps to one slot per
+// script from now on. The refusal comes before the script writes anything.
+func (s *Store) slotsRefused(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	if !redis.HasErrorPrefix(err, "CROSSSLOT") && !strings.Contains(msg, "hash to the same slot") && !strings.Contains(msg, "non local key") {
+		return false
+	}
+	s.oneNode.Store(false)
+	return true
 }
 
 // indexKey is where the grant of the refresh token with this hash is found.

@@ -182,16 +182,19 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 		return nil
 	}
 	id := rand.Text()
-	if s.oneNode {
+	if s.oneNode.Load() {
 		args := append([]any{id, pxat(t.ExpiresAt), id + ":" + t.GrantID}, recordFields(t, id)...)
 		res, err := s.run(ctx, createOneScript, []string{s.indexKey(t.Hash), s.recordKey(t.GrantID, t.Hash)}, args...).Int64()
-		if err != nil {
+		switch {
+		case s.slotsRefused(err):
+			// Made again below, one slot per step.
+		case err != nil:
 			return fail(ctx, op, err)
-		}
-		if res != resultOK {
+		case res != resultOK:
 			return resultError(op, res)
+		default:
+			return nil
 		}
-		return nil
 	}
 	taken, unacked, err := s.claim(ctx, t.Hash, t.GrantID, id, t.ExpiresAt)
 	if err != nil {
@@ -224,8 +227,11 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash []byte) (store.Refresh
 	if err := ctx.Err(); err != nil {
 		return store.RefreshToken{}, fail(ctx, op, err)
 	}
-	if s.oneNode {
-		return s.getInOneScript(ctx, op, hash)
+	if s.oneNode.Load() {
+		tok, err := s.getInOneScript(ctx, op, hash)
+		if !s.slotsRefused(err) {
+			return tok, err
+		}
 	}
 	claim, err := s.client.Get(ctx, s.indexKey(hash)).Result()
 	if errors.Is(err, redis.Nil) {
@@ -297,17 +303,20 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, next sto
 	}
 	oldKey := s.recordKey(next.GrantID, oldHash)
 	id := rand.Text()
-	if s.oneNode {
+	if s.oneNode.Load() {
 		args := append([]any{id, pxat(next.ExpiresAt), micros(next.IssuedAt), id + ":" + next.GrantID}, recordFields(next, id)...)
 		keys := []string{s.indexKey(next.Hash), oldKey, s.recordKey(next.GrantID, next.Hash)}
 		res, err := s.run(ctx, rotateOneScript, keys, args...).Int64()
-		if err != nil {
+		switch {
+		case s.slotsRefused(err):
+			// Made again below, one slot per step.
+		case err != nil:
 			return fail(ctx, op, err)
-		}
-		if res != resultOK {
+		case res != resultOK:
 			return resultError(op, res)
+		default:
+			return nil
 		}
-		return nil
 	}
 	taken, unacked, err := s.claim(ctx, next.Hash, next.GrantID, id, next.ExpiresAt)
 	if err != nil {

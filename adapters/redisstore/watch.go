@@ -145,14 +145,20 @@ func (s *Store) ListRevocations(ctx context.Context) ([]store.Revocation, error)
 	}
 
 	var err error
-	if s.oneNode {
+	oneNode := s.oneNode.Load()
+	if oneNode {
+		// A refusal comes at the first page, before anything is added.
 		err = s.scanInScripts(ctx, pattern, add)
-	} else if cluster, ok := s.client.(*redis.ClusterClient); ok {
+		oneNode = !s.slotsRefused(err)
+	}
+	switch cluster, isCluster := s.client.(*redis.ClusterClient); {
+	case oneNode:
+	case isCluster:
 		// Each master SCANs only its own slots.
 		err = cluster.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
 			return scan(ctx, node)
 		})
-	} else {
+	default:
 		err = scan(ctx, s.client)
 	}
 	if err != nil {

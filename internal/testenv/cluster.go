@@ -267,3 +267,44 @@ func (c *Cluster) index(addr string) int {
 	}
 	return -1
 }
+
+// RedisClusterNode starts, for t, one Redis node in cluster mode that serves
+// every slot by itself, as a managed "cluster mode" service with one shard
+// does: a client of one node (redis.Client) reaches it, but its scripts
+// may not touch keys of several slots. It is removed when t ends.
+func RedisClusterNode(t testing.TB) *Server {
+	t.Helper()
+	requireEngine(t, "")
+	ctx := t.Context()
+	ctr, err := tcredis.Run(ctx, image(RedisImageEnv, DefaultRedisImage), fixedPort(t, "6379/tcp"),
+		testcontainers.WithCmd("redis-server", "--protected-mode", "no", "--cluster-enabled", "yes",
+			"--save", "", "--appendonly", "no"))
+	testcontainers.CleanupContainer(t, ctr)
+	if err != nil {
+		t.Fatalf("testenv: starting a Redis node in cluster mode: %v", err)
+	}
+	url, err := ctr.ConnectionString(ctx)
+	if err != nil {
+		t.Fatalf("testenv: Redis connection string: %v", err)
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("testenv: redis.ParseURL(%q): %v", url, err)
+	}
+	client := redis.NewClient(opts)
+	defer client.Close()
+	if err := client.Do(ctx, "cluster", "addslotsrange", 0, 16383).Err(); err != nil {
+		t.Fatalf("testenv: CLUSTER ADDSLOTSRANGE 0 16383: %v", err)
+	}
+	for {
+		info, err := client.ClusterInfo(ctx).Result()
+		if err == nil && strings.Contains(info, "cluster_state:ok") {
+			return &Server{URL: url, Container: ctr}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("testenv: the Redis node in cluster mode never became ok: %v, %v", info, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

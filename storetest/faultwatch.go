@@ -43,7 +43,11 @@ func testWatchEndsOnFailure(ctx context.Context, t *testing.T, e *faultEnv) {
 		case <-time.After(watchEndTimeout):
 			t.Errorf("with %s, WatchRevocations() had not returned %v after the connection broke, want an error within that, so that a view resubscribes and resynchronises; %s", f, watchEndTimeout, timingHint())
 			cancel()
-			<-done
+			select {
+			case <-done:
+			case <-time.After(watchEndTimeout):
+				t.Fatalf("with %s, WatchRevocations() had not returned %v after its context was cancelled either", f, watchEndTimeout)
+			}
 		}
 		cancel()
 		if late := rec.after(broke.Add(aliveGrace)); late > 0 {

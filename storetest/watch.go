@@ -347,10 +347,9 @@ func testWatchNoConcurrentListenerCalls(ctx context.Context, t *testing.T, s sto
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- w.WatchRevocations(wctx, det) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	// Bounded by ctx: a watch that ignores its cancellation fails the
+	// subtest rather than hang it.
+	defer stopWatch(ctx, t, cancel, done)()
 	select {
 	case <-det.alive:
 	case err := <-done:

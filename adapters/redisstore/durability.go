@@ -31,6 +31,10 @@ type replicaAcks struct {
 // ReadTimeout, which bounds the whole pipeline. See the package doc for
 // what this does and does not protect against.
 //
+// On Cluster, such a write goes to its slot's master over that node's own
+// connection, which does not follow an ASK redirect: while a slot is being
+// migrated, writes of new keys in it fail until the migration ends.
+//
 // n <= 0 waits for nothing, as when the option is not given. New panics on
 // n > 0 with a timeout <= 0, which Redis would take as waiting forever.
 func WithReplicaAcks(n int, timeout time.Duration) Option {

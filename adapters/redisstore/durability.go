@@ -28,7 +28,8 @@ type replicaAcks struct {
 // The wait is Redis's WAIT, sent on the write's own connection in the same
 // pipeline, so it costs no round trip of its own, only the time the
 // replicas take to acknowledge. Give timeout well under the client's
-// ReadTimeout, which bounds the whole pipeline. See the package doc for
+// ReadTimeout, which bounds the whole pipeline: New panics on a timeout
+// that is not under it. See the package doc for
 // what this does and does not protect against.
 //
 // On Cluster, such a write goes to its slot's master over that node's own

@@ -25,6 +25,9 @@ func TestNewRejectsReplicaAcksWithoutTimeout(t *testing.T) {
 		{-1, 0, false},
 		{1, 0, true},
 		{2, -time.Second, true},
+		// The client's ReadTimeout is go-redis's default, 5s.
+		{1, 5 * time.Second, true},
+		{1, time.Minute, true},
 	}
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	defer client.Close()

@@ -92,7 +92,24 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 	if s.acks.n > 0 && s.acks.timeout <= 0 {
 		panic(fmt.Sprintf("redisstore: WithReplicaAcks(%d, %v): the timeout must be positive", s.acks.n, s.acks.timeout))
 	}
+	// A WAIT that outlasts the client's ReadTimeout times out in the
+	// client, which then sends the whole pipeline again, write included.
+	if rt := readTimeout(client); s.acks.n > 0 && rt > 0 && s.acks.timeout >= rt {
+		panic(fmt.Sprintf("redisstore: WithReplicaAcks(%d, %v): the timeout must be under the client's ReadTimeout (%v)", s.acks.n, s.acks.timeout, rt))
+	}
 	return s
+}
+
+// readTimeout is the ReadTimeout of a client New knows, after go-redis
+// applied its defaults; 0 when it has none or New cannot tell.
+func readTimeout(client redis.UniversalClient) time.Duration {
+	switch c := client.(type) {
+	case *redis.Client:
+		return c.Options().ReadTimeout
+	case *redis.ClusterClient:
+		return c.Options().ReadTimeout
+	}
+	return 0
 }
 
 // slotsRefused reports whether err is a node in cluster mode refusing a

@@ -130,7 +130,7 @@ func everyMethodWorks(ctx context.Context, t *testing.T, s store.Store, after fa
 				got, err := as.AddFailure(ctx, key, base.Add(time.Hour))
 				// A first try that failed in transit may have counted.
 				if err == nil && got.Failures != 1 && !(again && got.Failures == 2) {
-					return fmt.Errorf("Failures %d, want 1", got.Failures)
+					return fmt.Errorf("got %d failures, want 1", got.Failures)
 				}
 				return err
 			}},

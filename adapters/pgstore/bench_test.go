@@ -2,7 +2,6 @@ package pgstore_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"slices"
 	"testing"
@@ -189,20 +188,4 @@ func BenchmarkRoundTrips(b *testing.B) {
 		_, err := pool.Exec(ctx, "SELECT 1")
 		return err
 	}, analyze)
-}
-
-func newID(prefix string) string { return prefix + "-" + rand.Text() }
-
-func mustCreate(ctx context.Context, t testing.TB, s store.Store, tok store.RefreshToken) {
-	t.Helper()
-	if err := s.CreateRefreshToken(ctx, tok); err != nil {
-		t.Fatalf("CreateRefreshToken(%x) = %v, want nil", tok.Hash, err)
-	}
-}
-
-func mustCreateSession(ctx context.Context, t testing.TB, s store.SessionStore, sess store.Session) {
-	t.Helper()
-	if err := s.CreateSession(ctx, sess); err != nil {
-		t.Fatalf("CreateSession(%s) = %v, want nil", sess.GrantID, err)
-	}
 }

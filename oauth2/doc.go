@@ -11,8 +11,8 @@
 // tokens expire, a SharedKeySet that every instance shares through the
 // store, or one of your own. A Key wraps a private key in memory or any
 // crypto.Signer, such as a KMS or HSM key that never leaves its device.
-// Refresh tokens are opaque, 256-bit random strings of which only a SHA-256
-// digest, bound to the issuer's identifier, is stored. Issuer.Handler serves the token, revocation,
+// Refresh tokens are opaque strings, the grant's id and a 256-bit secret, of
+// which only a SHA-256 digest, bound to the issuer's identifier, is stored. Issuer.Handler serves the token, revocation,
 // introspection, JWKS and metadata (RFC 8414) endpoints.
 //
 // A Verifier checks access tokens, with keys from a KeyResolver (a KeySet,

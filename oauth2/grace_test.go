@@ -224,7 +224,7 @@ func TestRefreshGraceWaitsForRotationInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RefreshGrant(rotation in flight) error = %v, want the successor", err)
 	}
-	want, _, _ := f.issuer.successorToken(first.RefreshToken, store.RefreshToken{SuccessorKey: mustRecord(t, f, first.RefreshToken).SuccessorKey})
+	want, _, _ := f.issuer.successorToken(first.RefreshToken, mustRecord(t, f, first.RefreshToken))
 	if resp.RefreshToken != want {
 		t.Errorf("Got refresh token %q, want the successor %q", resp.RefreshToken, want)
 	}

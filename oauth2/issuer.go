@@ -2,7 +2,6 @@ package oauth2
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -174,6 +173,7 @@ type Issuer struct {
 	clientAuth *clientAuthCache // nil when disabled
 	throttle   *throttle        // nil when off
 	tel        *issuerTelemetry
+	background backgroundWork
 
 	// dummySecret is checked for unknown clients, so that timing does not
 	// tell which client ids exist. It takes the cost of the first real
@@ -239,6 +239,7 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 		return nil, fmt.Errorf("oauth2: IssuerConfig.MeterProvider: %w", err)
 	}
 	iss := &Issuer{cfg: cfg, throttle: th, tel: tel}
+	iss.background.slots = make(chan struct{}, maxBackgroundTouches)
 	v, err := NewVerifier(iss.VerifierConfig())
 	if err != nil {
 		return nil, err
@@ -526,7 +527,7 @@ func (i *Issuer) PasswordGrant(ctx context.Context, c *Client, username, passwor
 		return nil, err
 	}
 	if c.AllowsGrant(GrantRefreshToken) {
-		raw, hash, err := i.newRefreshToken()
+		raw, hash, err := i.newRefreshToken(grantID)
 		if err != nil {
 			return nil, newError(ErrServerError, "", err)
 		}
@@ -616,6 +617,10 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 		return newError(ErrInvalidGrant, "the refresh token is invalid, expired or revoked", cause)
 	}
 	hash := i.hashToken(refreshToken)
+	// A token that names its grant has the grant's revocation looked up
+	// while it is read: the refresh then waits on the store twice, for
+	// these two and for the rotation.
+	early := i.checkGrantEarly(ctx, refreshToken)
 	old, err := i.getRefreshToken(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, invalid(err)
@@ -630,7 +635,7 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 	}
 	now := i.cfg.Now()
 	if old.Consumed() {
-		if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, old, scope, now); ok || err != nil {
+		if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, old, scope, now, early); ok || err != nil {
 			return resp, err
 		}
 		return nil, i.reuseDetected(ctx, old)
@@ -638,7 +643,7 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 	if !now.Before(old.ExpiresAt) || !now.Before(old.GrantExpiresAt) {
 		return nil, invalid(errors.New("refresh token expired"))
 	}
-	revoked, err := i.isRevoked(ctx, "", old.GrantID)
+	revoked, err := i.grantRevoked(ctx, early, old.GrantID)
 	if err != nil {
 		return nil, storeError(err)
 	}
@@ -676,7 +681,7 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 		// Another request consumed it first: the token was used twice,
 		// unless that was this client's own rotation, just now.
 		if again, err := i.getRefreshToken(ctx, hash); err == nil && again.Consumed() {
-			if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, again, scope, now); ok || err != nil {
+			if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, again, scope, now, early); ok || err != nil {
 				return resp, err
 			}
 		}
@@ -696,7 +701,7 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 			// adapter that). A random successor has no such claim.
 			return i.rotateRandom(ctx, resp, hash, next, now)
 		}
-		if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, again, scope, now); ok || err != nil {
+		if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, again, scope, now, early); ok || err != nil {
 			return resp, err
 		}
 		return nil, i.reuseDetected(ctx, old)
@@ -717,15 +722,19 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 // RefreshGrace of its rotation, while its successor is unused: a new access
 // token and that same successor. ok is false when the grace does not apply,
 // and the caller then treats the presentation as reuse.
-func (i *Issuer) graceRefresh(ctx context.Context, c *Client, raw string, old store.RefreshToken, scope []string, now time.Time) (resp *TokenResponse, ok bool, err error) {
+func (i *Issuer) graceRefresh(ctx context.Context, c *Client, raw string, old store.RefreshToken, scope []string, now time.Time, early *grantCheck) (resp *TokenResponse, ok bool, err error) {
 	if !i.derivesSuccessors(old) || !now.Before(old.ConsumedAt.Add(i.cfg.RefreshGrace)) {
 		return nil, false, nil
 	}
-	next, nextHash, err := i.successorToken(raw, old)
-	if err != nil {
-		return nil, false, newError(ErrServerError, "", err)
+	var next string
+	var succ store.RefreshToken
+	for _, candidate := range successorCandidates(raw, old) {
+		succ, err = i.getRefreshToken(ctx, i.hashToken(candidate))
+		if !errors.Is(err, store.ErrNotFound) {
+			next = candidate
+			break
+		}
 	}
-	succ, err := i.getRefreshToken(ctx, nextHash)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, false, nil
@@ -734,7 +743,7 @@ func (i *Issuer) graceRefresh(ctx context.Context, c *Client, raw string, old st
 	case succ.Consumed() || succ.GrantID != old.GrantID:
 		return nil, false, nil
 	}
-	revoked, err := i.isRevoked(ctx, "", old.GrantID)
+	revoked, err := i.grantRevoked(ctx, early, old.GrantID)
 	if err != nil {
 		return nil, false, storeError(err)
 	}
@@ -797,7 +806,7 @@ func (i *Issuer) awaitConsumed(ctx context.Context, hash []byte) (store.RefreshT
 // rotateRandom rotates the token under hash to next with a random
 // successor instead of a derived one, and answers resp with it.
 func (i *Issuer) rotateRandom(ctx context.Context, resp *TokenResponse, hash []byte, next store.RefreshToken, now time.Time) (*TokenResponse, error) {
-	raw, nextHash, err := i.newRefreshToken()
+	raw, nextHash, err := i.newRefreshToken(next.GrantID)
 	if err != nil {
 		return nil, newError(ErrServerError, "", err)
 	}
@@ -829,22 +838,6 @@ func (i *Issuer) refreshScope(old store.RefreshToken, scope []string) ([]string,
 		return nil, newError(ErrInvalidScope, "the requested scope exceeds the scope originally granted", nil)
 	}
 	return scope, nil
-}
-
-// successorToken returns the token that replaces raw, a token of the grant
-// old belongs to: with a grace window, derived from raw and the grant's
-// SuccessorKey, so that the window can give it out again without it being
-// stored; otherwise random, so that under strict rotation two concurrent
-// presentations can never end with the same successor.
-func (i *Issuer) successorToken(raw string, old store.RefreshToken) (string, []byte, error) {
-	if !i.derivesSuccessors(old) {
-		return i.newRefreshToken()
-	}
-	mac := hmac.New(sha256.New, old.SuccessorKey)
-	mac.Write([]byte("oauth2kit successor v1\x00"))
-	mac.Write([]byte(raw))
-	next := base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
-	return next, i.hashToken(next), nil
 }
 
 // rotationLanded reports whether a rotation whose outcome is unknown (the
@@ -1002,19 +995,6 @@ func checkClaimName(name string) error {
 		return fmt.Errorf("ExtraClaims: claim name %q is not valid UTF-8", name)
 	}
 	return nil
-}
-
-// refreshTokenBytes is the entropy of a refresh token: 256 bits.
-const refreshTokenBytes = 32
-
-// newRefreshToken returns a fresh opaque refresh token and its hash.
-func (i *Issuer) newRefreshToken() (raw string, hash []byte, err error) {
-	b, err := randomBytes(refreshTokenBytes)
-	if err != nil {
-		return "", nil, err
-	}
-	raw = base64.RawURLEncoding.EncodeToString(b)
-	return raw, i.hashToken(raw), nil
 }
 
 // hashToken is what the store knows a refresh token by: SHA-256 over the

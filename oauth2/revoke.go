@@ -40,8 +40,9 @@ func (i *Issuer) Revoke(ctx context.Context, c *Client, token, hint string) (err
 	return nil
 }
 
-// looksLikeJWT tells a compact JWS from an opaque refresh token, which has
-// no dots; it only orders lookups, so a wrong guess costs one extra lookup.
+// looksLikeJWT tells a compact JWS, with two dots, from a refresh token,
+// with at most one; it only orders lookups, so a wrong guess costs one extra
+// lookup.
 func looksLikeJWT(token string) bool { return strings.Count(token, ".") == 2 }
 
 func (i *Issuer) revokeRefreshToken(ctx context.Context, c *Client, token string) (bool, error) {

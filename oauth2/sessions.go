@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/oauth2kit/oauth2kit/store"
 )
@@ -41,22 +40,6 @@ func (i *Issuer) createSession(ctx context.Context, s store.Session) error {
 		return storeError(fmt.Errorf("recording the session: %w", err))
 	}
 	return nil
-}
-
-// touchSession records a rotation of next's grant. The listing's
-// "last refreshed" is all it changes (the session lives to the grant's end
-// from its creation), and the rotation has happened, so a failure is
-// logged, not returned.
-func (i *Issuer) touchSession(ctx context.Context, next store.RefreshToken, now time.Time) {
-	ss, ok := i.sessions()
-	if !ok {
-		return
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), i.cfg.StoreTimeout)
-	defer cancel()
-	if err := ss.TouchSession(sctx, next.Subject, next.GrantID, now, i.grantEnd(next.GrantExpiresAt)); err != nil {
-		i.logger().WarnContext(ctx, "oauth2: recording a session's refresh failed", "grant_id", next.GrantID, "err", err)
-	}
 }
 
 // forgetSession drops the listing of a grant that was just revoked; the

@@ -19,7 +19,8 @@ type Session struct {
 	// CreatedAt is when the password grant started it.
 	CreatedAt time.Time
 	// RefreshedAt is when its refresh token was last rotated; CreatedAt
-	// until then.
+	// until then. Package oauth2 records a rotation just after answering
+	// the refresh, so a listing made at that moment may not show it yet.
 	RefreshedAt time.Time
 	// ExpiresAt is when the session may be forgotten: no token of the
 	// grant is usable after it.

@@ -15,8 +15,9 @@ import (
 	"github.com/oauth2kit/oauth2kit/oauth2"
 )
 
-// BenchmarkRefreshGrant is the refresh grant (lookup, revocation check,
-// signing, atomic rotation, session touch) through the Issuer: on memstore,
+// BenchmarkRefreshGrant is the refresh grant (lookup and revocation check
+// together, signing, atomic rotation; the session touch runs after the
+// answer) through the Issuer: on memstore,
 // then on each real store, a chain of rotations from one password grant.
 // Each iteration on a real store also runs a refresh on memstore and a bare
 // round trip to the store's server (PING, SELECT 1), each timed apart:

@@ -93,7 +93,10 @@ type IssuerConfig struct {
 	// revoked. 0 means the default, none: strict rotation, where any second
 	// use is reuse. The successor is never stored: see
 	// store.RefreshToken.SuccessorKey. Grants started before their store
-	// kept that key keep strict rotation until they end.
+	// kept that key keep strict rotation until they end. An Issuer from
+	// before refresh tokens named their grant cannot find the successors
+	// this one derives: do not run the two side by side with a grace
+	// window (see the README's upgrade notes).
 	RefreshGrace time.Duration
 	// GrantMaxLifetime is the absolute lifetime of a grant: no refresh token
 	// of it outlives GrantMaxLifetime after the password grant that started
@@ -239,7 +242,7 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 		return nil, fmt.Errorf("oauth2: IssuerConfig.MeterProvider: %w", err)
 	}
 	iss := &Issuer{cfg: cfg, throttle: th, tel: tel}
-	iss.background.slots = make(chan struct{}, maxBackgroundTouches)
+	iss.background.slots = make(chan struct{}, maxBackgroundCalls)
 	v, err := NewVerifier(iss.VerifierConfig())
 	if err != nil {
 		return nil, err
@@ -681,7 +684,9 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 		// Another request consumed it first: the token was used twice,
 		// unless that was this client's own rotation, just now.
 		if again, err := i.getRefreshToken(ctx, hash); err == nil && again.Consumed() {
-			if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, again, scope, now, early); ok || err != nil {
+			// The early check predates the rotation that beat ours: a
+			// sign-out since then must be seen, so ask again.
+			if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, again, scope, now, nil); ok || err != nil {
 				return resp, err
 			}
 		}
@@ -701,7 +706,7 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 			// adapter that). A random successor has no such claim.
 			return i.rotateRandom(ctx, resp, hash, next, now)
 		}
-		if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, again, scope, now, early); ok || err != nil {
+		if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, again, scope, now, nil); ok || err != nil {
 			return resp, err
 		}
 		return nil, i.reuseDetected(ctx, old)
@@ -721,7 +726,9 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 // graceRefresh answers a consumed token presented again within
 // RefreshGrace of its rotation, while its successor is unused: a new access
 // token and that same successor. ok is false when the grace does not apply,
-// and the caller then treats the presentation as reuse.
+// and the caller then treats the presentation as reuse. early is the
+// grant's revocation check started with the read of old, or nil to ask the
+// store now.
 func (i *Issuer) graceRefresh(ctx context.Context, c *Client, raw string, old store.RefreshToken, scope []string, now time.Time, early *grantCheck) (resp *TokenResponse, ok bool, err error) {
 	if !i.derivesSuccessors(old) || !now.Before(old.ConsumedAt.Add(i.cfg.RefreshGrace)) {
 		return nil, false, nil

@@ -123,17 +123,26 @@ type grantCheck struct {
 }
 
 // checkGrantEarly starts asking whether the grant raw names is revoked, and
-// returns nil if raw names none. The check does not end with ctx: a refresh
-// that answers before it (the token was not found, say) leaves it to finish
-// within StoreTimeout rather than break off a store call, which some clients
-// pay for with their connection.
+// returns nil if raw names none or every background slot is taken (the
+// grant is then checked once the token is read). The check does not end
+// with ctx: a refresh that answers before it (the token was not found, say)
+// leaves it to finish within StoreTimeout rather than break off a store
+// call, which some clients pay for with their connection; the slot it holds
+// until then bounds how many such checks a flood of made-up tokens can
+// leave running.
 func (i *Issuer) checkGrantEarly(ctx context.Context, raw string) *grantCheck {
 	id, ok := tokenGrantID(raw)
 	if !ok {
 		return nil
 	}
+	select {
+	case i.background.slots <- struct{}{}:
+	default:
+		return nil
+	}
 	g := &grantCheck{grantID: id, done: make(chan struct{})}
 	go func() {
+		defer func() { <-i.background.slots }()
 		defer close(g.done)
 		g.revoked, g.err = i.isRevoked(context.WithoutCancel(ctx), "", id)
 	}()
@@ -154,14 +163,15 @@ func (i *Issuer) grantRevoked(ctx context.Context, early *grantCheck, grantID st
 	}
 }
 
-// maxBackgroundTouches bounds the session touches still running after
-// their refresh answered. A refresh that finds them all taken records its
-// own before answering, so that a slow store slows refreshes down rather
-// than piling up work.
-const maxBackgroundTouches = 256
+// maxBackgroundCalls bounds the store calls an Issuer runs beside the
+// calls its callers wait on: early revocation checks, which may outlive
+// their refresh, and the session touches that follow a refresh's answer.
+// A refresh that finds every slot taken does that work itself, in turn, so
+// that a slow store or a flood of made-up tokens slows refreshes down
+// rather than piling up calls.
+const maxBackgroundCalls = 256
 
-// backgroundWork is what an Issuer runs after answering: the touches of
-// sessions by refreshes.
+// backgroundWork is the store calls an Issuer runs beside its callers'.
 type backgroundWork struct {
 	slots chan struct{}
 	wg    sync.WaitGroup // tests wait on it

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -400,5 +401,77 @@ func TestTokenGrantID(t *testing.T) {
 	// An id that cannot be embedded gives a token without one.
 	if tok := refreshTokenOf("not.embeddable", []byte{1, 2, 3}); tok != "AQID" {
 		t.Errorf("refreshTokenOf(id with a dot) = %q, want the secret alone", tok)
+	}
+}
+
+// A grace-window answer reached after the rotation lost to another one asks
+// again whether the grant is revoked: a sign-out between the early check
+// and that rotation is seen.
+func TestGraceAfterLostRotationSeesSignOut(t *testing.T) {
+	var st *rotationHookStore
+	f := newFixture(t, func(c *IssuerConfig) {
+		st = &rotationHookStore{Store: c.Store.(*memstore.Store)}
+		c.Store = st
+		c.RefreshGrace = 10 * time.Second
+	})
+	tok := f.login(t, f.confid)
+	f.clock.Advance(time.Second)
+	st.hook = func() {
+		// The client's own second request rotates the token first, then
+		// the user signs out everywhere.
+		if _, err := f.issuer.RefreshGrant(context.Background(), f.confid, tok.RefreshToken, nil); err != nil {
+			t.Errorf("RefreshGrant(concurrent) error = %v", err)
+		}
+		if err := f.issuer.RevokeAllSessions(context.Background(), aliceName); err != nil {
+			t.Error(err)
+		}
+	}
+	if resp, err := f.issuer.RefreshGrant(t.Context(), f.confid, tok.RefreshToken, nil); !errors.Is(err, ErrInvalidGrant) {
+		t.Errorf("RefreshGrant(lost the rotation, then signed out) = %v, %v; want %v", resp != nil, err, ErrInvalidGrant)
+	}
+}
+
+// blockedRevocationStore holds every IsRevoked until release is closed,
+// counting the calls.
+type blockedRevocationStore struct {
+	*memstore.Store
+	release chan struct{}
+	calls   atomic.Int64
+}
+
+func (s *blockedRevocationStore) IsRevoked(ctx context.Context, jti, grantID string) (bool, error) {
+	s.calls.Add(1)
+	<-s.release
+	return s.Store.IsRevoked(ctx, jti, grantID)
+}
+
+// Made-up tokens naming a grant, which are answered before their early
+// check, leave at most maxBackgroundCalls checks running; past that, they
+// start none.
+func TestEarlyChecksAreBounded(t *testing.T) {
+	var st *blockedRevocationStore
+	f := newFixture(t, func(c *IssuerConfig) {
+		st = &blockedRevocationStore{Store: c.Store.(*memstore.Store), release: make(chan struct{})}
+		c.Store = st
+	})
+	const n = maxBackgroundCalls + 50
+	for k := range n {
+		if _, err := f.issuer.RefreshGrant(t.Context(), f.public, "made-up-"+strconv.Itoa(k)+".secret", nil); !errors.Is(err, ErrInvalidGrant) {
+			t.Fatalf("RefreshGrant(made-up token %d) error = %v, want %v", k, err, ErrInvalidGrant)
+		}
+	}
+	if held := len(f.issuer.background.slots); held != maxBackgroundCalls {
+		t.Errorf("After %d made-up tokens, %d background slots held, want all %d", n, held, maxBackgroundCalls)
+	}
+	close(st.release)
+	deadline := time.Now().Add(hangGuard)
+	for len(f.issuer.background.slots) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("Slots still held %s after the checks were released", hangGuard)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if got := st.calls.Load(); got != maxBackgroundCalls {
+		t.Errorf("IsRevoked called %d times for %d made-up tokens, want %d (the bound)", got, n, maxBackgroundCalls)
 	}
 }

@@ -20,7 +20,8 @@ type Session struct {
 	CreatedAt time.Time
 	// RefreshedAt is when its refresh token was last rotated; CreatedAt
 	// until then. Package oauth2 records a rotation just after answering
-	// the refresh, so a listing made at that moment may not show it yet.
+	// the refresh, so a listing made at that moment may not show it yet,
+	// and a process stopping then may not record it.
 	RefreshedAt time.Time
 	// ExpiresAt is when the session may be forgotten: no token of the
 	// grant is usable after it.

@@ -173,10 +173,10 @@ type Issuer struct {
 	cfg      IssuerConfig
 	verifier *Verifier // for the Issuer's own access tokens
 
-	clientAuth *clientAuthCache // nil when disabled
-	throttle   *throttle        // nil when off
-	tel        *issuerTelemetry
-	background backgroundWork
+	clientAuth  *clientAuthCache // nil when disabled
+	throttle    *throttle        // nil when off
+	tel         *issuerTelemetry
+	earlyChecks chan struct{} // a slot per early revocation check running
 
 	// dummySecret is checked for unknown clients, so that timing does not
 	// tell which client ids exist. It takes the cost of the first real
@@ -242,7 +242,7 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 		return nil, fmt.Errorf("oauth2: IssuerConfig.MeterProvider: %w", err)
 	}
 	iss := &Issuer{cfg: cfg, throttle: th, tel: tel}
-	iss.background.slots = make(chan struct{}, maxBackgroundCalls)
+	iss.earlyChecks = make(chan struct{}, maxEarlyChecks)
 	v, err := NewVerifier(iss.VerifierConfig())
 	if err != nil {
 		return nil, err
@@ -676,9 +676,7 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 	next.IssuedAt = now
 	next.ExpiresAt = i.refreshExpiry(now, old.GrantExpiresAt)
 	next.ConsumedAt = time.Time{}
-	sctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
-	err = i.cfg.Store.RotateRefreshToken(sctx, hash, next)
-	cancel()
+	err = i.rotate(ctx, hash, next, now)
 	switch {
 	case errors.Is(err, store.ErrReused):
 		// Another request consumed it first: the token was used twice,
@@ -704,7 +702,7 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 			// Nobody is rotating it: the hash was left claimed by a
 			// rotation of ours lost in transit (the contract allows an
 			// adapter that). A random successor has no such claim.
-			return i.rotateRandom(ctx, resp, hash, next, now)
+			return i.rotateRandom(ctx, resp, hash, next)
 		}
 		if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, again, scope, now, nil); ok || err != nil {
 			return resp, err
@@ -714,12 +712,10 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 		return nil, invalid(err)
 	case err != nil:
 		if i.rotationLanded(ctx, next) {
-			i.touchSession(ctx, next, now)
 			return resp, nil
 		}
 		return nil, storeError(err)
 	}
-	i.touchSession(ctx, next, now)
 	return resp, nil
 }
 
@@ -811,8 +807,9 @@ func (i *Issuer) awaitConsumed(ctx context.Context, hash []byte) (store.RefreshT
 }
 
 // rotateRandom rotates the token under hash to next with a random
-// successor instead of a derived one, and answers resp with it.
-func (i *Issuer) rotateRandom(ctx context.Context, resp *TokenResponse, hash []byte, next store.RefreshToken, now time.Time) (*TokenResponse, error) {
+// successor instead of a derived one, and answers resp with it. The
+// session was touched by the first try.
+func (i *Issuer) rotateRandom(ctx context.Context, resp *TokenResponse, hash []byte, next store.RefreshToken) (*TokenResponse, error) {
 	raw, nextHash, err := i.newRefreshToken(next.GrantID)
 	if err != nil {
 		return nil, newError(ErrServerError, "", err)
@@ -828,7 +825,6 @@ func (i *Issuer) rotateRandom(ctx context.Context, resp *TokenResponse, hash []b
 		return nil, storeError(err)
 	}
 	resp.RefreshToken = raw
-	i.touchSession(ctx, next, now)
 	return resp, nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/oauth2kit/oauth2kit/store"
@@ -123,7 +122,7 @@ type grantCheck struct {
 }
 
 // checkGrantEarly starts asking whether the grant raw names is revoked, and
-// returns nil if raw names none or every background slot is taken (the
+// returns nil if raw names none or every slot for them is taken (the
 // grant is then checked once the token is read). The check does not end
 // with ctx: a refresh that answers before it (the token was not found, say)
 // leaves it to finish within StoreTimeout rather than break off a store
@@ -136,13 +135,13 @@ func (i *Issuer) checkGrantEarly(ctx context.Context, raw string) *grantCheck {
 		return nil
 	}
 	select {
-	case i.background.slots <- struct{}{}:
+	case i.earlyChecks <- struct{}{}:
 	default:
 		return nil
 	}
 	g := &grantCheck{grantID: id, done: make(chan struct{})}
 	go func() {
-		defer func() { <-i.background.slots }()
+		defer func() { <-i.earlyChecks }()
 		defer close(g.done)
 		g.revoked, g.err = i.isRevoked(context.WithoutCancel(ctx), "", id)
 	}()
@@ -163,44 +162,38 @@ func (i *Issuer) grantRevoked(ctx context.Context, early *grantCheck, grantID st
 	}
 }
 
-// maxBackgroundCalls bounds the store calls an Issuer runs beside the
-// calls its callers wait on: early revocation checks, which may outlive
-// their refresh, and the session touches that follow a refresh's answer.
-// A refresh that finds every slot taken does that work itself, in turn, so
-// that a slow store or a flood of made-up tokens slows refreshes down
-// rather than piling up calls.
-const maxBackgroundCalls = 256
+// maxEarlyChecks bounds the early revocation checks an Issuer has running,
+// which outlive a refresh that answers without them. A refresh that finds
+// every slot taken checks its grant once the token is read, so that a flood
+// of made-up tokens naming grants leaves no more than this many store calls
+// behind.
+const maxEarlyChecks = 256
 
-// backgroundWork is the store calls an Issuer runs beside its callers'.
-type backgroundWork struct {
-	slots chan struct{}
-	wg    sync.WaitGroup // tests wait on it
-}
-
-// touchSession records a rotation of next's grant, after the refresh has
-// answered. The listing's "last refreshed" is all it changes (the session
-// lives to the grant's end from its creation), and the rotation has
-// happened, so it need not hold up the answer, and a failure is logged,
-// not returned.
-func (i *Issuer) touchSession(ctx context.Context, next store.RefreshToken, now time.Time) {
-	ss, ok := i.sessions()
-	if !ok {
-		return
+// rotate consumes the token under hash for next, and records the rotation
+// in the grant's session meanwhile, so that the refresh waits on the store
+// once for both. The touch only moves the listing's "last refreshed"
+// (the session lives to the grant's end from its creation), and its
+// failure is logged, not returned. It is made whatever the rotation's
+// outcome, which fails only when another presentation of the token won a
+// race (that refresh was then answered, or the grant is revoked) or when
+// the store failed (and may have rotated it all the same).
+func (i *Issuer) rotate(ctx context.Context, hash []byte, next store.RefreshToken, now time.Time) error {
+	touched := make(chan struct{})
+	if ss, ok := i.sessions(); ok {
+		go func() {
+			defer close(touched)
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), i.cfg.StoreTimeout)
+			defer cancel()
+			if err := ss.TouchSession(sctx, next.Subject, next.GrantID, now, i.grantEnd(next.GrantExpiresAt)); err != nil {
+				i.logger().WarnContext(ctx, "oauth2: recording a session's refresh failed", "grant_id", next.GrantID, "err", err)
+			}
+		}()
+	} else {
+		close(touched)
 	}
-	touch := func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), i.cfg.StoreTimeout)
-		defer cancel()
-		if err := ss.TouchSession(sctx, next.Subject, next.GrantID, now, i.grantEnd(next.GrantExpiresAt)); err != nil {
-			i.logger().WarnContext(ctx, "oauth2: recording a session's refresh failed", "grant_id", next.GrantID, "err", err)
-		}
-	}
-	select {
-	case i.background.slots <- struct{}{}:
-		i.background.wg.Go(func() {
-			defer func() { <-i.background.slots }()
-			touch()
-		})
-	default:
-		touch()
-	}
+	sctx, cancel := context.WithTimeout(ctx, i.cfg.StoreTimeout)
+	err := i.cfg.Store.RotateRefreshToken(sctx, hash, next)
+	cancel()
+	<-touched
+	return err
 }

@@ -131,9 +131,9 @@ func wantMethods(t *testing.T, round int, calls []gatedCall, want ...string) {
 }
 
 // A refresh waits on the store twice: the token and its grant's revocation
-// are asked for together, then the rotation; the session's touch comes
-// after the answer. This is what puts the refresh grant within two round
-// trips of an in-memory store on a networked one.
+// are asked for together, then the rotation and the session's touch. This
+// is what puts the refresh grant within two round trips of an in-memory
+// store on a networked one.
 func TestRefreshGrantWaitsOnTheStoreTwice(t *testing.T) {
 	f, st := gatedFixture(t)
 	first := f.login(t, f.confid)
@@ -148,11 +148,11 @@ func TestRefreshGrantWaitsOnTheStoreTwice(t *testing.T) {
 	round := awaitRound(t, st, 2, done)
 	wantMethods(t, 1, round, "GetRefreshToken", "IsRevoked")
 	release(round)
-	round = awaitRound(t, st, 1, done)
-	wantMethods(t, 2, round, "RotateRefreshToken")
+	round = awaitRound(t, st, 2, done)
+	wantMethods(t, 2, round, "RotateRefreshToken", "TouchSession")
 	release(round)
 
-	if r := answerThenTouch(t, f, st, done); r.err != nil {
+	if r := awaitAnswer(t, st, done); r.err != nil {
 		t.Fatalf("RefreshGrant() error = %v", r.err)
 	}
 	list, err := f.issuer.Sessions(t.Context(), aliceName)
@@ -161,33 +161,20 @@ func TestRefreshGrantWaitsOnTheStoreTwice(t *testing.T) {
 	}
 }
 
-// answerThenTouch waits for the refresh's answer, which must come with
-// its session's touch held, then lets the touch through and waits for it.
-// It turns gating off.
-func answerThenTouch(t *testing.T, f *fixture, st *gatedStore, done <-chan refreshResult) refreshResult {
+// awaitAnswer waits for the refresh's answer, failing on any further store
+// call before it, and turns gating off.
+func awaitAnswer(t *testing.T, st *gatedStore, done <-chan refreshResult) refreshResult {
 	t.Helper()
-	var touch []gatedCall
-	var r refreshResult
-	for answered := false; !answered; {
-		select {
-		case r = <-done:
-			answered = true
-		case c := <-st.calls:
-			if c.method != "TouchSession" || len(touch) > 0 {
-				t.Fatalf("After the rotation, a call to %s before the answer", c.method)
-			}
-			touch = append(touch, c) // held: the answer must not wait for it
-		case <-time.After(hangGuard):
-			t.Fatalf("No answer %s after the rotation", hangGuard)
-		}
+	select {
+	case r := <-done:
+		st.calls = nil
+		return r
+	case c := <-st.calls:
+		t.Fatalf("A call to %s after the rotation, before the answer", c.method)
+	case <-time.After(hangGuard):
+		t.Fatalf("No answer %s after the rotation", hangGuard)
 	}
-	if r.err == nil && len(touch) == 0 {
-		touch = awaitRound(t, st, 1, nil)
-	}
-	release(touch)
-	f.issuer.background.wg.Wait()
-	st.calls = nil
-	return r
+	panic("unreachable")
 }
 
 // A refresh token of the format without the grant's id, as Issuers before
@@ -202,12 +189,12 @@ func TestRefreshTokenWithoutGrantID(t *testing.T) {
 		resp, err := f.issuer.RefreshGrant(context.Background(), f.confid, raw, nil)
 		done <- refreshResult{resp, err}
 	}()
-	for i, want := range []string{"GetRefreshToken", "IsRevoked", "RotateRefreshToken"} {
-		round := awaitRound(t, st, 1, done)
-		wantMethods(t, i+1, round, want)
+	for i, want := range [][]string{{"GetRefreshToken"}, {"IsRevoked"}, {"RotateRefreshToken", "TouchSession"}} {
+		round := awaitRound(t, st, len(want), done)
+		wantMethods(t, i+1, round, want...)
 		release(round)
 	}
-	r := answerThenTouch(t, f, st, done)
+	r := awaitAnswer(t, st, done)
 	if r.err != nil {
 		t.Fatalf("RefreshGrant(token without a grant ID) error = %v", r.err)
 	}
@@ -359,24 +346,6 @@ func TestRefreshGraceAcrossTokenFormats(t *testing.T) {
 	}
 }
 
-// Once every background slot is taken, a refresh records its session's
-// touch before it answers.
-func TestTouchWaitsWhenBackgroundIsFull(t *testing.T) {
-	f := newFixture(t)
-	tok := f.login(t, f.confid)
-	for range cap(f.issuer.background.slots) {
-		f.issuer.background.slots <- struct{}{}
-	}
-	f.clock.Advance(time.Minute)
-	if _, err := f.issuer.RefreshGrant(t.Context(), f.confid, tok.RefreshToken, nil); err != nil {
-		t.Fatal(err)
-	}
-	list, err := f.issuer.Sessions(t.Context(), aliceName)
-	if err != nil || len(list) != 1 || !list[0].RefreshedAt.Equal(f.clock.Now()) {
-		t.Errorf("Sessions() right after a refresh with no background slot = %+v, %v; want RefreshedAt %v", list, err, f.clock.Now())
-	}
-}
-
 func TestTokenGrantID(t *testing.T) {
 	long := strings.Repeat("a", maxTokenGrantID)
 	for raw, want := range map[string]string{
@@ -446,7 +415,7 @@ func (s *blockedRevocationStore) IsRevoked(ctx context.Context, jti, grantID str
 }
 
 // Made-up tokens naming a grant, which are answered before their early
-// check, leave at most maxBackgroundCalls checks running; past that, they
+// check, leave at most maxEarlyChecks checks running; past that, they
 // start none.
 func TestEarlyChecksAreBounded(t *testing.T) {
 	var st *blockedRevocationStore
@@ -454,24 +423,24 @@ func TestEarlyChecksAreBounded(t *testing.T) {
 		st = &blockedRevocationStore{Store: c.Store.(*memstore.Store), release: make(chan struct{})}
 		c.Store = st
 	})
-	const n = maxBackgroundCalls + 50
+	const n = maxEarlyChecks + 50
 	for k := range n {
 		if _, err := f.issuer.RefreshGrant(t.Context(), f.public, "made-up-"+strconv.Itoa(k)+".secret", nil); !errors.Is(err, ErrInvalidGrant) {
 			t.Fatalf("RefreshGrant(made-up token %d) error = %v, want %v", k, err, ErrInvalidGrant)
 		}
 	}
-	if held := len(f.issuer.background.slots); held != maxBackgroundCalls {
-		t.Errorf("After %d made-up tokens, %d background slots held, want all %d", n, held, maxBackgroundCalls)
+	if held := len(f.issuer.earlyChecks); held != maxEarlyChecks {
+		t.Errorf("After %d made-up tokens, %d background slots held, want all %d", n, held, maxEarlyChecks)
 	}
 	close(st.release)
 	deadline := time.Now().Add(hangGuard)
-	for len(f.issuer.background.slots) > 0 {
+	for len(f.issuer.earlyChecks) > 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("Slots still held %s after the checks were released", hangGuard)
 		}
 		time.Sleep(time.Millisecond)
 	}
-	if got := st.calls.Load(); got != maxBackgroundCalls {
-		t.Errorf("IsRevoked called %d times for %d made-up tokens, want %d (the bound)", got, n, maxBackgroundCalls)
+	if got := st.calls.Load(); got != maxEarlyChecks {
+		t.Errorf("IsRevoked called %d times for %d made-up tokens, want %d (the bound)", got, n, maxEarlyChecks)
 	}
 }

@@ -19,9 +19,9 @@ type Session struct {
 	// CreatedAt is when the password grant started it.
 	CreatedAt time.Time
 	// RefreshedAt is when its refresh token was last rotated; CreatedAt
-	// until then. Package oauth2 records a rotation just after answering
-	// the refresh, so a listing made at that moment may not show it yet,
-	// and a process stopping then may not record it.
+	// until then. Package oauth2 records it beside the rotation, so a
+	// rotation that fails (it lost a race with another presentation of the
+	// token, or the store failed) may move it too.
 	RefreshedAt time.Time
 	// ExpiresAt is when the session may be forgotten: no token of the
 	// grant is usable after it.

@@ -16,8 +16,8 @@ import (
 )
 
 // BenchmarkRefreshGrant is the refresh grant (lookup and revocation check
-// together, signing, atomic rotation; the session touch runs after the
-// answer) through the Issuer: on memstore,
+// together, signing, atomic rotation and session touch together) through
+// the Issuer: on memstore,
 // then on each real store, a chain of rotations from one password grant.
 // Each iteration on a real store also runs a refresh on memstore and a bare
 // round trip to the store's server (PING, SELECT 1), each timed apart:

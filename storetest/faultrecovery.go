@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2kit/oauth2kit/internal/faultproxy"
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
@@ -14,7 +15,7 @@ import (
 // flight so that the store's pool holds broken connections, and then
 // requires the same store to serve every method again.
 func testRecovers(ctx context.Context, t *testing.T, e *faultEnv) {
-	for _, f := range []fault{refused, hung, replyLost, slow} {
+	for _, f := range []faultproxy.Fault{faultproxy.Refused, faultproxy.Hung, faultproxy.ReplyLost, faultproxy.Slow} {
 		fx := newFixture(ctx, t, e.s)
 		e.set(t, f)
 		// The errors are the *IsAnError requirements' business; these
@@ -40,7 +41,7 @@ func testRecovers(ctx context.Context, t *testing.T, e *faultEnv) {
 // pool may take a moment to drop its broken connections and dial again.
 // Each step accepts, on a second try, the answer its own first try may
 // have caused (a token already created, say).
-func everyMethodWorks(ctx context.Context, t *testing.T, s store.Store, after fault) {
+func everyMethodWorks(ctx context.Context, t *testing.T, s store.Store, after faultproxy.Fault) {
 	t.Helper()
 	base := now()
 	tok := newToken(base)
@@ -203,7 +204,7 @@ func everyMethodWorks(ctx context.Context, t *testing.T, s store.Store, after fa
 // watchAgain starts a watch once the backend is back, as watch does, but
 // starts it again while it fails before its first Alive, until
 // recoverTimeout: the store's client may still be dropping what broke.
-func watchAgain(ctx context.Context, t *testing.T, w store.RevocationWatcher, after fault) (*recorder, func() error) {
+func watchAgain(ctx context.Context, t *testing.T, w store.RevocationWatcher, after faultproxy.Fault) (*recorder, func() error) {
 	t.Helper()
 	deadline := time.Now().Add(recoverTimeout)
 	for {

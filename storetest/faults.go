@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2kit/oauth2kit/internal/faultproxy"
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
@@ -53,7 +54,7 @@ func RunFaults(t *testing.T, servers []string, newStore NewStoreAt) {
 			})
 			// Before the store's own cleanups, which may need to reach
 			// the backend (closing a pool politely, dropping a schema).
-			t.Cleanup(func() { _ = ps.set(healthy) })
+			t.Cleanup(func() { _ = ps.set(faultproxy.Healthy) })
 			ctx, cancel := context.WithTimeout(t.Context(), timeout)
 			defer cancel()
 			r.test(ctx, t, &faultEnv{s: s, ps: ps})
@@ -76,14 +77,33 @@ func newProxies(t *testing.T, servers []string) proxies {
 	t.Helper()
 	ps := make(proxies, len(servers))
 	for i, srv := range servers {
-		p, err := newProxy(srv, faultLatency)
+		p, err := faultproxy.New(srv, faultLatency)
 		if err != nil {
 			t.Fatalf("storetest: setup: starting a proxy in front of %s: %v", srv, err)
 		}
-		t.Cleanup(p.close)
+		t.Cleanup(p.Close)
 		ps[i] = p
 	}
 	return ps
+}
+
+// proxies is the proxies of one subtest, one per server, broken together.
+type proxies []*faultproxy.Proxy
+
+func (ps proxies) addrs() []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.Addr()
+	}
+	return out
+}
+
+func (ps proxies) set(f faultproxy.Fault) error {
+	var errs []error
+	for _, p := range ps {
+		errs = append(errs, p.Set(f))
+	}
+	return errors.Join(errs...)
 }
 
 // The fault tier's limits, scaled like every other.
@@ -118,10 +138,10 @@ type faultRequirement struct {
 }
 
 var faults = []faultRequirement{
-	{name: "Faults/RefusedIsAnError", test: failsUnder(refused)},
-	{name: "Faults/HungIsAnError", test: failsUnder(hung)},
-	{name: "Faults/LostReplyIsAnError", test: failsUnder(replyLost)},
-	{name: "Faults/SlowIsAnError", test: failsUnder(slow)},
+	{name: "Faults/RefusedIsAnError", test: failsUnder(faultproxy.Refused)},
+	{name: "Faults/HungIsAnError", test: failsUnder(faultproxy.Hung)},
+	{name: "Faults/LostReplyIsAnError", test: failsUnder(faultproxy.ReplyLost)},
+	{name: "Faults/SlowIsAnError", test: failsUnder(faultproxy.Slow)},
 	{name: "Faults/Recovers", test: testRecovers},
 	{name: "Faults/LostWriteWholeOrNothing", test: testLostWrite},
 	{name: "Faults/RetryNotMisreported", test: testRetryNotMisreported},
@@ -134,7 +154,7 @@ type faultEnv struct {
 	ps proxies
 }
 
-func (e *faultEnv) set(t *testing.T, f fault) {
+func (e *faultEnv) set(t *testing.T, f faultproxy.Fault) {
 	t.Helper()
 	if err := e.ps.set(f); err != nil {
 		t.Fatalf("storetest: setup: the suite's proxy could not switch to %s: %v", f, err)
@@ -145,9 +165,9 @@ func (e *faultEnv) set(t *testing.T, f fault) {
 // a round of concurrent calls all succeed, so that the pool has had to dial
 // new connections too (a client may refuse to dial for a while after a run
 // of failed dials, while a connection it kept answers).
-func (e *faultEnv) recover(ctx context.Context, t *testing.T, after fault) {
+func (e *faultEnv) recover(ctx context.Context, t *testing.T, after faultproxy.Fault) {
 	t.Helper()
-	e.set(t, healthy)
+	e.set(t, faultproxy.Healthy)
 	deadline := time.Now().Add(recoverTimeout)
 	for {
 		errs := make([]error, recoverRound)
@@ -337,7 +357,7 @@ func (e errAliveWhileDown) Unwrap() error { return e.err }
 
 // failsUnder returns the test of the requirement that while the backend
 // shows f, every method fails, with no sentinel, in time.
-func failsUnder(f fault) func(ctx context.Context, t *testing.T, e *faultEnv) {
+func failsUnder(f faultproxy.Fault) func(ctx context.Context, t *testing.T, e *faultEnv) {
 	return func(ctx context.Context, t *testing.T, e *faultEnv) {
 		fx := newFixture(ctx, t, e.s)
 		e.set(t, f)
@@ -347,7 +367,7 @@ func failsUnder(f fault) func(ctx context.Context, t *testing.T, e *faultEnv) {
 
 // callAllFailing makes every call at once, each with a deadline of
 // callTimeout, and checks that each fails as a failing backend must.
-func callAllFailing(ctx context.Context, t *testing.T, s store.Store, f fault, calls []faultCall) {
+func callAllFailing(ctx context.Context, t *testing.T, s store.Store, f faultproxy.Fault, calls []faultCall) {
 	t.Helper()
 	type result struct {
 		failOpen bool

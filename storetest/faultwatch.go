@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2kit/oauth2kit/internal/faultproxy"
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
@@ -16,7 +17,7 @@ import (
 // revocation made meanwhile is listed and a new watch delivers.
 func testWatchEndsOnFailure(ctx context.Context, t *testing.T, e *faultEnv) {
 	w := revocationWatcher(t, e.s)
-	for _, f := range []fault{refused, hung, replyLost} {
+	for _, f := range []faultproxy.Fault{faultproxy.Refused, faultproxy.Hung, faultproxy.ReplyLost} {
 		rec := &aliveLog{first: make(chan struct{})}
 		wctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
@@ -57,7 +58,7 @@ func testWatchEndsOnFailure(ctx context.Context, t *testing.T, e *faultEnv) {
 		// backend: made while the backend was failing and no watch
 		// could report it.
 		var during string
-		if f == replyLost {
+		if f == faultproxy.ReplyLost {
 			during = newID("grant")
 			cctx, cancel := context.WithTimeout(ctx, callTimeout)
 			_ = e.s.RevokeGrant(cctx, during, now().Add(time.Hour))

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2kit/oauth2kit/internal/faultproxy"
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
@@ -268,17 +269,17 @@ func sameKeyIDs(a, b []store.SigningKey) bool {
 // testLostWrite loses the reply to every write in turn, for as long as the
 // write's call lasts, then checks what it left once the backend is back.
 func testLostWrite(ctx context.Context, t *testing.T, e *faultEnv) {
-	lostWrites(ctx, t, e, replyLost)
+	lostWrites(ctx, t, e, faultproxy.ReplyLost)
 }
 
 // testRetryNotMisreported loses one reply only, so that a store that
 // retries gets an answer to its retry: that answer MUST NOT turn the
 // call's own effect into ErrReused, ErrAlreadyExists or ErrConflict.
 func testRetryNotMisreported(ctx context.Context, t *testing.T, e *faultEnv) {
-	lostWrites(ctx, t, e, replyLostOnce)
+	lostWrites(ctx, t, e, faultproxy.ReplyLostOnce)
 }
 
-func lostWrites(ctx context.Context, t *testing.T, e *faultEnv, f fault) {
+func lostWrites(ctx context.Context, t *testing.T, e *faultEnv, f faultproxy.Fault) {
 	for _, wc := range writeCases(e.s) {
 		// The same write once with the backend healthy, so that the
 		// connection the lost one most likely goes out on has done it
@@ -299,7 +300,7 @@ func lostWrites(ctx context.Context, t *testing.T, e *faultEnv, f fault) {
 		if name := storeSentinel(err); name != "" {
 			t.Errorf("with %s, %s = %v, matching %s, want nil or an error matching no sentinel of package store: the backend's answer was lost, so the store does not know it", f, wc.name, err, name)
 		}
-		if f == replyLost && err == nil {
+		if f == faultproxy.ReplyLost && err == nil {
 			t.Errorf("with %s, %s = nil, want an error: no reply ever arrived", f, wc.name)
 		}
 		if took > callTimeout+faultSlack {

@@ -1,7 +1,11 @@
-package storetest
+// Package faultproxy is a TCP proxy, in process, in front of one server,
+// which tests break on purpose: refusing connections, hanging, losing
+// replies or holding them back. The storetest fault tier puts one in front
+// of each backend server; a benchmark can use its Slow fault to add latency
+// to every reply.
+package faultproxy
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -9,62 +13,65 @@ import (
 	"time"
 )
 
-// fault is what a proxy does to the traffic it carries.
-type fault int
+// Fault is what a proxy does to the traffic it carries.
+type Fault int
 
 const (
-	healthy fault = iota
-	// refused: the listener is closed and every connection reset, so a
+	// Healthy: traffic passes both ways unchanged.
+	Healthy Fault = iota
+	// Refused: the listener is closed and every connection reset, so a
 	// dial fails at once, as when the server is down.
-	refused
-	// hung: connections are accepted and kept open, and nothing is passed
+	Refused
+	// Hung: connections are accepted and kept open, and nothing is passed
 	// on either way, as when the server is stopped or a partition drops
 	// every packet.
-	hung
-	// replyLost: requests reach the server, and the first bytes it answers
+	Hung
+	// ReplyLost: requests reach the server, and the first bytes it answers
 	// on a connection are dropped and the connection reset, so the client
 	// cannot know whether what it asked for happened.
-	replyLost
-	// replyLostOnce is replyLost for one reply only: the first reply after
+	ReplyLost
+	// ReplyLostOnce is ReplyLost for one reply only: the first reply after
 	// the fault is armed, on whichever connection. Later replies pass, so a
 	// client that retries gets an answer, to its retry.
-	replyLostOnce
-	// slow: every reply is held back for latency, longer than a call's
-	// deadline, then delivered.
-	slow
+	ReplyLostOnce
+	// Slow: every reply is held back for the latency given to New, then
+	// delivered.
+	Slow
 )
 
-func (f fault) String() string {
+// String names f as a failure message does: "refused connections", "a hung
+// server", and so on.
+func (f Fault) String() string {
 	switch f {
-	case healthy:
+	case Healthy:
 		return "healthy"
-	case refused:
+	case Refused:
 		return "refused connections"
-	case hung:
+	case Hung:
 		return "a hung server"
-	case replyLost:
+	case ReplyLost:
 		return "lost replies"
-	case replyLostOnce:
+	case ReplyLostOnce:
 		return "one lost reply"
-	case slow:
+	case Slow:
 		return "slow replies"
 	}
 	return fmt.Sprintf("fault(%d)", int(f))
 }
 
-// proxy is a TCP proxy in front of one server, which the suite breaks on
-// purpose. Its address does not change when it refuses connections: the
-// store under test dials the same address throughout, as a client of a
+// Proxy is a TCP proxy in front of one server, which tests break on
+// purpose with Set. Its address does not change when it refuses
+// connections: a client dials the same address throughout, as a client of a
 // restarted server does.
-type proxy struct {
+type Proxy struct {
 	target  string
 	addr    string
 	latency time.Duration
 
 	mu    sync.Mutex
 	ln    net.Listener // nil while refusing
-	fault fault
-	// lostOnce is set while replyLostOnce has not yet dropped its reply.
+	fault Fault
+	// lostOnce is set while ReplyLostOnce has not yet dropped its reply.
 	lostOnce bool
 	// conns is every open connection pair, each with the fault it was
 	// opened or last carried traffic under.
@@ -117,20 +124,28 @@ func (c *proxyConn) setServer(server net.Conn) bool {
 	return true
 }
 
-// newProxy listens on a free local port and forwards each connection to
-// target. latency is how long the slow fault holds a reply back.
-func newProxy(target string, latency time.Duration) (*proxy, error) {
+// New listens on a free local port and forwards each connection to target,
+// Healthy until Set says otherwise. latency is how long the Slow fault holds
+// a reply back. Close the proxy when done with it.
+func New(target string, latency time.Duration) (*Proxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	p := &proxy{target: target, addr: ln.Addr().String(), latency: latency, ln: ln, conns: make(map[*proxyConn]struct{})}
+	p := &Proxy{target: target, addr: ln.Addr().String(), latency: latency, ln: ln, conns: make(map[*proxyConn]struct{})}
 	p.wg.Add(1)
 	go p.accept(ln)
 	return p, nil
 }
 
-func (p *proxy) accept(ln net.Listener) {
+// Addr is the address clients dial in place of the target's, host:port on
+// the loopback interface. It stays the same while the proxy refuses
+// connections and after.
+func (p *Proxy) Addr() string {
+	return p.addr
+}
+
+func (p *Proxy) accept(ln net.Listener) {
 	defer p.wg.Done()
 	for {
 		c, err := ln.Accept()
@@ -142,23 +157,23 @@ func (p *proxy) accept(ln net.Listener) {
 	}
 }
 
-func (p *proxy) serve(client net.Conn) {
+func (p *Proxy) serve(client net.Conn) {
 	defer p.wg.Done()
 	pc := &proxyConn{client: client}
 	p.mu.Lock()
 	// Accepted just before the listener closed: refused like the rest.
-	if p.closed || p.fault == refused {
+	if p.closed || p.fault == Refused {
 		p.mu.Unlock()
 		pc.reset()
 		return
 	}
 	f := p.fault
-	pc.duringHang = f == hung
+	pc.duringHang = f == Hung
 	p.conns[pc] = struct{}{}
 	p.mu.Unlock()
 	defer p.forget(pc)
 
-	if f == hung {
+	if f == Hung {
 		// Accepted, and never answered: what the client sends is read
 		// and dropped.
 		_, _ = io.Copy(io.Discard, client)
@@ -181,7 +196,7 @@ func (p *proxy) serve(client net.Conn) {
 	<-done
 }
 
-func (p *proxy) forget(pc *proxyConn) {
+func (p *Proxy) forget(pc *proxyConn) {
 	pc.reset()
 	p.mu.Lock()
 	delete(p.conns, pc)
@@ -190,7 +205,7 @@ func (p *proxy) forget(pc *proxyConn) {
 
 // pump copies src to dst, chunk by chunk, applying the proxy's fault at the
 // time each chunk is read; reply is set for the server-to-client direction.
-func (p *proxy) pump(pc *proxyConn, src, dst net.Conn, reply bool) {
+func (p *Proxy) pump(pc *proxyConn, src, dst net.Conn, reply bool) {
 	defer pc.reset()
 	buf := make([]byte, 32<<10)
 	for {
@@ -198,20 +213,20 @@ func (p *proxy) pump(pc *proxyConn, src, dst net.Conn, reply bool) {
 		if n > 0 {
 			p.mu.Lock()
 			f := p.fault
-			lose := reply && (f == replyLost || (f == replyLostOnce && p.lostOnce))
-			if lose && f == replyLostOnce {
+			lose := reply && (f == ReplyLost || (f == ReplyLostOnce && p.lostOnce))
+			if lose && f == ReplyLostOnce {
 				p.lostOnce = false
 			}
-			if f == hung {
+			if f == Hung {
 				pc.duringHang = true
 			}
 			p.mu.Unlock()
 			switch {
 			case lose:
 				return // the deferred reset drops the reply with the connection
-			case f == hung:
+			case f == Hung:
 				continue // swallowed
-			case f == slow && reply:
+			case f == Slow && reply:
 				time.Sleep(p.latency)
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
@@ -224,15 +239,15 @@ func (p *proxy) pump(pc *proxyConn, src, dst net.Conn, reply bool) {
 	}
 }
 
-// set arms fault f, or with healthy recovers from the one armed.
-func (p *proxy) set(f fault) error {
+// Set arms fault f, or with Healthy recovers from the one armed.
+func (p *Proxy) Set(f Fault) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	prev := p.fault
 	p.fault = f
-	p.lostOnce = f == replyLostOnce
+	p.lostOnce = f == ReplyLostOnce
 	switch {
-	case f == refused:
+	case f == Refused:
 		if p.ln != nil {
 			_ = p.ln.Close()
 			p.ln = nil
@@ -241,9 +256,9 @@ func (p *proxy) set(f fault) error {
 		for pc := range p.conns {
 			pc.reset()
 		}
-	case f == healthy && prev == refused:
+	case f == Healthy && prev == Refused:
 		return p.relisten()
-	case f == healthy && prev == hung:
+	case f == Healthy && prev == Hung:
 		// What the hung connections swallowed is gone: they cannot carry
 		// a conversation on, so they end, as when the server restarts.
 		for pc := range p.conns {
@@ -257,7 +272,7 @@ func (p *proxy) set(f fault) error {
 
 // relisten listens on the proxy's address again, retrying briefly: the
 // port was ours a moment ago, but the kernel may take a moment to free it.
-func (p *proxy) relisten() error {
+func (p *Proxy) relisten() error {
 	var err error
 	for range 50 {
 		var ln net.Listener
@@ -272,8 +287,8 @@ func (p *proxy) relisten() error {
 	return fmt.Errorf("listening on %s again: %w", p.addr, err)
 }
 
-// close ends the proxy and every connection through it.
-func (p *proxy) close() {
+// Close ends the proxy and every connection through it.
+func (p *Proxy) Close() {
 	p.mu.Lock()
 	p.closed = true
 	if p.ln != nil {
@@ -285,23 +300,4 @@ func (p *proxy) close() {
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
-}
-
-// proxies is the proxies of one subtest, one per server, broken together.
-type proxies []*proxy
-
-func (ps proxies) addrs() []string {
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = p.addr
-	}
-	return out
-}
-
-func (ps proxies) set(f fault) error {
-	var errs []error
-	for _, p := range ps {
-		errs = append(errs, p.set(f))
-	}
-	return errors.Join(errs...)
 }

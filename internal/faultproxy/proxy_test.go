@@ -1,4 +1,4 @@
-package storetest
+package faultproxy
 
 import (
 	"bufio"
@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// The fault tier is only as good as its proxy: each fault must do what the
-// package doc says, on connections opened before it as well as after.
+// A test that breaks a server through the proxy is only as good as the
+// proxy: each fault must do what its doc says, on connections opened before
+// it as well as after.
 
 // startEcho serves a line-echo server until t ends.
 func startEcho(t *testing.T) string {
@@ -78,13 +79,13 @@ func (c *echoConn) echo(msg string, wait time.Duration) error {
 	return nil
 }
 
-func newTestProxy(t *testing.T, latency time.Duration) *proxy {
+func newTestProxy(t *testing.T, latency time.Duration) *Proxy {
 	t.Helper()
-	p, err := newProxy(startEcho(t), latency)
+	p, err := New(startEcho(t), latency)
 	if err != nil {
-		t.Fatalf("newProxy() = %v", err)
+		t.Fatalf("New() = %v", err)
 	}
-	t.Cleanup(p.close)
+	t.Cleanup(p.Close)
 	return p
 }
 
@@ -106,84 +107,84 @@ func mustDialEcho(t *testing.T, addr string) *echoConn {
 
 func TestProxyRefused(t *testing.T) {
 	p := newTestProxy(t, 0)
-	old := mustDialEcho(t, p.addr)
+	old := mustDialEcho(t, p.Addr())
 	mustEcho(t, old, "before")
-	if err := p.set(refused); err != nil {
+	if err := p.Set(Refused); err != nil {
 		t.Fatal(err)
 	}
 	if err := old.echo("during", time.Second); err == nil {
 		t.Errorf("echo on a connection opened before the fault = nil, want it reset")
 	}
-	if _, err := dialEcho(t, p.addr); err == nil {
+	if _, err := dialEcho(t, p.Addr()); err == nil {
 		t.Errorf("dial while refused = nil error, want refused")
 	}
-	if err := p.set(healthy); err != nil {
+	if err := p.Set(Healthy); err != nil {
 		t.Fatalf("recovering = %v, want the same port listened on again", err)
 	}
-	mustEcho(t, mustDialEcho(t, p.addr), "after")
+	mustEcho(t, mustDialEcho(t, p.Addr()), "after")
 }
 
 func TestProxyHung(t *testing.T) {
 	p := newTestProxy(t, 0)
-	old := mustDialEcho(t, p.addr)
+	old := mustDialEcho(t, p.Addr())
 	mustEcho(t, old, "before")
-	if err := p.set(hung); err != nil {
+	if err := p.Set(Hung); err != nil {
 		t.Fatal(err)
 	}
 	if err := old.echo("during", 200*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Errorf("echo on an old connection while hung = %v, want it unanswered", err)
 	}
-	during := mustDialEcho(t, p.addr) // accepted, as by a stopped server's kernel
+	during := mustDialEcho(t, p.Addr()) // accepted, as by a stopped server's kernel
 	if err := during.echo("during", 200*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Errorf("echo on a new connection while hung = %v, want it unanswered", err)
 	}
-	if err := p.set(healthy); err != nil {
+	if err := p.Set(Healthy); err != nil {
 		t.Fatal(err)
 	}
 	if err := old.echo("after", time.Second); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Errorf("echo on a connection that saw the hang = %v, want it reset on recovery", err)
 	}
-	mustEcho(t, mustDialEcho(t, p.addr), "after")
+	mustEcho(t, mustDialEcho(t, p.Addr()), "after")
 }
 
 func TestProxyReplyLost(t *testing.T) {
 	p := newTestProxy(t, 0)
-	old := mustDialEcho(t, p.addr)
+	old := mustDialEcho(t, p.Addr())
 	mustEcho(t, old, "before")
-	if err := p.set(replyLost); err != nil {
+	if err := p.Set(ReplyLost); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []*echoConn{old, mustDialEcho(t, p.addr)} {
+	for _, c := range []*echoConn{old, mustDialEcho(t, p.Addr())} {
 		if err := c.echo("during", time.Second); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Errorf("echo while replies are lost = %v, want the connection reset", err)
 		}
 	}
-	if err := p.set(healthy); err != nil {
+	if err := p.Set(Healthy); err != nil {
 		t.Fatal(err)
 	}
-	mustEcho(t, mustDialEcho(t, p.addr), "after")
+	mustEcho(t, mustDialEcho(t, p.Addr()), "after")
 }
 
 func TestProxyReplyLostOnce(t *testing.T) {
 	p := newTestProxy(t, 0)
-	old := mustDialEcho(t, p.addr)
+	old := mustDialEcho(t, p.Addr())
 	mustEcho(t, old, "before")
-	if err := p.set(replyLostOnce); err != nil {
+	if err := p.Set(ReplyLostOnce); err != nil {
 		t.Fatal(err)
 	}
 	if err := old.echo("lost", time.Second); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Errorf("echo of the first reply after the fault = %v, want the connection reset", err)
 	}
 	// Without recovering: only one reply is lost.
-	mustEcho(t, mustDialEcho(t, p.addr), "retried")
+	mustEcho(t, mustDialEcho(t, p.Addr()), "retried")
 }
 
 func TestProxySlow(t *testing.T) {
 	const latency = 300 * time.Millisecond
 	p := newTestProxy(t, latency)
-	old := mustDialEcho(t, p.addr)
+	old := mustDialEcho(t, p.Addr())
 	mustEcho(t, old, "before")
-	if err := p.set(slow); err != nil {
+	if err := p.Set(Slow); err != nil {
 		t.Fatal(err)
 	}
 	if err := old.echo("early", latency/3); !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -194,7 +195,7 @@ func TestProxySlow(t *testing.T) {
 	if got, err := old.r.ReadString('\n'); err != nil || got != "early\n" {
 		t.Errorf("late reply = %q, %v, want \"early\\n\"", got, err)
 	}
-	if err := p.set(healthy); err != nil {
+	if err := p.Set(Healthy); err != nil {
 		t.Fatal(err)
 	}
 	mustEcho(t, old, "after")

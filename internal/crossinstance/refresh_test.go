@@ -2,6 +2,7 @@ package crossinstance_test
 
 import (
 	"context"
+	"net/url"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/oauth2kit/oauth2kit/adapters/memstore"
 	"github.com/oauth2kit/oauth2kit/adapters/redisstore"
+	"github.com/oauth2kit/oauth2kit/internal/faultproxy"
 	"github.com/oauth2kit/oauth2kit/internal/testenv"
 	"github.com/oauth2kit/oauth2kit/oauth2"
 )
@@ -25,6 +27,20 @@ import (
 // it costs beyond memstore's, in round trips, from the same iterations
 // however busy the machine was.
 func BenchmarkRefreshGrant(b *testing.B) {
+	benchmarkRefreshGrant(b, 0)
+}
+
+// BenchmarkRefreshGrantOverLatency is BenchmarkRefreshGrant with every
+// reply of each real server held back for a millisecond by a proxy, as a
+// network between the instances and their store would: the round trips
+// then outweigh the servers' own work, which on loopback is of their
+// order, so that roundtrips-over-mem/op counts the round trips a refresh
+// waits for.
+func BenchmarkRefreshGrantOverLatency(b *testing.B) {
+	benchmarkRefreshGrant(b, time.Millisecond)
+}
+
+func benchmarkRefreshGrant(b *testing.B, latency time.Duration) {
 	prev := tclog.Default()
 	tclog.SetDefault(tclog.NewNoopLogger())
 	b.Cleanup(func() { tclog.SetDefault(prev) })
@@ -37,7 +53,7 @@ func BenchmarkRefreshGrant(b *testing.B) {
 	})
 	for _, be := range roundTrippers {
 		b.Run(be.name, func(b *testing.B) {
-			st, roundTrip := be.open(b)
+			st, roundTrip := be.open(b, latency)
 			real := newChain(b, st)
 			var inReal, inMem, inRoundTrip time.Duration
 			n := 0
@@ -64,21 +80,22 @@ func BenchmarkRefreshGrant(b *testing.B) {
 }
 
 // roundTrippers open a store on each real server, with a bare round trip
-// to that server through a client or pool of the same kind.
+// to that server through a client or pool of the same kind; with latency,
+// both go through a proxy that holds each reply back that long.
 var roundTrippers = []struct {
 	name string
-	open func(b *testing.B) (oauth2.Store, func(context.Context) error)
+	open func(b *testing.B, latency time.Duration) (oauth2.Store, func(context.Context) error)
 }{
-	{"redis", func(b *testing.B) (oauth2.Store, func(context.Context) error) {
-		url := testenv.Redis(b, testenv.Options{}).URL
-		st := redisstore.New(redisClient(b, url), redisstore.WithKeyPrefix("crossinstance:"+time.Now().Format("150405.000000")+":"))
-		client := redisClient(b, url)
+	{"redis", func(b *testing.B, latency time.Duration) (oauth2.Store, func(context.Context) error) {
+		at := delayed(b, testenv.Redis(b, testenv.Options{}).URL, latency)
+		st := redisstore.New(redisClient(b, at), redisstore.WithKeyPrefix("crossinstance:"+time.Now().Format("150405.000000")+":"))
+		client := redisClient(b, at)
 		return st, func(ctx context.Context) error { return client.Ping(ctx).Err() }
 	}},
-	{"postgres", func(b *testing.B) (oauth2.Store, func(context.Context) error) {
-		url := testenv.Postgres(b, testenv.Options{}).URL
-		st := pgStore(b, url, "crossinstance_"+time.Now().Format("150405_000000"))
-		pool, err := pgxpool.New(context.Background(), url)
+	{"postgres", func(b *testing.B, latency time.Duration) (oauth2.Store, func(context.Context) error) {
+		at := delayed(b, testenv.Postgres(b, testenv.Options{}).URL, latency)
+		st := pgStore(b, at, "crossinstance_"+time.Now().Format("150405_000000"))
+		pool, err := pgxpool.New(context.Background(), at)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -88,6 +105,29 @@ var roundTrippers = []struct {
 			return err
 		}
 	}},
+}
+
+// delayed returns rawURL, or with latency, rawURL with its host replaced
+// by a proxy to it that holds every reply back for latency.
+func delayed(b *testing.B, rawURL string, latency time.Duration) string {
+	b.Helper()
+	if latency == 0 {
+		return rawURL
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := faultproxy.New(u.Host, latency)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(p.Close)
+	if err := p.Set(faultproxy.Slow); err != nil {
+		b.Fatal(err)
+	}
+	u.Host = p.Addr()
+	return u.String()
 }
 
 // chain is a password grant on one store whose refresh token is rotated

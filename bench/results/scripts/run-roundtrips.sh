@@ -3,7 +3,7 @@
 #
 # The "Round trips per store call" section of BENCHMARKS.md: each
 # adapter's BenchmarkRoundTrips, and internal/crossinstance's
-# BenchmarkRefreshGrant, -count 6, against the native servers that
+# BenchmarkRefreshGrant (and BenchmarkRefreshGrantOverLatency), -count 6, against the native servers that
 # OAUTH2KIT_REDIS_URL and OAUTH2KIT_POSTGRES_URL name (both must be set; the
 # Redis one is FLUSHALLed first, so give it a server of its own). TREE is a
 # tree of the commit to measure, made for example with
@@ -11,12 +11,13 @@
 #   TREE=$(mktemp -d) && git archive <commit> | tar -x -C "$TREE"
 #
 # TAG names the outputs, <part>-<TAG>.txt in the roundtrips directory beside
-# this script's; PART is redis, pg or refresh, all three by default. The
+# this script's; PART is redis, pg, refresh or latency, the first three by
+# default. The
 # machine, the servers and the load average before each part are added to
 # machine-<TAG>.txt (set COMMIT to the commit: a tree from git archive
 # cannot tell).
 set -u
-usage() { echo "usage: $0 TREE TAG [redis|pg|refresh...]" >&2; exit 2; }
+usage() { echo "usage: $0 TREE TAG [redis|pg|refresh|latency...]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 T=$(cd "$1" && pwd) || usage
 TAG=$2
@@ -43,6 +44,7 @@ for part in $PARTS; do
 	redis) bench redis adapters/redisstore BenchmarkRoundTrips ;;
 	pg) bench pg adapters/pgstore BenchmarkRoundTrips ;;
 	refresh) bench refresh internal/crossinstance BenchmarkRefreshGrant ;;
+	latency) bench latency internal/crossinstance BenchmarkRefreshGrantOverLatency ;;
 	*) usage ;;
 	esac
 done

@@ -18,6 +18,10 @@
 //     eventually (by the backend's own expiry, or by DeleteExpired), so
 //     nothing grows without bound. Whose clock says so is stated under
 //     Expiry below.
+//   - Every method is safe to call from several goroutines at once, on one
+//     record as on many: package oauth2 reads a refresh token while it asks
+//     whether its grant is revoked, and touches a session while it rotates
+//     the grant's token, each pair at the same time.
 //   - Errors are reported as the sentinels below, possibly wrapped; callers
 //     test them with errors.Is. A failure to reach the backend is never
 //     reported as ErrNotFound.

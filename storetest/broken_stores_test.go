@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/oauth2kit/oauth2kit/adapters/memstore"
@@ -174,6 +175,11 @@ var hookedCases = []brokenCase{
 			}}
 		},
 		wantFail: []string{"Refresh/ConcurrentChainsIndependent"},
+	},
+	{
+		name:     "OneCallAtATime",
+		newStore: newOneCallAtATime,
+		wantFail: []string{"Refresh/ConcurrentCallsOfOneRefresh"},
 	},
 	{
 		// A zero expiry turned into a TTL of 0 or a NULL column: never.
@@ -1123,4 +1129,38 @@ func newSessionsIndexLosesUpdates() store.Store {
 		return slices.DeleteFunc(got, func(s store.Session) bool { return !slices.Contains(index[subject], s.GrantID) }), err
 	}
 	return h
+}
+
+// newOneCallAtATime returns the OneCallAtATime store: an adapter on one
+// connection it does not guard, which fails a call made while another is
+// in flight. Each call holds the connection for a millisecond, as a round
+// trip would, so that overlapping calls meet.
+func newOneCallAtATime() store.Store {
+	ms := memstore.New()
+	var busy atomic.Bool
+	exclusive := func(call func() error) error {
+		if !busy.CompareAndSwap(false, true) {
+			return errors.New("connection busy: another call is in flight")
+		}
+		defer busy.Store(false)
+		time.Sleep(time.Millisecond)
+		return call()
+	}
+	return &hooked{
+		Store: ms,
+		get: func(ctx context.Context, hash []byte) (tok store.RefreshToken, err error) {
+			err = exclusive(func() error { tok, err = ms.GetRefreshToken(ctx, hash); return err })
+			return tok, err
+		},
+		isRevoked: func(ctx context.Context, jti, grantID string) (revoked bool, err error) {
+			err = exclusive(func() error { revoked, err = ms.IsRevoked(ctx, jti, grantID); return err })
+			return revoked, err
+		},
+		rotate: func(ctx context.Context, oldHash []byte, next store.RefreshToken) error {
+			return exclusive(func() error { return ms.RotateRefreshToken(ctx, oldHash, next) })
+		},
+		touchSession: func(ctx context.Context, subject, grantID string, at, expiresAt time.Time) error {
+			return exclusive(func() error { return ms.TouchSession(ctx, subject, grantID, at, expiresAt) })
+		},
+	}
 }

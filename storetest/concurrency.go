@@ -217,3 +217,79 @@ func testConcurrentRevokeLater(ctx context.Context, t *testing.T, s store.Store)
 	wantRevoked(ctx, t, s, jti, "", true)
 	wantRevoked(ctx, t, s, "", grantID, true)
 }
+
+// testConcurrentRefreshCalls makes, for 64 grants at once, the calls of a
+// refresh on one grant overlap, as package oauth2 makes them: it reads the
+// token while it asks whether the grant is revoked, and rotates the token
+// while it touches the grant's session. Each call MUST answer as it would
+// alone, and each write MUST be kept.
+func testConcurrentRefreshCalls(ctx context.Context, t *testing.T, s store.Store) {
+	const grants = 64
+	ss, sessions := s.(store.SessionStore)
+	base := now()
+	olds, nexts := make([]store.RefreshToken, grants), make([]store.RefreshToken, grants)
+	for g := range grants {
+		olds[g] = newToken(base)
+		nexts[g] = successor(olds[g], base.Add(time.Millisecond))
+		mustCreate(ctx, t, s, olds[g])
+		if g%2 == 1 {
+			mustRevokeGrant(ctx, t, s, olds[g].GrantID, base.Add(time.Hour))
+		}
+		if sessions {
+			sess := newSession(olds[g].Subject, base)
+			sess.GrantID = olds[g].GrantID
+			mustCreateSession(ctx, t, ss, sess)
+		}
+	}
+
+	var f failures
+	// Goroutine 2g reads grant g's token, then rotates it; goroutine 2g+1
+	// asks whether the grant is revoked, then touches its session.
+	start(2*grants, func(i int) {
+		g := i / 2
+		old, next := olds[g], nexts[g]
+		if i%2 == 0 {
+			got, err := s.GetRefreshToken(ctx, old.Hash)
+			if err != nil {
+				f.addf("grant %d: GetRefreshToken(%x) = %v, want nil", g, old.Hash, err)
+				return
+			}
+			if d := diffToken(got, old); len(d) > 0 {
+				f.addf("grant %d: GetRefreshToken(%x).%s", g, old.Hash, d[0])
+			}
+			if err := s.RotateRefreshToken(ctx, old.Hash, next); err != nil {
+				f.addf("grant %d: RotateRefreshToken(%x) = %v, want nil", g, old.Hash, err)
+			}
+			return
+		}
+		if revoked, err := s.IsRevoked(ctx, "", old.GrantID); err != nil || revoked != (g%2 == 1) {
+			f.addf("grant %d: IsRevoked(%q) = %v, %v, want %v, nil", g, old.GrantID, revoked, err, g%2 == 1)
+		}
+		if sessions {
+			if err := ss.TouchSession(ctx, old.Subject, old.GrantID, next.IssuedAt, next.ExpiresAt); err != nil {
+				f.addf("grant %d: TouchSession(%q) = %v, want nil", g, old.GrantID, err)
+			}
+		}
+	})(ctx, t)
+	f.report(t)
+	if t.Failed() {
+		return
+	}
+	for g := range grants {
+		wantToken(ctx, t, s, consumed(olds[g], nexts[g].IssuedAt))
+		wantToken(ctx, t, s, nexts[g])
+		if sessions {
+			got, err := ss.ListSessions(ctx, olds[g].Subject)
+			if err != nil || len(got) != 1 {
+				t.Fatalf("grant %d: ListSessions(%q) = %d sessions, %v; want 1", g, olds[g].Subject, len(got), err)
+			}
+			if !got[0].RefreshedAt.Equal(nexts[g].IssuedAt) || !got[0].ExpiresAt.Equal(nexts[g].ExpiresAt) {
+				t.Fatalf("grant %d: session after the touch: RefreshedAt %v, ExpiresAt %v; want %v, %v",
+					g, got[0].RefreshedAt, got[0].ExpiresAt, nexts[g].IssuedAt, nexts[g].ExpiresAt)
+			}
+		}
+		if t.Failed() {
+			t.Fatalf("stopped at the first grant that differs, %d of %d", g, grants)
+		}
+	}
+}

@@ -294,6 +294,11 @@
 //   - Refresh/ConcurrentChainsIndependent: 64 grants rotated concurrently,
 //     each along its own chain, MUST NOT interfere: each chain ends with its
 //     last token unconsumed and every earlier one consumed.
+//   - Refresh/ConcurrentCallsOfOneRefresh: for 64 grants at once, the
+//     calls of a refresh on one grant overlap as package oauth2 makes them
+//     (GetRefreshToken beside IsRevoked, RotateRefreshToken beside
+//     TouchSession): each MUST answer as it would alone, and every rotation
+//     and touch MUST be kept. (The touches only with store.SessionStore.)
 //   - Revocation/ConcurrentRevokeAndCheck: a revocation MUST be visible to
 //     IsRevoked as soon as it returns, and MUST stay visible to concurrent
 //     readers once they saw it; unrelated ids MUST stay unrevoked.

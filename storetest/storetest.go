@@ -138,6 +138,7 @@ var concurrency = []requirement{
 	{name: "Refresh/RotateIsAtomic", test: testRotateIsAtomic},
 	{name: "Refresh/CreateIsAtomic", test: testCreateIsAtomic},
 	{name: "Refresh/ConcurrentChainsIndependent", test: testConcurrentChains},
+	{name: "Refresh/ConcurrentCallsOfOneRefresh", test: testConcurrentRefreshCalls},
 	{name: "Revocation/ConcurrentRevokeAndCheck", test: testConcurrentRevokeAndCheck},
 	{name: "Revocation/ConcurrentRevokeKeepsLaterExpiry", parallel: true, test: testConcurrentRevokeLater},
 	{name: "Keys/SwapIsAtomic", test: testKeysSwapIsAtomic},

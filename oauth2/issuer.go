@@ -638,7 +638,7 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 	}
 	now := i.cfg.Now()
 	if old.Consumed() {
-		if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, old, scope, now, early); ok || err != nil {
+		if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, old, scope, now); ok || err != nil {
 			return resp, err
 		}
 		return nil, i.reuseDetected(ctx, old)
@@ -682,9 +682,7 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 		// Another request consumed it first: the token was used twice,
 		// unless that was this client's own rotation, just now.
 		if again, err := i.getRefreshToken(ctx, hash); err == nil && again.Consumed() {
-			// The early check predates the rotation that beat ours: a
-			// sign-out since then must be seen, so ask again.
-			if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, again, scope, now, nil); ok || err != nil {
+			if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, again, scope, now); ok || err != nil {
 				return resp, err
 			}
 		}
@@ -704,7 +702,7 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 			// adapter that). A random successor has no such claim.
 			return i.rotateRandom(ctx, resp, hash, next)
 		}
-		if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, again, scope, now, nil); ok || err != nil {
+		if resp, ok, err := i.graceRefresh(ctx, c, refreshToken, again, scope, now); ok || err != nil {
 			return resp, err
 		}
 		return nil, i.reuseDetected(ctx, old)
@@ -722,10 +720,10 @@ func (i *Issuer) RefreshGrant(ctx context.Context, c *Client, refreshToken strin
 // graceRefresh answers a consumed token presented again within
 // RefreshGrace of its rotation, while its successor is unused: a new access
 // token and that same successor. ok is false when the grace does not apply,
-// and the caller then treats the presentation as reuse. early is the
-// grant's revocation check started with the read of old, or nil to ask the
-// store now.
-func (i *Issuer) graceRefresh(ctx context.Context, c *Client, raw string, old store.RefreshToken, scope []string, now time.Time, early *grantCheck) (resp *TokenResponse, ok bool, err error) {
+// and the caller then treats the presentation as reuse. It asks whether the
+// grant is revoked once it has found the successor, not from the early
+// check: a sign-out while it looked must be seen.
+func (i *Issuer) graceRefresh(ctx context.Context, c *Client, raw string, old store.RefreshToken, scope []string, now time.Time) (resp *TokenResponse, ok bool, err error) {
 	if !i.derivesSuccessors(old) || !now.Before(old.ConsumedAt.Add(i.cfg.RefreshGrace)) {
 		return nil, false, nil
 	}
@@ -746,7 +744,7 @@ func (i *Issuer) graceRefresh(ctx context.Context, c *Client, raw string, old st
 	case succ.Consumed() || succ.GrantID != old.GrantID:
 		return nil, false, nil
 	}
-	revoked, err := i.grantRevoked(ctx, early, old.GrantID)
+	revoked, err := i.isRevoked(ctx, "", old.GrantID)
 	if err != nil {
 		return nil, false, storeError(err)
 	}

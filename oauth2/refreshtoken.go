@@ -174,9 +174,11 @@ const maxEarlyChecks = 256
 // once for both. The touch only moves the listing's "last refreshed"
 // (the session lives to the grant's end from its creation), and its
 // failure is logged, not returned. It is made whatever the rotation's
-// outcome, which fails only when another presentation of the token won a
-// race (that refresh was then answered, or the grant is revoked) or when
-// the store failed (and may have rotated it all the same).
+// outcome: a rotation fails when another presentation of the token won a
+// race (that refresh was then answered, or the grant is revoked), when the
+// token expired since it was read, when the store failed (and may have
+// rotated it all the same) or when the caller gave up, which the touch,
+// like the rotation's fate, does not wait for.
 func (i *Issuer) rotate(ctx context.Context, hash []byte, next store.RefreshToken, now time.Time) error {
 	touched := make(chan struct{})
 	if ss, ok := i.sessions(); ok {

@@ -1,6 +1,7 @@
 package oauth2
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -442,5 +443,46 @@ func TestEarlyChecksAreBounded(t *testing.T) {
 	}
 	if got := st.calls.Load(); got != maxEarlyChecks {
 		t.Errorf("IsRevoked called %d times for %d made-up tokens, want %d (the bound)", got, n, maxEarlyChecks)
+	}
+}
+
+// lookupHookStore runs hook before the first GetRefreshToken of a hash
+// other than skip once armed.
+type lookupHookStore struct {
+	*memstore.Store
+	skip []byte
+	hook func()
+}
+
+func (s *lookupHookStore) GetRefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, error) {
+	if h := s.hook; h != nil && !bytes.Equal(hash, s.skip) {
+		s.hook = nil
+		h()
+	}
+	return s.Store.GetRefreshToken(ctx, hash)
+}
+
+// A retry within the grace window asks whether the grant is revoked after
+// it found the successor: a sign-out while it looked is seen.
+func TestGraceRetrySeesSignOutDuringLookup(t *testing.T) {
+	var st *lookupHookStore
+	f := newFixture(t, func(c *IssuerConfig) {
+		st = &lookupHookStore{Store: c.Store.(*memstore.Store)}
+		c.Store = st
+		c.RefreshGrace = 10 * time.Second
+	})
+	tok := f.login(t, f.confid)
+	if _, err := f.issuer.RefreshGrant(t.Context(), f.confid, tok.RefreshToken, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Second)
+	st.skip = f.issuer.hashToken(tok.RefreshToken)
+	st.hook = func() {
+		if err := f.issuer.RevokeAllSessions(context.Background(), aliceName); err != nil {
+			t.Error(err)
+		}
+	}
+	if resp, err := f.issuer.RefreshGrant(t.Context(), f.confid, tok.RefreshToken, nil); !errors.Is(err, ErrInvalidGrant) {
+		t.Errorf("RefreshGrant(retry, signed out while the successor was looked up) = %v, %v; want %v", resp != nil, err, ErrInvalidGrant)
 	}
 }

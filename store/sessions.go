@@ -19,9 +19,10 @@ type Session struct {
 	// CreatedAt is when the password grant started it.
 	CreatedAt time.Time
 	// RefreshedAt is when its refresh token was last rotated; CreatedAt
-	// until then. Package oauth2 records it beside the rotation, so a
-	// rotation that fails (it lost a race with another presentation of the
-	// token, or the store failed) may move it too.
+	// until then. Package oauth2 records it beside each rotation it
+	// attempts, whatever the outcome, so a rotation that fails (it lost a
+	// race with another presentation of the token, say, or the store
+	// failed) moves it too.
 	RefreshedAt time.Time
 	// ExpiresAt is when the session may be forgotten: no token of the
 	// grant is usable after it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -242,21 +243,35 @@ func testConcurrentRefreshCalls(ctx context.Context, t *testing.T, s store.Store
 		}
 	}
 
-	var f failures
 	// Goroutine 2g reads grant g's token, then rotates it; goroutine 2g+1
-	// asks whether the grant is revoked, then touches its session.
+	// asks whether the grant is revoked, then touches its session. The two
+	// meet before each pair of calls, so that the calls of a pair start
+	// together.
+	pairs := make([][2]sync.WaitGroup, grants)
+	for g := range pairs {
+		pairs[g][0].Add(2)
+		pairs[g][1].Add(2)
+	}
+	meet := func(g, pair int) {
+		pairs[g][pair].Done()
+		pairs[g][pair].Wait()
+	}
+	var f failures
 	start(2*grants, func(i int) {
 		g := i / 2
 		old, next := olds[g], nexts[g]
+		meet(g, 0)
 		if i%2 == 0 {
 			got, err := s.GetRefreshToken(ctx, old.Hash)
 			if err != nil {
 				f.addf("grant %d: GetRefreshToken(%x) = %v, want nil", g, old.Hash, err)
+				meet(g, 1)
 				return
 			}
 			if d := diffToken(got, old); len(d) > 0 {
 				f.addf("grant %d: GetRefreshToken(%x).%s", g, old.Hash, d[0])
 			}
+			meet(g, 1)
 			if err := s.RotateRefreshToken(ctx, old.Hash, next); err != nil {
 				f.addf("grant %d: RotateRefreshToken(%x) = %v, want nil", g, old.Hash, err)
 			}
@@ -265,6 +280,7 @@ func testConcurrentRefreshCalls(ctx context.Context, t *testing.T, s store.Store
 		if revoked, err := s.IsRevoked(ctx, "", old.GrantID); err != nil || revoked != (g%2 == 1) {
 			f.addf("grant %d: IsRevoked(%q) = %v, %v, want %v, nil", g, old.GrantID, revoked, err, g%2 == 1)
 		}
+		meet(g, 1)
 		if sessions {
 			if err := ss.TouchSession(ctx, old.Subject, old.GrantID, next.IssuedAt, next.ExpiresAt); err != nil {
 				f.addf("grant %d: TouchSession(%q) = %v, want nil", g, old.GrantID, err)

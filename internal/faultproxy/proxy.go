@@ -8,7 +8,11 @@ package faultproxy
 import (
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -128,7 +132,7 @@ func (c *proxyConn) setServer(server net.Conn) bool {
 // Healthy until Set says otherwise. latency is how long the Slow fault holds
 // a reply back. Close the proxy when done with it.
 func New(target string, latency time.Duration) (*Proxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := listen()
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +140,43 @@ func New(target string, latency time.Duration) (*Proxy, error) {
 	p.wg.Add(1)
 	go p.accept(ln)
 	return p, nil
+}
+
+// lowestPort is the lowest port listen picks.
+const lowestPort = 10000
+
+// listen listens on a free port of the loopback interface, below the range
+// the kernel gives connections' local ends where it can tell that range.
+// While the proxy refuses connections its port is free, and the tests
+// using it open connections meanwhile (the store's pool, containers): a
+// port of the kernel's range could be given to one of them, and the proxy
+// could not listen on it again. Proxies pick their ports at random, so two
+// of them, even in different test processes, are unlikely to meet.
+func listen() (net.Listener, error) {
+	if low, ok := localPortsFrom(); ok && low > lowestPort {
+		for range 100 {
+			port := lowestPort + rand.IntN(low-lowestPort)
+			if ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err == nil {
+				return ln, nil
+			}
+		}
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
+}
+
+// localPortsFrom returns the lowest port of the range the kernel gives
+// connections' local ends, on Linux.
+func localPortsFrom() (int, bool) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, false
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) != 2 {
+		return 0, false
+	}
+	low, err := strconv.Atoi(fields[0])
+	return low, err == nil
 }
 
 // Addr is the address clients dial in place of the target's, host:port on

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -199,4 +200,22 @@ func TestProxySlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustEcho(t, old, "after")
+}
+
+// A proxy listens below the kernel's range for connections' local ends, so
+// that no connection made while it refuses takes its port.
+func TestProxyPortOutsideLocalRange(t *testing.T) {
+	low, ok := localPortsFrom()
+	if !ok {
+		t.Skip("the kernel's range of local ports cannot be read here (not Linux)")
+	}
+	p := newTestProxy(t, 0)
+	_, portText, err := net.SplitHostPort(p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := strconv.Atoi(portText)
+	if low > lowestPort && (port < lowestPort || port >= low) {
+		t.Errorf("proxy port %d, want one in [%d, %d), below the local port range", port, lowestPort, low)
+	}
 }

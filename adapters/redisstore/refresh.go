@@ -184,16 +184,8 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 	id := rand.Text()
 	if s.oneNode.Load() {
 		args := append([]any{id, pxat(t.ExpiresAt), id + ":" + t.GrantID}, recordFields(t, id)...)
-		res, err := s.run(ctx, createOneScript, []string{s.indexKey(t.Hash), s.recordKey(t.GrantID, t.Hash)}, args...).Int64()
-		switch {
-		case s.slotsRefused(err):
-			// Made again below, one slot per step.
-		case err != nil:
-			return fail(ctx, op, err)
-		case res != resultOK:
-			return resultError(op, res)
-		default:
-			return nil
+		if done, err := s.inOneScript(ctx, op, createOneScript, []string{s.indexKey(t.Hash), s.recordKey(t.GrantID, t.Hash)}, args); done {
+			return err
 		}
 	}
 	taken, unacked, err := s.claim(ctx, t.Hash, t.GrantID, id, t.ExpiresAt)
@@ -293,6 +285,23 @@ func found(op string, hash []byte, grantID string, fields map[string]string) (st
 	return t, nil
 }
 
+// inOneScript runs a create or a rotation as one script on a single node.
+// done is false when the node refused the script for its keys' slots (a
+// single node in cluster mode): the caller then makes the call one slot per
+// step, as on Cluster.
+func (s *Store) inOneScript(ctx context.Context, op string, script *redis.Script, keys []string, args []any) (done bool, err error) {
+	res, err := s.run(ctx, script, keys, args...).Int64()
+	switch {
+	case s.slotsRefused(err):
+		return false, nil
+	case err != nil:
+		return true, fail(ctx, op, err)
+	case res != resultOK:
+		return true, resultError(op, res)
+	}
+	return true, nil
+}
+
 // RotateRefreshToken implements store.RefreshTokenStore. The old token is
 // looked for in next.GrantID's records, as the contract has a successor
 // stay in its predecessor's grant: a token of another grant is not found.
@@ -306,16 +315,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, next sto
 	if s.oneNode.Load() {
 		args := append([]any{id, pxat(next.ExpiresAt), micros(next.IssuedAt), id + ":" + next.GrantID}, recordFields(next, id)...)
 		keys := []string{s.indexKey(next.Hash), oldKey, s.recordKey(next.GrantID, next.Hash)}
-		res, err := s.run(ctx, rotateOneScript, keys, args...).Int64()
-		switch {
-		case s.slotsRefused(err):
-			// Made again below, one slot per step.
-		case err != nil:
-			return fail(ctx, op, err)
-		case res != resultOK:
-			return resultError(op, res)
-		default:
-			return nil
+		if done, err := s.inOneScript(ctx, op, rotateOneScript, keys, args); done {
+			return err
 		}
 	}
 	taken, unacked, err := s.claim(ctx, next.Hash, next.GrantID, id, next.ExpiresAt)

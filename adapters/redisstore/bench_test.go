@@ -11,6 +11,7 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/oauth2kit/oauth2kit/adapters/redisstore"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 	"github.com/oauth2kit/oauth2kit/internal/storebench"
 	"github.com/oauth2kit/oauth2kit/internal/testenv"
 	"github.com/oauth2kit/oauth2kit/store"
@@ -42,7 +43,7 @@ func BenchmarkAttempts(b *testing.B) {
 	srv := testenv.Redis(b, testenv.Options{})
 	s := redisstore.New(newClient(b, srv.URL), redisstore.WithKeyPrefix(newPrefix()))
 	ctx := b.Context()
-	keys := []string{newID("attempt"), newID("attempt"), newID("attempt")}
+	keys := []string{oauth2test.NewID("attempt"), oauth2test.NewID("attempt"), oauth2test.NewID("attempt")}
 	exp := time.Now().Add(time.Hour)
 
 	b.Run("AddFailure", func(b *testing.B) {
@@ -75,18 +76,18 @@ func BenchmarkSessions(b *testing.B) {
 	srv := testenv.Redis(b, testenv.Options{})
 	s := redisstore.New(newClient(b, srv.URL), redisstore.WithKeyPrefix(newPrefix()))
 	ctx := b.Context()
-	base := now()
+	base := oauth2test.Now()
 
 	b.Run("CreateSession", func(b *testing.B) {
 		for b.Loop() {
-			if err := s.CreateSession(ctx, newSession(newID("subject"), base)); err != nil {
+			if err := s.CreateSession(ctx, oauth2test.NewSession(oauth2test.NewID("subject"), base)); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	subject := newID("subject")
+	subject := oauth2test.NewID("subject")
 	for i := range 5 {
-		mustCreateSession(ctx, b, s, newSession(subject, base.Add(time.Duration(i)*time.Second)))
+		mustCreateSession(ctx, b, s, oauth2test.NewSession(subject, base.Add(time.Duration(i)*time.Second)))
 	}
 	b.Run("ListSessions", func(b *testing.B) {
 		for b.Loop() {
@@ -139,7 +140,7 @@ func BenchmarkRevocationPropagation(b *testing.B) {
 		sent := make([]time.Time, propagationBatch)
 		h.expect(propagationBatch)
 		for i := range ids {
-			ids[i] = newID("grant")
+			ids[i] = oauth2test.NewID("grant")
 			sent[i] = time.Now()
 			if err := revoker.RevokeGrant(ctx, ids[i], exp); err != nil {
 				b.Fatalf("RevokeGrant() = %v", err)

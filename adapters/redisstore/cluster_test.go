@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/oauth2kit/oauth2kit/adapters/redisstore"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 	"github.com/oauth2kit/oauth2kit/internal/testenv"
 	"github.com/oauth2kit/oauth2kit/store"
 	"github.com/oauth2kit/oauth2kit/storetest"
@@ -69,11 +70,11 @@ func testReplicaAcksShortfall(t *testing.T, client *redis.ClusterClient) {
 	prefix := newPrefix()
 	s := redisstore.New(client, redisstore.WithKeyPrefix(prefix), redisstore.WithReplicaAcks(2, 50*time.Millisecond))
 	plain := redisstore.New(client, redisstore.WithKeyPrefix(prefix))
-	base := now()
-	if err := s.CreateRefreshToken(ctx, newToken(base)); err == nil || errors.Is(err, store.ErrAlreadyExists) {
+	base := oauth2test.Now()
+	if err := s.CreateRefreshToken(ctx, oauth2test.NewToken(base)); err == nil || errors.Is(err, store.ErrAlreadyExists) {
 		t.Errorf("CreateRefreshToken() with 2 replica acks of 1 replica = %v, want an error", err)
 	}
-	jti := newID("jti")
+	jti := oauth2test.NewID("jti")
 	if err := s.RevokeAccessToken(ctx, jti, base.Add(time.Hour)); err == nil {
 		t.Error("RevokeAccessToken() with 2 replica acks of 1 replica = nil, want an error")
 	}
@@ -83,11 +84,11 @@ func testReplicaAcksShortfall(t *testing.T, client *redis.ClusterClient) {
 		t.Errorf("IsRevoked(jti whose revocation failed on acks) = %v, %v, want true", revoked, err)
 	}
 
-	tok := newToken(base)
+	tok := oauth2test.NewToken(base)
 	mustCreate(ctx, t, plain, tok)
-	next := successor(tok, base.Add(time.Minute))
+	next := oauth2test.Successor(tok, base.Add(time.Minute))
 	mustRotate(ctx, t, plain, tok.Hash, next)
-	err := s.RotateRefreshToken(ctx, tok.Hash, successor(tok, base.Add(2*time.Minute)))
+	err := s.RotateRefreshToken(ctx, tok.Hash, oauth2test.Successor(tok, base.Add(2*time.Minute)))
 	wantErr(t, "RotateRefreshToken(consumed) with 2 replica acks", err, store.ErrReused)
 }
 
@@ -241,7 +242,7 @@ func testFailover(t *testing.T, c *testenv.Cluster) {
 		if _, err := check.GetRefreshToken(ctx, r.next.Hash); err != nil {
 			t.Errorf("GetRefreshToken(successor of an acknowledged rotation, grant %s) = %v, want found", r.next.GrantID, err)
 		}
-		again := successor(r.next, now())
+		again := oauth2test.Successor(r.next, oauth2test.Now())
 		if err := check.RotateRefreshToken(ctx, r.old, again); !errors.Is(err, store.ErrReused) {
 			t.Errorf("RotateRefreshToken(old token of an acknowledged rotation, grant %s) = %v, want %v", r.next.GrantID, err, store.ErrReused)
 		}
@@ -265,14 +266,14 @@ func rotateAndRevoke(ctx context.Context, s *redisstore.Store, acked *acknowledg
 		}
 		cctx, cancel := call()
 		if !live {
-			cur = newToken(now())
+			cur = oauth2test.NewToken(oauth2test.Now())
 			err := s.CreateRefreshToken(cctx, cur)
 			acked.failed(err)
 			live = err == nil
 			cancel()
 			continue
 		}
-		next := successor(cur, now())
+		next := oauth2test.Successor(cur, oauth2test.Now())
 		if err := s.RotateRefreshToken(cctx, cur.Hash, next); err != nil {
 			acked.failed(err)
 			cancel()
@@ -282,19 +283,19 @@ func rotateAndRevoke(ctx context.Context, s *redisstore.Store, acked *acknowledg
 		acked.mu.Lock()
 		acked.rotations = append(acked.rotations, rotation{old: cur.Hash, next: next})
 		acked.mu.Unlock()
-		if err := s.RotateRefreshToken(cctx, cur.Hash, successor(cur, now())); err == nil {
+		if err := s.RotateRefreshToken(cctx, cur.Hash, oauth2test.Successor(cur, oauth2test.Now())); err == nil {
 			acked.mu.Lock()
 			acked.reissued = append(acked.reissued, hexOf(cur.Hash))
 			acked.mu.Unlock()
 		}
 		cur = next
-		jti := newID("jti")
-		if s.RevokeAccessToken(cctx, jti, now().Add(time.Hour)) == nil {
+		jti := oauth2test.NewID("jti")
+		if s.RevokeAccessToken(cctx, jti, oauth2test.Now().Add(time.Hour)) == nil {
 			acked.mu.Lock()
 			acked.jtis = append(acked.jtis, jti)
 			acked.mu.Unlock()
 		}
-		if i%5 == 0 && s.RevokeGrant(cctx, cur.GrantID, now().Add(time.Hour)) == nil {
+		if i%5 == 0 && s.RevokeGrant(cctx, cur.GrantID, oauth2test.Now().Add(time.Hour)) == nil {
 			acked.mu.Lock()
 			acked.grants = append(acked.grants, cur.GrantID)
 			acked.mu.Unlock()

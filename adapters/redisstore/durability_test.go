@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/oauth2kit/oauth2kit/adapters/redisstore"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
@@ -51,18 +52,18 @@ func testReplicaAcksOnOneNode(t *testing.T, client *redis.Client) {
 	prefix := newPrefix()
 	s := redisstore.New(client, redisstore.WithKeyPrefix(prefix), redisstore.WithReplicaAcks(1, 20*time.Millisecond))
 	plain := redisstore.New(client, redisstore.WithKeyPrefix(prefix))
-	base := now()
-	tok := newToken(base)
+	base := oauth2test.Now()
+	tok := oauth2test.NewToken(base)
 	if err := s.CreateRefreshToken(ctx, tok); err == nil || errors.Is(err, store.ErrAlreadyExists) {
 		t.Errorf("CreateRefreshToken() with 1 replica ack and no replica = %v, want an error that is no sentinel", err)
 	}
-	next := successor(tok, base.Add(time.Minute))
+	next := oauth2test.Successor(tok, base.Add(time.Minute))
 	if err := s.RotateRefreshToken(ctx, tok.Hash, next); err == nil || errors.Is(err, store.ErrReused) || errors.Is(err, store.ErrNotFound) {
 		t.Errorf("RotateRefreshToken() with 1 replica ack and no replica = %v, want an error that is no sentinel", err)
 	}
 	// The rotation reached the server all the same: presenting the old
 	// token again is reuse, and that answer needs no acknowledgement.
-	err := s.RotateRefreshToken(ctx, tok.Hash, successor(tok, base.Add(2*time.Minute)))
+	err := s.RotateRefreshToken(ctx, tok.Hash, oauth2test.Successor(tok, base.Add(2*time.Minute)))
 	wantErr(t, "RotateRefreshToken(consumed) with 1 replica ack", err, store.ErrReused)
 	if got, err := plain.GetRefreshToken(ctx, next.Hash); err != nil || got.GrantID != next.GrantID {
 		t.Errorf("GetRefreshToken(successor of an unconfirmed rotation) = %v, %v, want it stored", got.GrantID, err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"slices"
@@ -151,40 +150,7 @@ func newClient(t testing.TB, url string) *redis.Client {
 // newPrefix returns a key prefix no other store uses.
 func newPrefix() string { return "oauth2kit-test:" + rand.Text() + ":" }
 
-func now() time.Time { return time.Now().Truncate(time.Microsecond) }
-
-func newHash() []byte {
-	h := sha256.Sum256([]byte(rand.Text()))
-	return h[:]
-}
-
 func hexOf(b []byte) string { return hex.EncodeToString(b) }
-
-func newID(prefix string) string { return prefix + "-" + rand.Text() }
-
-func newToken(issuedAt time.Time) store.RefreshToken {
-	return store.RefreshToken{
-		Hash:           newHash(),
-		GrantID:        newID("grant"),
-		ClientID:       newID("client"),
-		Subject:        newID("subject"),
-		Scope:          []string{"openid", "profile"},
-		IssuedAt:       issuedAt,
-		ExpiresAt:      issuedAt.Add(time.Hour),
-		GrantExpiresAt: issuedAt.Add(24 * time.Hour),
-		SuccessorKey:   newHash(),
-	}
-}
-
-func successor(prev store.RefreshToken, issuedAt time.Time) store.RefreshToken {
-	next := prev
-	next.Hash = newHash()
-	next.Scope = slices.Clone(prev.Scope)
-	next.IssuedAt = issuedAt
-	next.ExpiresAt = issuedAt.Add(time.Hour)
-	next.ConsumedAt = time.Time{}
-	return next
-}
 
 func consumed(tok store.RefreshToken, at time.Time) store.RefreshToken {
 	tok.ConsumedAt = at

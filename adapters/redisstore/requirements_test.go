@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/oauth2kit/oauth2kit/adapters/redisstore"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
@@ -25,21 +26,21 @@ func testKeysExpire(t *testing.T, client *redis.Client, opts []redisstore.Option
 	prefix := newPrefix()
 	s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(prefix))...)
 
-	base := now()
-	tok := newToken(base)
-	next := successor(tok, base.Add(time.Minute))
+	base := oauth2test.Now()
+	tok := oauth2test.NewToken(base)
+	next := oauth2test.Successor(tok, base.Add(time.Minute))
 	mustCreate(ctx, t, s, tok)
 	mustRotate(ctx, t, s, tok.Hash, next)
 	// Rejected calls must leave nothing behind.
-	wantErr(t, "RotateRefreshToken(consumed)", s.RotateRefreshToken(ctx, tok.Hash, successor(tok, base)), store.ErrReused)
-	wantErr(t, "RotateRefreshToken(unknown)", s.RotateRefreshToken(ctx, newHash(), successor(tok, base)), store.ErrNotFound)
+	wantErr(t, "RotateRefreshToken(consumed)", s.RotateRefreshToken(ctx, tok.Hash, oauth2test.Successor(tok, base)), store.ErrReused)
+	wantErr(t, "RotateRefreshToken(unknown)", s.RotateRefreshToken(ctx, oauth2test.NewHash(), oauth2test.Successor(tok, base)), store.ErrNotFound)
 	wantErr(t, "CreateRefreshToken(existing)", s.CreateRefreshToken(ctx, next), store.ErrAlreadyExists)
-	expired := newToken(base.Add(-time.Hour))
+	expired := oauth2test.NewToken(base.Add(-time.Hour))
 	expired.ExpiresAt = base.Add(-time.Second)
 	if err := s.CreateRefreshToken(ctx, expired); err != nil {
 		t.Fatalf("CreateRefreshToken(expired) = %v, want nil", err)
 	}
-	jti := newID("jti")
+	jti := oauth2test.NewID("jti")
 	for _, exp := range []time.Time{base.Add(time.Hour), base.Add(2 * time.Hour), base.Add(time.Minute)} {
 		if err := s.RevokeGrant(ctx, tok.GrantID, exp); err != nil {
 			t.Fatalf("RevokeGrant() = %v, want nil", err)
@@ -48,13 +49,13 @@ func testKeysExpire(t *testing.T, client *redis.Client, opts []redisstore.Option
 			t.Fatalf("RevokeAccessToken() = %v, want nil", err)
 		}
 	}
-	if err := s.RevokeGrant(ctx, newID("grant"), base.Add(-time.Second)); err != nil {
+	if err := s.RevokeGrant(ctx, oauth2test.NewID("grant"), base.Add(-time.Second)); err != nil {
 		t.Fatalf("RevokeGrant(past expiry) = %v, want nil", err)
 	}
 	if _, err := s.SwapKeySet(ctx, 0, nil); err != nil {
 		t.Fatalf("SwapKeySet() = %v, want nil", err)
 	}
-	attempt, pastAttempt, resetAttempt := newID("attempt"), newID("attempt"), newID("attempt")
+	attempt, pastAttempt, resetAttempt := oauth2test.NewID("attempt"), oauth2test.NewID("attempt"), oauth2test.NewID("attempt")
 	for _, a := range []struct {
 		key string
 		exp time.Time
@@ -71,8 +72,8 @@ func testKeysExpire(t *testing.T, client *redis.Client, opts []redisstore.Option
 	}
 	// A subject's sessions share one key, which lasts until the latest of
 	// them expires, a touch included; a subject left with none has no key.
-	subject, gone, never := newID("subject"), newID("subject"), newID("subject")
-	ses1, ses2 := newSession(subject, base), newSession(subject, base)
+	subject, gone, never := oauth2test.NewID("subject"), oauth2test.NewID("subject"), oauth2test.NewID("subject")
+	ses1, ses2 := oauth2test.NewSession(subject, base), oauth2test.NewSession(subject, base)
 	ses2.ExpiresAt = base.Add(2 * time.Hour)
 	mustCreateSession(ctx, t, s, ses1)
 	mustCreateSession(ctx, t, s, ses2)
@@ -80,15 +81,15 @@ func testKeysExpire(t *testing.T, client *redis.Client, opts []redisstore.Option
 	if err := s.TouchSession(ctx, subject, ses1.GrantID, base.Add(time.Minute), base.Add(3*time.Hour)); err != nil {
 		t.Fatalf("TouchSession() = %v, want nil", err)
 	}
-	if err := s.TouchSession(ctx, never, newID("grant"), base, base.Add(time.Hour)); err != nil {
+	if err := s.TouchSession(ctx, never, oauth2test.NewID("grant"), base, base.Add(time.Hour)); err != nil {
 		t.Fatalf("TouchSession(unknown) = %v, want nil", err)
 	}
-	deleted := newSession(gone, base)
+	deleted := oauth2test.NewSession(gone, base)
 	mustCreateSession(ctx, t, s, deleted)
 	if err := s.DeleteSession(ctx, gone, deleted.GrantID); err != nil {
 		t.Fatalf("DeleteSession() = %v, want nil", err)
 	}
-	pastSession := newSession(never, base.Add(-time.Hour))
+	pastSession := oauth2test.NewSession(never, base.Add(-time.Hour))
 	pastSession.ExpiresAt = base.Add(-time.Second)
 	mustCreateSession(ctx, t, s, pastSession)
 
@@ -163,14 +164,14 @@ func testScriptsStayInOneSlot(t *testing.T, url string) {
 		prefix += newPrefix()
 		s := redisstore.New(client, redisstore.WithKeyPrefix(prefix), redisstore.WithSlotScripts())
 		for _, grantID := range []string{"", "}", "{", "{}", "a}b", "{g}", "grant-ü"} {
-			base := now()
-			tok := newToken(base)
+			base := oauth2test.Now()
+			tok := oauth2test.NewToken(base)
 			tok.GrantID = grantID
-			next := successor(tok, base.Add(time.Minute))
+			next := oauth2test.Successor(tok, base.Add(time.Minute))
 			mustCreate(ctx, t, s, tok)
 			mustRotate(ctx, t, s, tok.Hash, next)
 			wantToken(ctx, t, s, next)
-			wantErr(t, "RotateRefreshToken(consumed)", s.RotateRefreshToken(ctx, tok.Hash, successor(tok, base)), store.ErrReused)
+			wantErr(t, "RotateRefreshToken(consumed)", s.RotateRefreshToken(ctx, tok.Hash, oauth2test.Successor(tok, base)), store.ErrReused)
 			if err := s.RevokeGrant(ctx, grantID, base.Add(time.Hour)); err != nil {
 				t.Fatalf("RevokeGrant(%q) = %v, want nil", grantID, err)
 			}
@@ -188,7 +189,7 @@ func testScriptsStayInOneSlot(t *testing.T, url string) {
 				t.Fatalf("ResetAttempts(%q) = %v, want nil", grantID, err)
 			}
 			// So are subjects; each of their sessions is one grant.
-			sess := newSession(grantID, base)
+			sess := oauth2test.NewSession(grantID, base)
 			sess.GrantID = grantID
 			mustCreateSession(ctx, t, s, sess)
 			if err := s.TouchSession(ctx, grantID, grantID, base.Add(time.Minute), base.Add(2*time.Hour)); err != nil {
@@ -216,13 +217,13 @@ func testScriptsStayInOneSlot(t *testing.T, url string) {
 func testScriptCacheFlushed(t *testing.T, client *redis.Client, opts []redisstore.Option) {
 	ctx := t.Context()
 	s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(newPrefix()))...)
-	base := now()
-	tok := newToken(base)
+	base := oauth2test.Now()
+	tok := oauth2test.NewToken(base)
 	mustCreate(ctx, t, s, tok)
 	if err := client.ScriptFlush(ctx).Err(); err != nil {
 		t.Fatalf("SCRIPT FLUSH error = %v", err)
 	}
-	next := successor(tok, base.Add(time.Minute))
+	next := oauth2test.Successor(tok, base.Add(time.Minute))
 	mustRotate(ctx, t, s, tok.Hash, next)
 	wantToken(ctx, t, s, next)
 }
@@ -236,16 +237,16 @@ func testScriptCacheFlushed(t *testing.T, client *redis.Client, opts []redisstor
 func testReuseBeatsTakenHash(t *testing.T, client *redis.Client, opts []redisstore.Option) {
 	ctx := t.Context()
 	s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(newPrefix()))...)
-	base := now()
-	tok := newToken(base)
-	next := successor(tok, base.Add(time.Minute))
+	base := oauth2test.Now()
+	tok := oauth2test.NewToken(base)
+	next := oauth2test.Successor(tok, base.Add(time.Minute))
 	mustCreate(ctx, t, s, tok)
 	mustRotate(ctx, t, s, tok.Hash, next)
 
-	onto := successor(tok, base.Add(2*time.Minute))
+	onto := oauth2test.Successor(tok, base.Add(2*time.Minute))
 	onto.Hash = next.Hash
 	wantErr(t, "RotateRefreshToken(consumed, onto a taken hash)", s.RotateRefreshToken(ctx, tok.Hash, onto), store.ErrReused)
-	wantErr(t, "RotateRefreshToken(unknown, onto a taken hash)", s.RotateRefreshToken(ctx, newHash(), onto), store.ErrNotFound)
+	wantErr(t, "RotateRefreshToken(unknown, onto a taken hash)", s.RotateRefreshToken(ctx, oauth2test.NewHash(), onto), store.ErrNotFound)
 	wantToken(ctx, t, s, consumed(tok, next.IssuedAt))
 	wantToken(ctx, t, s, next)
 }
@@ -258,11 +259,11 @@ func testExpiredSuccessor(t *testing.T, client *redis.Client, opts []redisstore.
 	ctx := t.Context()
 	prefix := newPrefix()
 	s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(prefix))...)
-	base := now()
+	base := oauth2test.Now()
 	for _, exp := range []time.Time{base.Add(-time.Second), {}} {
-		tok := newToken(base)
+		tok := oauth2test.NewToken(base)
 		mustCreate(ctx, t, s, tok)
-		next := successor(tok, base.Add(time.Minute))
+		next := oauth2test.Successor(tok, base.Add(time.Minute))
 		next.ExpiresAt = exp
 		mustRotate(ctx, t, s, tok.Hash, next)
 		wantToken(ctx, t, s, consumed(tok, next.IssuedAt))
@@ -310,14 +311,14 @@ func testResentCommands(t *testing.T, url string, opts []redisstore.Option) {
 	// The watcher's own commands go once, on a client of its own.
 	rec, _ := startWatch(ctx, t, redisstore.New(newClient(t, url), redisstore.WithKeyPrefix(prefix)))
 
-	base := now()
-	tok := newToken(base)
-	next := successor(tok, base.Add(time.Minute))
+	base := oauth2test.Now()
+	tok := oauth2test.NewToken(base)
+	next := oauth2test.Successor(tok, base.Add(time.Minute))
 	mustCreate(ctx, t, s, tok)
 	mustRotate(ctx, t, s, tok.Hash, next)
 	wantToken(ctx, t, s, consumed(tok, next.IssuedAt))
 	wantToken(ctx, t, s, next)
-	wantErr(t, "RotateRefreshToken(consumed)", s.RotateRefreshToken(ctx, tok.Hash, successor(tok, base)), store.ErrReused)
+	wantErr(t, "RotateRefreshToken(consumed)", s.RotateRefreshToken(ctx, tok.Hash, oauth2test.Successor(tok, base)), store.ErrReused)
 	wantErr(t, "CreateRefreshToken(existing)", s.CreateRefreshToken(ctx, next), store.ErrAlreadyExists)
 	if err := s.RevokeGrant(ctx, tok.GrantID, base.Add(time.Hour)); err != nil {
 		t.Errorf("RevokeGrant() = %v, want nil", err)
@@ -333,13 +334,13 @@ func testResentCommands(t *testing.T, url string, opts []redisstore.Option) {
 	if _, err := s.SwapKeySet(ctx, v, nil); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("SwapKeySet(stale %d) = %v, want error matching %v", v, err, store.ErrConflict)
 	}
-	key := newID("attempt")
+	key := oauth2test.NewID("attempt")
 	for want := 1; want <= 2; want++ {
 		if got, err := s.AddFailure(ctx, key, base.Add(time.Hour)); got.Failures != want || err != nil {
 			t.Errorf("AddFailure() call %d = %+v, %v, want Failures %d", want, got, err, want)
 		}
 	}
-	sess := newSession(newID("subject"), base)
+	sess := oauth2test.NewSession(oauth2test.NewID("subject"), base)
 	mustCreateSession(ctx, t, s, sess)
 	wantErr(t, "CreateSession(existing)", s.CreateSession(ctx, sess), store.ErrAlreadyExists)
 	touched := sess
@@ -363,8 +364,8 @@ func testAttemptsExpireByOwnClock(t *testing.T, client *redis.Client) {
 	ctx := t.Context()
 	prefix := newPrefix()
 	s := redisstore.New(client, redisstore.WithKeyPrefix(prefix))
-	key := newID("attempt")
-	exp := now().Add(500 * time.Millisecond)
+	key := oauth2test.NewID("attempt")
+	exp := oauth2test.Now().Add(500 * time.Millisecond)
 	for range 2 {
 		if _, err := s.AddFailure(ctx, key, exp); err != nil {
 			t.Fatalf("AddFailure() = %v, want nil", err)
@@ -385,7 +386,7 @@ func testAttemptsExpireByOwnClock(t *testing.T, client *redis.Client) {
 	if err != nil || len(got) != 1 || got[0] != (store.Attempts{}) {
 		t.Errorf("GetAttempts() after the expiry = %+v, %v, want one zero record", got, err)
 	}
-	if got, err := s.AddFailure(ctx, key, now().Add(time.Hour)); got.Failures != 1 || err != nil {
+	if got, err := s.AddFailure(ctx, key, oauth2test.Now().Add(time.Hour)); got.Failures != 1 || err != nil {
 		t.Errorf("AddFailure() after the expiry = %+v, %v, want Failures 1 (a new record)", got, err)
 	}
 }
@@ -398,7 +399,7 @@ func testExpiredHashIsFree(t *testing.T, client *redis.Client, opts []redisstore
 	t.Parallel() // to overlap its wait with the suite's
 	ctx := t.Context()
 	s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(newPrefix()))...)
-	base := now()
+	base := oauth2test.Now()
 	const ttl, margin = 500 * time.Millisecond, 250 * time.Millisecond
 
 	tests := []struct {
@@ -407,7 +408,7 @@ func testExpiredHashIsFree(t *testing.T, client *redis.Client, opts []redisstore
 	}{
 		{"create", func(tok store.RefreshToken) error { return s.CreateRefreshToken(ctx, tok) }},
 		{"rotate", func(tok store.RefreshToken) error {
-			old := newToken(now())
+			old := oauth2test.NewToken(oauth2test.Now())
 			old.GrantID = tok.GrantID
 			if err := s.CreateRefreshToken(ctx, old); err != nil {
 				return err
@@ -417,7 +418,7 @@ func testExpiredHashIsFree(t *testing.T, client *redis.Client, opts []redisstore
 	}
 	var expiring []store.RefreshToken
 	for range tests {
-		tok := newToken(base)
+		tok := oauth2test.NewToken(base)
 		tok.ExpiresAt = base.Add(ttl)
 		mustCreate(ctx, t, s, tok)
 		expiring = append(expiring, tok)
@@ -428,7 +429,7 @@ func testExpiredHashIsFree(t *testing.T, client *redis.Client, opts []redisstore
 		t.Fatalf("waiting for tokens to expire: %v", ctx.Err())
 	}
 	for i, tt := range tests {
-		tok := newToken(now())
+		tok := oauth2test.NewToken(oauth2test.Now())
 		tok.Hash = expiring[i].Hash
 		if err := tt.store(tok); err != nil {
 			t.Errorf("%s onto an expired token's hash = %v, want nil", tt.name, err)
@@ -453,10 +454,10 @@ func testSuccessorKeyAsGiven(t *testing.T, client *redis.Client, opts []redissto
 		{"binary", []byte{0, 0xff, '\r', '\n', 0xc3}},
 	}
 	for _, tt := range tests {
-		base := now()
-		tok := newToken(base)
+		base := oauth2test.Now()
+		tok := oauth2test.NewToken(base)
 		tok.SuccessorKey = tt.key
-		next := successor(tok, base.Add(time.Minute))
+		next := oauth2test.Successor(tok, base.Add(time.Minute))
 		mustCreate(ctx, t, s, tok)
 		wantToken(ctx, t, s, tok)
 		mustRotate(ctx, t, s, tok.Hash, next)
@@ -474,8 +475,8 @@ func testRecordWithoutSuccessorKey(t *testing.T, client *redis.Client, opts []re
 	ctx := t.Context()
 	prefix := newPrefix()
 	s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(prefix))...)
-	base := now()
-	old := newToken(base)
+	base := oauth2test.Now()
+	old := oauth2test.NewToken(base)
 	old.SuccessorKey = nil
 
 	const call = "before-successor-key"
@@ -510,8 +511,8 @@ func testRecordWithoutSuccessorKey(t *testing.T, client *redis.Client, opts []re
 	}
 	wantToken(ctx, t, s, old)
 
-	next := successor(old, base.Add(time.Minute))
-	next.SuccessorKey = newHash()
+	next := oauth2test.Successor(old, base.Add(time.Minute))
+	next.SuccessorKey = oauth2test.NewHash()
 	mustRotate(ctx, t, s, old.Hash, next)
 	wantToken(ctx, t, s, consumed(old, next.IssuedAt))
 	wantToken(ctx, t, s, next)

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/oauth2kit/oauth2kit/adapters/redisstore"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 	"github.com/oauth2kit/oauth2kit/internal/testenv"
 	"github.com/oauth2kit/oauth2kit/store"
 )
@@ -25,12 +26,12 @@ func TestServerRestart(t *testing.T) {
 	s := redisstore.New(client, redisstore.WithKeyPrefix(newPrefix()))
 	ctx := t.Context()
 
-	base := now()
-	first := newToken(base)
-	second := successor(first, base.Add(time.Minute))
+	base := oauth2test.Now()
+	first := oauth2test.NewToken(base)
+	second := oauth2test.Successor(first, base.Add(time.Minute))
 	mustCreate(ctx, t, s, first)
 	mustRotate(ctx, t, s, first.Hash, second)
-	jti := newID("jti")
+	jti := oauth2test.NewID("jti")
 	if err := s.RevokeAccessToken(ctx, jti, base.Add(time.Hour)); err != nil {
 		t.Fatalf("RevokeAccessToken() = %v, want nil", err)
 	}
@@ -38,7 +39,7 @@ func TestServerRestart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SwapKeySet() = %v, want nil", err)
 	}
-	sess := newSession(first.Subject, base)
+	sess := oauth2test.NewSession(first.Subject, base)
 	mustCreateSession(ctx, t, s, sess)
 
 	_, watchDone := startWatch(ctx, t, s)
@@ -49,18 +50,18 @@ func TestServerRestart(t *testing.T) {
 	if err := waitForEnd(ctx, t, watchDone); err == nil || errors.Is(err, context.Canceled) {
 		t.Errorf("WatchRevocations() when the server stopped = %v, want an error of its own", err)
 	}
-	lost := successor(second, base.Add(2*time.Minute))
+	lost := oauth2test.Successor(second, base.Add(2*time.Minute))
 	calls := []struct {
 		name string
 		call func() error
 	}{
-		{"CreateRefreshToken(new)", func() error { return s.CreateRefreshToken(ctx, newToken(base)) }},
+		{"CreateRefreshToken(new)", func() error { return s.CreateRefreshToken(ctx, oauth2test.NewToken(base)) }},
 		{"GetRefreshToken(live)", func() error { _, err := s.GetRefreshToken(ctx, second.Hash); return err }},
-		{"GetRefreshToken(unknown)", func() error { _, err := s.GetRefreshToken(ctx, newHash()); return err }},
+		{"GetRefreshToken(unknown)", func() error { _, err := s.GetRefreshToken(ctx, oauth2test.NewHash()); return err }},
 		{"RotateRefreshToken(live)", func() error { return s.RotateRefreshToken(ctx, second.Hash, lost) }},
 		{"RotateRefreshToken(consumed)", func() error { return s.RotateRefreshToken(ctx, first.Hash, lost) }},
-		{"RevokeGrant()", func() error { return s.RevokeGrant(ctx, newID("grant"), base.Add(time.Hour)) }},
-		{"RevokeAccessToken()", func() error { return s.RevokeAccessToken(ctx, newID("jti"), base.Add(time.Hour)) }},
+		{"RevokeGrant()", func() error { return s.RevokeGrant(ctx, oauth2test.NewID("grant"), base.Add(time.Hour)) }},
+		{"RevokeAccessToken()", func() error { return s.RevokeAccessToken(ctx, oauth2test.NewID("jti"), base.Add(time.Hour)) }},
 		{"IsRevoked()", func() error {
 			revoked, err := s.IsRevoked(ctx, jti, "")
 			if err == nil {
@@ -115,13 +116,13 @@ func TestServerRestart(t *testing.T) {
 		t.Errorf("GetKeySet() after restart = version %d, %v, want %d, nil", set.Version, err, version)
 	}
 	wantSessions(ctx, t, s, sess.Subject, sess)
-	third := successor(second, base.Add(3*time.Minute))
+	third := oauth2test.Successor(second, base.Add(3*time.Minute))
 	mustRotate(ctx, t, s, second.Hash, third)
 	wantToken(ctx, t, s, third)
 	wantErr(t, "RotateRefreshToken(first, after restart)", s.RotateRefreshToken(ctx, first.Hash, lost), store.ErrReused)
 
 	rec, _ := startWatch(ctx, t, s)
-	revoked := store.Revocation{GrantID: newID("grant"), ExpiresAt: base.Add(time.Hour)}
+	revoked := store.Revocation{GrantID: oauth2test.NewID("grant"), ExpiresAt: base.Add(time.Hour)}
 	if err := s.RevokeGrant(ctx, revoked.GrantID, revoked.ExpiresAt); err != nil {
 		t.Fatalf("RevokeGrant() after restart = %v, want nil", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/oauth2kit/oauth2kit/adapters/redisstore"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
@@ -58,12 +59,12 @@ func testRoundTripsPerCall(t *testing.T, url string) {
 			want int64
 			call func() error
 		} {
-			base := now()
+			base := oauth2test.Now()
 			exp := base.Add(time.Hour)
-			tok := newToken(base)
-			next := successor(tok, base.Add(time.Minute))
-			sess := newSession(newID("subject"), base)
-			attempt := newID("attempt")
+			tok := oauth2test.NewToken(base)
+			next := oauth2test.Successor(tok, base.Add(time.Minute))
+			sess := oauth2test.NewSession(oauth2test.NewID("subject"), base)
+			attempt := oauth2test.NewID("attempt")
 			return []struct {
 				name string
 				want int64
@@ -75,10 +76,10 @@ func testRoundTripsPerCall(t *testing.T, url string) {
 					return err
 				}},
 				{"RotateRefreshToken", path.refreshing, func() error { return s.RotateRefreshToken(ctx, tok.Hash, next) }},
-				{"RevokeAccessToken", 1, func() error { return s.RevokeAccessToken(ctx, newID("jti"), exp) }},
+				{"RevokeAccessToken", 1, func() error { return s.RevokeAccessToken(ctx, oauth2test.NewID("jti"), exp) }},
 				{"RevokeGrant", 1, func() error { return s.RevokeGrant(ctx, tok.GrantID, exp) }},
 				{"IsRevoked", 1, func() error {
-					_, err := s.IsRevoked(ctx, newID("jti"), tok.GrantID)
+					_, err := s.IsRevoked(ctx, oauth2test.NewID("jti"), tok.GrantID)
 					return err
 				}},
 				{"AddFailure", 1, func() error {
@@ -86,7 +87,7 @@ func testRoundTripsPerCall(t *testing.T, url string) {
 					return err
 				}},
 				{"GetAttempts", 1, func() error {
-					_, err := s.GetAttempts(ctx, attempt, newID("attempt"), newID("attempt"))
+					_, err := s.GetAttempts(ctx, attempt, oauth2test.NewID("attempt"), oauth2test.NewID("attempt"))
 					return err
 				}},
 				{"ResetAttempts", 1, func() error { return s.ResetAttempts(ctx, attempt) }},

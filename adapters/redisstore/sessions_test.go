@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/oauth2kit/oauth2kit/adapters/redisstore"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
@@ -22,11 +23,11 @@ func testSessionsExpireByOwnClock(t *testing.T, client *redis.Client) {
 	ctx := t.Context()
 	prefix := newPrefix()
 	s := redisstore.New(client, redisstore.WithKeyPrefix(prefix))
-	subject := newID("subject")
+	subject := oauth2test.NewID("subject")
 	key := prefix + "ses:" + subject
 
-	base := now()
-	short, long := newSession(subject, base), newSession(subject, base.Add(time.Millisecond))
+	base := oauth2test.Now()
+	short, long := oauth2test.NewSession(subject, base), oauth2test.NewSession(subject, base.Add(time.Millisecond))
 	short.ExpiresAt = base.Add(500 * time.Millisecond)
 	mustCreateSession(ctx, t, s, short)
 	mustCreateSession(ctx, t, s, long)
@@ -42,7 +43,7 @@ func testSessionsExpireByOwnClock(t *testing.T, client *redis.Client) {
 		t.Fatalf("HGET %s %s after the expiry error = %v, want the field still there", key, short.GrantID, err)
 	}
 	wantSessions(ctx, t, s, subject, long)
-	if err := s.TouchSession(ctx, subject, short.GrantID, now(), now().Add(time.Hour)); err != nil {
+	if err := s.TouchSession(ctx, subject, short.GrantID, oauth2test.Now(), oauth2test.Now().Add(time.Hour)); err != nil {
 		t.Fatalf("TouchSession(expired) = %v, want nil", err)
 	}
 	if got, err := client.HGet(ctx, key, short.GrantID).Result(); got != stored || err != nil {
@@ -50,7 +51,7 @@ func testSessionsExpireByOwnClock(t *testing.T, client *redis.Client) {
 	}
 	wantSessions(ctx, t, s, subject, long)
 
-	later := newSession(subject, now())
+	later := oauth2test.NewSession(subject, oauth2test.Now())
 	mustCreateSession(ctx, t, s, later)
 	fields, err := client.HKeys(ctx, key).Result()
 	if err != nil {
@@ -74,18 +75,6 @@ func wantPExpireTime(ctx context.Context, t *testing.T, client *redis.Client, ke
 	}
 	if got := time.UnixMilli(ms); !got.After(earlier) || got.After(latest) {
 		t.Errorf("PEXPIRETIME(%s) = %v, want after %v and not after %v", key, got, earlier, latest)
-	}
-}
-
-func newSession(subject string, createdAt time.Time) store.Session {
-	return store.Session{
-		GrantID:     newID("grant"),
-		Subject:     subject,
-		ClientID:    newID("client"),
-		Scope:       []string{"openid", "profile"},
-		CreatedAt:   createdAt,
-		RefreshedAt: createdAt,
-		ExpiresAt:   createdAt.Add(time.Hour),
 	}
 }
 

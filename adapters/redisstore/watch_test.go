@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/oauth2kit/oauth2kit/adapters/redisstore"
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
@@ -176,7 +177,7 @@ func hasField(fields []string, f string) bool {
 func testListRevocationsEscapesPrefix(t *testing.T, client *redis.Client, opts []redisstore.Option) {
 	ctx := t.Context()
 	tag := rand.Text()
-	exp := now().Add(time.Hour)
+	exp := oauth2test.Now().Add(time.Hour)
 	for _, tt := range []struct{ prefix, other string }{
 		{"t?" + tag + ":", "tx" + tag + ":"},
 		{"t*" + tag + ":", "t*x" + tag + ":"},
@@ -186,7 +187,7 @@ func testListRevocationsEscapesPrefix(t *testing.T, client *redis.Client, opts [
 	} {
 		s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(tt.prefix))...)
 		other := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(tt.other))...)
-		own, foreign := newID("grant"), newID("grant")
+		own, foreign := oauth2test.NewID("grant"), oauth2test.NewID("grant")
 		if err := s.RevokeGrant(ctx, own, exp); err != nil {
 			t.Fatalf("RevokeGrant() = %v, want nil", err)
 		}
@@ -210,11 +211,11 @@ func testListRevocationsPaged(t *testing.T, client *redis.Client, opts []redisst
 	ctx := t.Context()
 	s := redisstore.New(client, append(opts, redisstore.WithKeyPrefix(newPrefix()))...)
 	const n = 2500
-	exp := now().Add(time.Hour)
+	exp := oauth2test.Now().Add(time.Hour)
 	ids := make([]string, n)
 	want := make(map[string]bool, n)
 	for i := range ids {
-		ids[i] = newID("jti")
+		ids[i] = oauth2test.NewID("jti")
 		want[ids[i]] = true
 	}
 	// A few revokers at once, so that the setup takes less than a second.

@@ -1,7 +1,8 @@
 // Package oauth2test holds what the SDK's own tests share, so that they
 // read as one codebase: the clients and the user every test fixture knows,
-// the cheap password-hashing parameters they all use, and Store, a wrapper
-// that makes any store.Store fail the way a backend does.
+// the cheap password-hashing parameters they all use, the plain records
+// (tokens, sessions) the adapters' tests and benchmarks store, and Store, a
+// wrapper that makes any store.Store fail the way a backend does.
 //
 // It imports package store only, never oauth2, so that the white-box tests
 // inside package oauth2 can use it as well as the black-box ones.

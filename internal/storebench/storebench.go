@@ -6,12 +6,10 @@ package storebench
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"slices"
 	"testing"
 	"time"
 
+	"github.com/oauth2kit/oauth2kit/internal/oauth2test"
 	"github.com/oauth2kit/oauth2kit/store"
 )
 
@@ -35,7 +33,7 @@ type Store interface {
 // written, before they are read.
 func RoundTrips(b *testing.B, s Store, roundTrip func(context.Context) error, settle func(context.Context) error) {
 	ctx := b.Context()
-	at := now()
+	at := oauth2test.Now()
 	b.Run("RoundTrip", func(b *testing.B) {
 		for b.Loop() {
 			if err := roundTrip(ctx); err != nil {
@@ -73,7 +71,7 @@ func RoundTrips(b *testing.B, s Store, roundTrip func(context.Context) error, se
 
 	// A small set, as a watcher resyncing after a reconnection lists it.
 	for range 10 {
-		if err := s.RevokeGrant(ctx, newID("listed"), at.Add(time.Hour)); err != nil {
+		if err := s.RevokeGrant(ctx, oauth2test.NewID("listed"), at.Add(time.Hour)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -84,10 +82,10 @@ func RoundTrips(b *testing.B, s Store, roundTrip func(context.Context) error, se
 
 	var created store.RefreshToken
 	call("CreateRefreshToken", func() error {
-		created = newToken(at)
+		created = oauth2test.NewToken(at)
 		return nil
 	}, func() error { return s.CreateRefreshToken(ctx, created) })
-	tok := newToken(at)
+	tok := oauth2test.NewToken(at)
 	mustCreate(ctx, b, s, tok)
 	run("GetRefreshToken", func() error {
 		_, err := s.GetRefreshToken(ctx, tok.Hash)
@@ -96,7 +94,7 @@ func RoundTrips(b *testing.B, s Store, roundTrip func(context.Context) error, se
 	// The chain goes on across the -count runs of the sub-benchmark.
 	var next store.RefreshToken
 	call("RotateRefreshToken", func() error {
-		next = successor(tok, at)
+		next = oauth2test.Successor(tok, at)
 		return nil
 	}, func() error {
 		if err := s.RotateRefreshToken(ctx, tok.Hash, next); err != nil {
@@ -109,7 +107,7 @@ func RoundTrips(b *testing.B, s Store, roundTrip func(context.Context) error, se
 	exp := at.Add(time.Hour)
 	var id string
 	newRevoked := func() error {
-		id = newID("revoked")
+		id = oauth2test.NewID("revoked")
 		return nil
 	}
 	call("RevokeAccessToken", newRevoked, func() error { return s.RevokeAccessToken(ctx, id, exp) })
@@ -119,7 +117,7 @@ func RoundTrips(b *testing.B, s Store, roundTrip func(context.Context) error, se
 		return err
 	})
 
-	keys := []string{newID("attempt"), newID("attempt"), newID("attempt")}
+	keys := []string{oauth2test.NewID("attempt"), oauth2test.NewID("attempt"), oauth2test.NewID("attempt")}
 	run("AddFailure", func() error {
 		_, err := s.AddFailure(ctx, keys[0], exp)
 		return err
@@ -135,19 +133,19 @@ func RoundTrips(b *testing.B, s Store, roundTrip func(context.Context) error, se
 
 	var sess store.Session
 	call("CreateSession", func() error {
-		sess = newSession(newID("subject"), at)
+		sess = oauth2test.NewSession(oauth2test.NewID("subject"), at)
 		return nil
 	}, func() error { return s.CreateSession(ctx, sess) })
-	subject := newID("subject")
+	subject := oauth2test.NewID("subject")
 	for i := range 5 {
-		mustCreateSession(ctx, b, s, newSession(subject, at.Add(time.Duration(i)*time.Second)))
+		mustCreateSession(ctx, b, s, oauth2test.NewSession(subject, at.Add(time.Duration(i)*time.Second)))
 	}
 	if settle != nil {
 		if err := settle(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}
-	touched := newSession(subject, at)
+	touched := oauth2test.NewSession(subject, at)
 	mustCreateSession(ctx, b, s, touched)
 	refreshed := at
 	run("TouchSession", func() error {
@@ -160,13 +158,13 @@ func RoundTrips(b *testing.B, s Store, roundTrip func(context.Context) error, se
 	})
 	var deleted store.Session
 	call("DeleteSession", func() error {
-		deleted = newSession(subject, at)
+		deleted = oauth2test.NewSession(subject, at)
 		return s.CreateSession(ctx, deleted)
 	}, func() error { return s.DeleteSession(ctx, subject, deleted.GrantID) })
 
 	var version int64
 	run("SwapKeySet", func() error {
-		v, err := s.SwapKeySet(ctx, version, []store.SigningKey{{ID: newID("key"), Algorithm: "EdDSA", Private: newHash(), CreatedAt: at}})
+		v, err := s.SwapKeySet(ctx, version, []store.SigningKey{{ID: oauth2test.NewID("key"), Algorithm: "EdDSA", Private: oauth2test.NewHash(), CreatedAt: at}})
 		version = v
 		return err
 	})
@@ -176,54 +174,10 @@ func RoundTrips(b *testing.B, s Store, roundTrip func(context.Context) error, se
 	})
 }
 
-func now() time.Time { return time.Now().Truncate(time.Microsecond) }
-
-func newHash() []byte {
-	h := sha256.Sum256([]byte(rand.Text()))
-	return h[:]
-}
-
-func newID(prefix string) string { return prefix + "-" + rand.Text() }
-
-func newToken(issuedAt time.Time) store.RefreshToken {
-	return store.RefreshToken{
-		Hash:           newHash(),
-		GrantID:        newID("grant"),
-		ClientID:       newID("client"),
-		Subject:        newID("subject"),
-		Scope:          []string{"openid", "profile"},
-		IssuedAt:       issuedAt,
-		ExpiresAt:      issuedAt.Add(time.Hour),
-		GrantExpiresAt: issuedAt.Add(24 * time.Hour),
-		SuccessorKey:   newHash(),
-	}
-}
-
-func successor(prev store.RefreshToken, issuedAt time.Time) store.RefreshToken {
-	next := prev
-	next.Hash = newHash()
-	next.Scope = slices.Clone(prev.Scope)
-	next.IssuedAt = issuedAt
-	next.ExpiresAt = issuedAt.Add(time.Hour)
-	return next
-}
-
 func mustCreate(ctx context.Context, b *testing.B, s store.Store, tok store.RefreshToken) {
 	b.Helper()
 	if err := s.CreateRefreshToken(ctx, tok); err != nil {
 		b.Fatalf("CreateRefreshToken(%x) = %v, want nil", tok.Hash, err)
-	}
-}
-
-func newSession(subject string, createdAt time.Time) store.Session {
-	return store.Session{
-		GrantID:     newID("grant"),
-		Subject:     subject,
-		ClientID:    newID("client"),
-		Scope:       []string{"openid", "profile"},
-		CreatedAt:   createdAt,
-		RefreshedAt: createdAt,
-		ExpiresAt:   createdAt.Add(time.Hour),
 	}
 }
 

@@ -47,16 +47,7 @@ func testRotateExpired(ctx context.Context, t *testing.T, s store.Store) {
 // testConsumedExpires catches an adapter that loses the old token's expiry
 // when it marks it consumed (a Redis SET without KEEPTTL, say).
 func testConsumedExpires(ctx context.Context, t *testing.T, s store.Store) {
-	base := now()
-	tok := newToken(base)
-	tok.ExpiresAt = base.Add(shortTTL)
-	mustCreate(ctx, t, s, tok)
-	next := successor(tok, base.Add(time.Millisecond))
-	mustRotate(ctx, t, s, tok.Hash, next)
-	checkedBeforeExpiry(t, tok.ExpiresAt)
-
-	sleepPast(ctx, t, tok.ExpiresAt)
-	wantNotFound(ctx, t, s, tok.Hash)
+	tok, next := rotatedThenExpired(ctx, t, s)
 	again := successor(tok, now())
 	wantErr(t, "RotateRefreshToken(consumed, expired token)", s.RotateRefreshToken(ctx, tok.Hash, again), store.ErrNotFound)
 	wantNotFound(ctx, t, s, again.Hash)
@@ -105,16 +96,25 @@ func testZeroExpiresAt(ctx context.Context, t *testing.T, s store.Store) {
 // stays, as a store that copies the old record's TTL onto the new one
 // would not let it.
 func testSuccessorKeepsOwnExpiry(ctx context.Context, t *testing.T, s store.Store) {
+	_, next := rotatedThenExpired(ctx, t, s)
+	wantToken(ctx, t, s, next)
+	mustRotate(ctx, t, s, next.Hash, successor(next, now()))
+}
+
+// rotatedThenExpired stores a token that expires after shortTTL, rotates
+// it to a successor that outlives it, waits until it has expired and
+// checks that it is gone; it returns both.
+func rotatedThenExpired(ctx context.Context, t *testing.T, s store.Store) (tok, next store.RefreshToken) {
+	t.Helper()
 	base := now()
-	tok := newToken(base)
+	tok = newToken(base)
 	tok.ExpiresAt = base.Add(shortTTL)
 	mustCreate(ctx, t, s, tok)
-	next := successor(tok, base.Add(time.Millisecond))
+	next = successor(tok, base.Add(time.Millisecond))
 	mustRotate(ctx, t, s, tok.Hash, next)
 	checkedBeforeExpiry(t, tok.ExpiresAt)
 
 	sleepPast(ctx, t, tok.ExpiresAt)
 	wantNotFound(ctx, t, s, tok.Hash)
-	wantToken(ctx, t, s, next)
-	mustRotate(ctx, t, s, next.Hash, successor(next, now()))
+	return tok, next
 }

@@ -139,27 +139,35 @@ func TestRefreshGrantWaitsOnTheStoreTwice(t *testing.T) {
 	f, st := gatedFixture(t)
 	first := f.login(t, f.confid)
 	f.clock.Advance(time.Minute)
-	st.calls = make(chan gatedCall)
-	done := make(chan refreshResult, 1)
-	go func() {
-		resp, err := f.issuer.RefreshGrant(context.Background(), f.confid, first.RefreshToken, nil)
-		done <- refreshResult{resp, err}
-	}()
-
-	round := awaitRound(t, st, 2, done)
-	wantMethods(t, 1, round, "GetRefreshToken", "IsRevoked")
-	release(round)
-	round = awaitRound(t, st, 2, done)
-	wantMethods(t, 2, round, "RotateRefreshToken", "TouchSession")
-	release(round)
-
-	if r := awaitAnswer(t, st, done); r.err != nil {
+	r := refreshInRounds(t, f, st, first.RefreshToken,
+		[]string{"GetRefreshToken", "IsRevoked"},
+		[]string{"RotateRefreshToken", "TouchSession"})
+	if r.err != nil {
 		t.Fatalf("RefreshGrant() error = %v", r.err)
 	}
 	list, err := f.issuer.Sessions(t.Context(), aliceName)
 	if err != nil || len(list) != 1 || !list[0].RefreshedAt.Equal(f.clock.Now()) {
 		t.Errorf("Sessions() after the touch = %+v, %v; want RefreshedAt %v", list, err, f.clock.Now())
 	}
+}
+
+// refreshInRounds refreshes raw for the confidential client with gating on,
+// checks that the store calls come in rounds (the calls of a round waiting
+// at once), releases each round, and returns the answer.
+func refreshInRounds(t *testing.T, f *fixture, st *gatedStore, raw string, rounds ...[]string) refreshResult {
+	t.Helper()
+	st.calls = make(chan gatedCall)
+	done := make(chan refreshResult, 1)
+	go func() {
+		resp, err := f.issuer.RefreshGrant(context.Background(), f.confid, raw, nil)
+		done <- refreshResult{resp, err}
+	}()
+	for i, want := range rounds {
+		round := awaitRound(t, st, len(want), done)
+		wantMethods(t, i+1, round, want...)
+		release(round)
+	}
+	return awaitAnswer(t, st, done)
 }
 
 // awaitAnswer waits for the refresh's answer, failing on any further store
@@ -184,18 +192,8 @@ func awaitAnswer(t *testing.T, st *gatedStore, done <-chan refreshResult) refres
 func TestRefreshTokenWithoutGrantID(t *testing.T) {
 	f, st := gatedFixture(t)
 	raw := legacyToken(t, f, "legacy-grant", nil)
-	st.calls = make(chan gatedCall)
-	done := make(chan refreshResult, 1)
-	go func() {
-		resp, err := f.issuer.RefreshGrant(context.Background(), f.confid, raw, nil)
-		done <- refreshResult{resp, err}
-	}()
-	for i, want := range [][]string{{"GetRefreshToken"}, {"IsRevoked"}, {"RotateRefreshToken", "TouchSession"}} {
-		round := awaitRound(t, st, len(want), done)
-		wantMethods(t, i+1, round, want...)
-		release(round)
-	}
-	r := awaitAnswer(t, st, done)
+	r := refreshInRounds(t, f, st, raw,
+		[]string{"GetRefreshToken"}, []string{"IsRevoked"}, []string{"RotateRefreshToken", "TouchSession"})
 	if r.err != nil {
 		t.Fatalf("RefreshGrant(token without a grant ID) error = %v", r.err)
 	}
@@ -207,6 +205,21 @@ func TestRefreshTokenWithoutGrantID(t *testing.T) {
 	}
 	if _, err := f.issuer.RefreshGrant(t.Context(), f.confid, r.resp.RefreshToken, nil); !errors.Is(err, ErrInvalidGrant) {
 		t.Errorf("RefreshGrant(successor, grant revoked) error = %v, want %v", err, ErrInvalidGrant)
+	}
+}
+
+// With every slot for early checks taken, a refresh checks its grant once
+// the token is read, and works all the same.
+func TestRefreshWithEarlyChecksFull(t *testing.T) {
+	f, st := gatedFixture(t)
+	tok := f.login(t, f.confid)
+	for range cap(f.issuer.earlyChecks) {
+		f.issuer.earlyChecks <- struct{}{}
+	}
+	r := refreshInRounds(t, f, st, tok.RefreshToken,
+		[]string{"GetRefreshToken"}, []string{"IsRevoked"}, []string{"RotateRefreshToken", "TouchSession"})
+	if r.err != nil {
+		t.Fatalf("RefreshGrant(early checks full) error = %v", r.err)
 	}
 }
 
